@@ -1,0 +1,870 @@
+//go:build linux
+
+package eventloop
+
+import (
+	"net"
+	"net/netip"
+	"os"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Handler receives a connection's events. Every method is called on the
+// connection's loop goroutine, never re-entrantly from inside a Conn method
+// of the same goroutine's call stack.
+type Handler interface {
+	// OnData delivers bytes read from the connection (for UDP: one
+	// datagram). b aliases the loop's shared read buffer and is valid only
+	// during the call: copy what must outlive it.
+	OnData(c *Conn, b []byte)
+	// OnReadEOF reports that the peer closed its write side. The
+	// connection stays open for writing; the handler decides when to
+	// close. Reading stops.
+	OnReadEOF(c *Conn)
+	// OnDrain reports that everything queued for writing has been handed
+	// to the kernel. It fires once each time the queue empties after data
+	// was queued.
+	OnDrain(c *Conn)
+	// OnClose reports that the connection is closed, with the error that
+	// closed it or nil for a close the owner asked for. It is called
+	// exactly once for every connection that had a handler, after the
+	// dispatch that closed it.
+	OnClose(c *Conn, err error)
+}
+
+// HandlerFuncs is a Handler made of optional functions; a nil field ignores
+// the event.
+type HandlerFuncs struct {
+	Data    func(c *Conn, b []byte)
+	ReadEOF func(c *Conn)
+	Drain   func(c *Conn)
+	Close   func(c *Conn, err error)
+}
+
+// OnData calls h.Data. Loop goroutine only.
+func (h *HandlerFuncs) OnData(c *Conn, b []byte) {
+	if h.Data != nil {
+		h.Data(c, b)
+	}
+}
+
+// OnReadEOF calls h.ReadEOF. Loop goroutine only.
+func (h *HandlerFuncs) OnReadEOF(c *Conn) {
+	if h.ReadEOF != nil {
+		h.ReadEOF(c)
+	}
+}
+
+// OnDrain calls h.Drain. Loop goroutine only.
+func (h *HandlerFuncs) OnDrain(c *Conn) {
+	if h.Drain != nil {
+		h.Drain(c)
+	}
+}
+
+// OnClose calls h.Close. Loop goroutine only.
+func (h *HandlerFuncs) OnClose(c *Conn, err error) {
+	if h.Close != nil {
+		h.Close(c, err)
+	}
+}
+
+// Conn flags.
+const (
+	fClosed      uint32 = 1 << iota // fd closed; the Conn is dead for good
+	fReadPaused                     // the owner paused reading
+	fReadEOF                        // the peer's FIN was read
+	fConnecting                     // non-blocking connect in progress
+	fWriteArmed                     // output is blocked: wait for EPOLLOUT
+	fRegistered                     // the fd is in the poller
+	fDirty                          // queued in Loop.dirty for a flush
+	fDrainNotify                    // data was queued since the last OnDrain
+	fWriteClosed                    // no more writes accepted
+	fLingering                      // discarding input before closing
+	fUDP                            // connected datagram socket
+	fUnix                           // unix-domain socket
+	fIdle                           // closed at once by a graceful shutdown
+	fReusable                       // may be reclaimed when slots run out
+)
+
+// What happens when the output queue drains.
+const (
+	adNone uint8 = iota
+	adCloseWrite
+	adClose
+	adLinger
+)
+
+// Conn is a connection owned by one loop: accepted from a Listener, or made
+// with Loop.Dial. Unless stated otherwise, methods must be called on the
+// owning loop's goroutine. A closed Conn is never reused: its methods fail
+// with ErrClosed, and nothing it writes can reach another connection.
+type Conn struct {
+	l          *Loop
+	h          Handler
+	ctx        any
+	ln         *Listener
+	fd         int
+	id         uint64
+	flags      uint32
+	events     uint32 // interest currently registered
+	afterDrain uint8
+	q          outq
+	raddr      netip.AddrPort
+	laddr      netip.AddrPort
+	laddrOK    bool
+	unixPath   string // the dialed path of a unix socket
+	closeErr   error
+
+	dialCB  func(*Conn, error)
+	dialErr error
+
+	itimer    Timer // connect timeout or lingering close
+	lingerEnd int64
+	lingerTo  time.Duration
+
+	waiters []flowWaiter
+
+	reusePrev, reuseNext *Conn
+}
+
+type flowWaiter struct {
+	src *Conn
+	low int64
+}
+
+func (l *Loop) newConn(fd int, h Handler) *Conn {
+	c := &Conn{l: l, h: h, fd: fd, id: l.serial.Add(1)}
+	c.itimer = Timer{l: l, idx: -1, c: c}
+	return c
+}
+
+// ID returns the connection's number, a per-process serial starting at 1
+// (nginx's connection number, logged as "*N"). Any goroutine.
+func (c *Conn) ID() uint64 { return c.id }
+
+// Loop returns the loop that owns the connection. Any goroutine.
+func (c *Conn) Loop() *Loop { return c.l }
+
+// Listener returns the listener that accepted the connection, nil for a
+// dialed one. Loop goroutine only.
+func (c *Conn) Listener() *Listener { return c.ln }
+
+// Fd returns the socket descriptor, -1 once closed. Loop goroutine only.
+func (c *Conn) Fd() int { return c.fd }
+
+// Closed reports whether the connection is closed. Loop goroutine only.
+func (c *Conn) Closed() bool { return c.flags&fClosed != 0 }
+
+// Handler returns the connection's handler. Loop goroutine only.
+func (c *Conn) Handler() Handler { return c.h }
+
+// SetHandler replaces the connection's handler, e.g. when a TLS layer hands
+// the connection on. Loop goroutine only.
+func (c *Conn) SetHandler(h Handler) { c.h = h }
+
+// SetContext stores the owner's value. Loop goroutine only.
+func (c *Conn) SetContext(v any) { c.ctx = v }
+
+// Context returns the value stored with SetContext. Loop goroutine only.
+func (c *Conn) Context() any { return c.ctx }
+
+// IsDatagram reports whether the connection is a connected UDP socket. Loop
+// goroutine only.
+func (c *Conn) IsDatagram() bool { return c.flags&fUDP != 0 }
+
+// RemoteAddrPort returns the peer address kept from accept or dial, without
+// a system call or allocation; the zero AddrPort for unix sockets. Loop
+// goroutine only.
+func (c *Conn) RemoteAddrPort() netip.AddrPort { return c.raddr }
+
+// RemoteAddr returns the peer address as a net.Addr (allocates). For unix
+// sockets it is the dialed path, or "" for accepted ones (nginx shows
+// "unix:"). Loop goroutine only.
+func (c *Conn) RemoteAddr() net.Addr {
+	switch {
+	case c.flags&fUnix != 0:
+		return &net.UnixAddr{Name: c.unixPath, Net: "unix"}
+	case c.flags&fUDP != 0:
+		return net.UDPAddrFromAddrPort(c.raddr)
+	}
+	return net.TCPAddrFromAddrPort(c.raddr)
+}
+
+// LocalAddrPort returns the socket's local address, asking the kernel
+// (getsockname) on first use: for a wildcard listen it is the address the
+// client connected to, which nginx's $server_addr needs. The zero value for
+// unix sockets or on error. Loop goroutine only.
+func (c *Conn) LocalAddrPort() netip.AddrPort {
+	if !c.laddrOK && c.fd >= 0 && c.flags&fUnix == 0 {
+		var rsa unix.RawSockaddrAny
+		n := uint32(unix.SizeofSockaddrAny)
+		_, _, e := unix.RawSyscall(unix.SYS_GETSOCKNAME, uintptr(c.fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&n)))
+		if e == 0 {
+			c.laddr = addrPortFromRaw(&rsa)
+			c.laddrOK = true
+		}
+	}
+	return c.laddr
+}
+
+// LocalAddr is LocalAddrPort as a net.Addr (allocates); for unix sockets it
+// is the listener's path. Loop goroutine only.
+func (c *Conn) LocalAddr() net.Addr {
+	if c.flags&fUnix != 0 {
+		name := ""
+		if c.ln != nil {
+			name = c.ln.set.unixPath
+		}
+		return &net.UnixAddr{Name: name, Net: "unix"}
+	}
+	ap := c.LocalAddrPort()
+	if c.flags&fUDP != 0 {
+		return net.UDPAddrFromAddrPort(ap)
+	}
+	return net.TCPAddrFromAddrPort(ap)
+}
+
+func addrPortFromRaw(rsa *unix.RawSockaddrAny) netip.AddrPort {
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa))
+		p := (*[2]byte)(unsafe.Pointer(&sa.Port))
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(p[0])<<8|uint16(p[1]))
+	case unix.AF_INET6:
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(rsa))
+		p := (*[2]byte)(unsafe.Pointer(&sa.Port))
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(p[0])<<8|uint16(p[1]))
+	}
+	return netip.AddrPort{}
+}
+
+// Buffered returns the number of bytes queued and not yet handed to the
+// kernel, file ranges included. Loop goroutine only.
+func (c *Conn) Buffered() int { return int(c.q.size) }
+
+func (c *Conn) writable() error {
+	if c.flags&(fClosed|fWriteClosed) != 0 {
+		return ErrClosed
+	}
+	return nil
+}
+
+func (c *Conn) queued() {
+	c.flags |= fDrainNotify
+	c.markDirty()
+}
+
+func (c *Conn) markDirty() {
+	if c.flags&fDirty == 0 {
+		c.flags |= fDirty
+		c.l.dirty = append(c.l.dirty, c)
+	}
+}
+
+// Write copies b into the connection's output queue; it is sent when the
+// current dispatch ends, together with everything else written during it.
+// For UDP, b is one datagram. It returns ErrClosed on a closed connection
+// (nothing is written anywhere). Loop goroutine only.
+func (c *Conn) Write(b []byte) (int, error) {
+	if err := c.writable(); err != nil {
+		return 0, err
+	}
+	if c.flags&fUDP != 0 {
+		c.q.appendDgram(c.l, [][]byte{b})
+	} else if len(b) == 0 {
+		return 0, nil
+	} else {
+		c.q.appendCopy(c.l, b)
+	}
+	c.queued()
+	return len(b), nil
+}
+
+// WriteString is Write for a string. Loop goroutine only.
+func (c *Conn) WriteString(s string) (int, error) {
+	return c.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
+// WriteRef queues b without copying it. The caller must not modify b until
+// it has been written (OnDrain, or the connection closed); immutable bytes
+// such as a cached response body are the intended use. For UDP, b is one
+// datagram. Loop goroutine only.
+func (c *Conn) WriteRef(b []byte) error {
+	if err := c.writable(); err != nil {
+		return err
+	}
+	if len(b) == 0 && c.flags&fUDP == 0 {
+		return nil
+	}
+	c.q.appendRef(b, c.flags&fUDP != 0)
+	c.queued()
+	return nil
+}
+
+// Writev copies bufs into the output queue in order (for UDP: one datagram
+// made of all of them) and returns the byte count. Loop goroutine only.
+func (c *Conn) Writev(bufs [][]byte) (int, error) {
+	if err := c.writable(); err != nil {
+		return 0, err
+	}
+	n := 0
+	if c.flags&fUDP != 0 {
+		c.q.appendDgram(c.l, bufs)
+		for _, b := range bufs {
+			n += len(b)
+		}
+	} else {
+		for _, b := range bufs {
+			if len(b) > 0 {
+				c.q.appendCopy(c.l, b)
+				n += len(b)
+			}
+		}
+	}
+	c.queued()
+	return n, nil
+}
+
+// Sendfile queues n bytes of f from offset off, sent with sendfile(2) in
+// order with the data written before and after it. f must stay open until
+// the range is sent; the queue keeps a reference so it is not collected.
+// Loop goroutine only.
+func (c *Conn) Sendfile(f *os.File, off, n int64) error {
+	if err := c.writable(); err != nil {
+		return err
+	}
+	if c.flags&fUDP != 0 {
+		return ErrNotSupported
+	}
+	if n <= 0 {
+		return nil
+	}
+	c.q.appendFile(f, int(f.Fd()), off, n)
+	c.queued()
+	return nil
+}
+
+// SendfileFd is Sendfile for a raw descriptor, which the caller keeps open
+// until the range is sent (OnDrain, or the connection closed). Loop
+// goroutine only.
+func (c *Conn) SendfileFd(fd int, off, n int64) error {
+	if err := c.writable(); err != nil {
+		return err
+	}
+	if c.flags&fUDP != 0 {
+		return ErrNotSupported
+	}
+	if n <= 0 {
+		return nil
+	}
+	c.q.appendFile(nil, fd, off, n)
+	c.queued()
+	return nil
+}
+
+// PauseRead stops reading: the read interest is removed from the poller, so
+// a paused connection costs nothing until ResumeRead. Loop goroutine only.
+func (c *Conn) PauseRead() {
+	if c.flags&(fClosed|fReadPaused) != 0 {
+		return
+	}
+	c.flags |= fReadPaused
+	c.syncEvents()
+}
+
+// ResumeRead undoes PauseRead; data that arrived meanwhile is delivered by
+// the next loop iteration. Loop goroutine only.
+func (c *Conn) ResumeRead() {
+	if c.flags&fClosed != 0 || c.flags&fReadPaused == 0 {
+		return
+	}
+	c.flags &^= fReadPaused
+	c.syncEvents()
+}
+
+// ReadPaused reports whether reading is paused. Loop goroutine only.
+func (c *Conn) ReadPaused() bool { return c.flags&fReadPaused != 0 }
+
+// Throttle is high/low watermark flow control for a proxy: call it after
+// writing to c what was read from src. If c holds more than high bytes,
+// src's reading is paused, and the loop resumes it once c's queue falls to
+// low bytes or below. It reports whether src was paused. If c closes first,
+// src stays paused: its owner learns of it from c's OnClose. Loop goroutine
+// only.
+func (c *Conn) Throttle(src *Conn, high, low int) bool {
+	if c.q.size <= int64(high) || src.flags&fClosed != 0 || c.flags&fClosed != 0 {
+		return false
+	}
+	for _, w := range c.waiters {
+		if w.src == src {
+			src.PauseRead()
+			return true
+		}
+	}
+	src.PauseRead()
+	c.waiters = append(c.waiters, flowWaiter{src: src, low: int64(low)})
+	return true
+}
+
+func (c *Conn) wakeWaiters() {
+	if len(c.waiters) == 0 {
+		return
+	}
+	k := 0
+	for _, w := range c.waiters {
+		if c.q.size <= w.low {
+			w.src.ResumeRead()
+			continue
+		}
+		c.waiters[k] = w
+		k++
+	}
+	clear(c.waiters[k:])
+	c.waiters = c.waiters[:k]
+}
+
+// SetNoDelay sets TCP_NODELAY (nginx's tcp_nodelay). Loop goroutine only.
+func (c *Conn) SetNoDelay(on bool) error {
+	if c.fd < 0 {
+		return ErrClosed
+	}
+	v := 0
+	if on {
+		v = 1
+	}
+	if err := unix.SetsockoptInt(c.fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, v); err != nil {
+		return &OpError{Op: "setsockopt", Msg: "setsockopt(TCP_NODELAY)", Err: err}
+	}
+	return nil
+}
+
+// SetIdle marks the connection idle (a keepalive connection between
+// requests): a graceful shutdown closes idle connections at once. Marking a
+// connection idle while the loop is exiting closes it when the dispatch
+// ends. Loop goroutine only.
+func (c *Conn) SetIdle(idle bool) {
+	if c.flags&fClosed != 0 {
+		return
+	}
+	if !idle {
+		c.flags &^= fIdle
+		return
+	}
+	c.flags |= fIdle
+	if c.l.exiting {
+		c.l.Defer(func() {
+			if c.flags&fIdle != 0 {
+				c.closeNow(nil)
+			}
+		})
+	}
+}
+
+// SetReusable marks the connection as one the loop may close when
+// worker_connections runs out, oldest first (nginx's reusable keepalive
+// and lingering connections). Loop goroutine only.
+func (c *Conn) SetReusable(on bool) {
+	if c.flags&fClosed != 0 {
+		return
+	}
+	if c.flags&fReusable != 0 {
+		c.unlinkReusable()
+	}
+	if on {
+		l := c.l
+		c.flags |= fReusable
+		c.reuseNext = l.reuseHead
+		if l.reuseHead != nil {
+			l.reuseHead.reusePrev = c
+		} else {
+			l.reuseTail = c
+		}
+		l.reuseHead = c
+		l.nreusable++
+	}
+}
+
+func (c *Conn) unlinkReusable() {
+	l := c.l
+	if c.reusePrev != nil {
+		c.reusePrev.reuseNext = c.reuseNext
+	} else {
+		l.reuseHead = c.reuseNext
+	}
+	if c.reuseNext != nil {
+		c.reuseNext.reusePrev = c.reusePrev
+	} else {
+		l.reuseTail = c.reusePrev
+	}
+	c.reusePrev, c.reuseNext = nil, nil
+	c.flags &^= fReusable
+	l.nreusable--
+}
+
+// CloseWrite shuts down the write side (shutdown SHUT_WR) once the output
+// queue has drained; reading continues. Later writes fail with ErrClosed.
+// Loop goroutine only.
+func (c *Conn) CloseWrite() error {
+	if err := c.writable(); err != nil {
+		return err
+	}
+	if c.flags&fUDP != 0 {
+		return ErrNotSupported
+	}
+	c.flags |= fWriteClosed
+	c.afterDrain = adCloseWrite
+	c.markDirty()
+	return nil
+}
+
+// CloseAfterDrain closes the connection once everything queued has been
+// handed to the kernel, which then delivers it before the FIN. If the peer
+// may still be sending, prefer LingeringClose: closing a socket with unread
+// input makes the kernel send a reset that can destroy the response in
+// flight. OnClose gets a nil error. Loop goroutine only.
+func (c *Conn) CloseAfterDrain() error {
+	if c.flags&fClosed != 0 {
+		return ErrClosed
+	}
+	c.flags |= fWriteClosed
+	c.afterDrain = adClose
+	c.markDirty()
+	return nil
+}
+
+// LingeringClose is nginx's lingering close: once the output has drained,
+// shut down the write side, then read and discard input until the peer
+// closes, until no data came for timeout (lingering_timeout), or until
+// total has passed since the drain (lingering_time); then close. OnClose
+// gets a nil error. Loop goroutine only.
+func (c *Conn) LingeringClose(total, timeout time.Duration) error {
+	if c.flags&fClosed != 0 {
+		return ErrClosed
+	}
+	if c.flags&fUDP != 0 {
+		return ErrNotSupported
+	}
+	c.flags |= fWriteClosed
+	c.afterDrain = adLinger
+	c.lingerEnd = int64(total)
+	c.lingerTo = timeout
+	c.markDirty()
+	return nil
+}
+
+// Close closes the connection now, discarding queued output. OnClose
+// follows after the current dispatch with a nil error. Closing a dialed
+// connection that has not connected yet cancels the dial: its done
+// callback gets ErrClosed. Loop goroutine only.
+func (c *Conn) Close() error {
+	if c.flags&fClosed != 0 {
+		return ErrClosed
+	}
+	c.closeNow(nil)
+	return nil
+}
+
+// Abort closes the connection with a reset (SO_LINGER 0), discarding queued
+// output. Loop goroutine only.
+func (c *Conn) Abort() error {
+	if c.flags&fClosed != 0 {
+		return ErrClosed
+	}
+	if c.flags&fUDP == 0 {
+		unix.SetsockoptLinger(c.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	}
+	c.closeNow(nil)
+	return nil
+}
+
+func (c *Conn) closeNow(err error) {
+	if c.flags&fClosed != 0 {
+		return
+	}
+	l := c.l
+	c.flags |= fClosed
+	if c.fd >= 0 {
+		l.fds[c.fd] = fdEntry{}
+		unix.Close(c.fd)
+		c.fd = -1
+		l.nconns--
+	}
+	c.q.release(l)
+	c.itimer.Stop()
+	if c.flags&fReusable != 0 {
+		c.unlinkReusable()
+	}
+	clear(c.waiters)
+	c.waiters = nil
+	c.closeErr = err
+	if c.dialCB != nil {
+		if err == nil {
+			err = ErrClosed
+		}
+		c.dialErr = err
+		l.dialDone = append(l.dialDone, c)
+		return
+	}
+	l.closing = append(l.closing, c)
+}
+
+// wantEvents computes the poller interest the connection's state calls for.
+func (c *Conn) wantEvents() uint32 {
+	f := c.flags
+	if f&fClosed != 0 {
+		return 0
+	}
+	if f&fConnecting != 0 {
+		return evWrite
+	}
+	var ev uint32
+	if f&fLingering != 0 || f&(fReadPaused|fReadEOF) == 0 {
+		ev |= evRead
+	}
+	if f&fWriteArmed != 0 {
+		ev |= evWrite
+	}
+	return ev
+}
+
+// syncEvents brings the poller in line with wantEvents. A connection that
+// wants nothing is removed from the poller altogether, so a hang-up on an
+// idle or paused socket cannot make a level-triggered wait spin.
+func (c *Conn) syncEvents() {
+	want := c.wantEvents()
+	if c.flags&fRegistered != 0 && want == c.events {
+		return
+	}
+	var err error
+	switch {
+	case want == 0:
+		if c.flags&fRegistered != 0 {
+			err = c.l.p.Del(c.fd)
+			c.flags &^= fRegistered
+		}
+	case c.flags&fRegistered == 0:
+		err = c.l.p.Add(c.fd, want)
+		c.flags |= fRegistered
+	default:
+		err = c.l.p.Mod(c.fd, want)
+	}
+	c.events = want
+	if err != nil {
+		c.closeNow(err)
+	}
+}
+
+// onEvent handles one readiness report.
+func (c *Conn) onEvent(ev uint32) {
+	if c.flags&fConnecting != 0 {
+		c.finishConnect()
+		return
+	}
+	if ev&(unix.EPOLLIN|unix.EPOLLERR|unix.EPOLLHUP) != 0 && c.events&evRead != 0 {
+		if c.flags&fLingering != 0 {
+			c.lingerRead()
+			return
+		}
+		c.readOnce()
+	}
+	if ev&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) != 0 && c.flags&(fWriteArmed|fClosed) == fWriteArmed {
+		c.markDirty()
+	}
+}
+
+func (c *Conn) readOnce() {
+	l := c.l
+	n, err := unix.Read(c.fd, l.buf)
+	switch {
+	case n > 0:
+		c.h.OnData(c, l.buf[:n])
+	case err == nil:
+		if c.flags&fUDP != 0 {
+			c.h.OnData(c, l.buf[:0])
+			return
+		}
+		c.flags |= fReadEOF
+		c.syncEvents()
+		c.h.OnReadEOF(c)
+	case err == unix.EAGAIN || err == unix.EINTR:
+	default:
+		op := "recv"
+		c.closeNow(&OpError{Op: op, Err: err})
+	}
+}
+
+// flush writes the queue until it is empty or the socket would block.
+func (c *Conn) flush() {
+	if c.flags&(fClosed|fConnecting) != 0 || c.dialCB != nil {
+		return
+	}
+	blocked := false
+	if !c.q.empty() {
+		if c.flags&fUDP != 0 {
+			blocked = c.flushDgrams()
+		} else {
+			blocked = c.flushStream()
+		}
+		if c.flags&fClosed != 0 {
+			return
+		}
+	}
+	if blocked {
+		if c.flags&fWriteArmed == 0 {
+			c.flags |= fWriteArmed
+			c.syncEvents()
+		}
+		c.wakeWaiters()
+		return
+	}
+	if c.flags&fWriteArmed != 0 {
+		c.flags &^= fWriteArmed
+		c.syncEvents()
+	}
+	c.wakeWaiters()
+	switch c.afterDrain {
+	case adClose:
+		c.closeNow(nil)
+		return
+	case adCloseWrite:
+		c.afterDrain = adNone
+		c.flags &^= fDrainNotify
+		unix.Shutdown(c.fd, unix.SHUT_WR)
+		return
+	case adLinger:
+		c.afterDrain = adNone
+		c.flags &^= fDrainNotify
+		c.startLinger()
+		return
+	}
+	if c.flags&fDrainNotify != 0 {
+		c.flags &^= fDrainNotify
+		c.h.OnDrain(c)
+	}
+}
+
+// flushStream sends byte and file segments in order. It returns true when
+// the socket would block.
+func (c *Conn) flushStream() bool {
+	l := c.l
+	for !c.q.empty() {
+		s := &c.q.segs[c.q.head]
+		if s.kind == segFile {
+			chunk := s.n
+			if chunk > maxSendfile {
+				chunk = maxSendfile
+			}
+			n, err := unix.Sendfile(c.fd, s.ffd, &s.off, int(chunk))
+			if n > 0 {
+				s.n -= int64(n)
+				c.q.size -= int64(n)
+				if s.n == 0 {
+					c.q.pop(l)
+				}
+			}
+			switch {
+			case err == unix.EAGAIN:
+				return true
+			case err == unix.EINTR:
+			case err != nil:
+				c.closeNow(&OpError{Op: "sendfile", Err: err})
+				return false
+			case n == 0:
+				c.closeNow(ErrFileTruncated)
+				return false
+			case int64(n) < chunk:
+				return true
+			}
+			continue
+		}
+		niov, want := c.q.gather(l.iov)
+		if niov == 0 {
+			c.q.advance(l, 0)
+			continue
+		}
+		n, errno := writev(c.fd, l.iov[:niov])
+		clear(l.iov[:niov])
+		switch errno {
+		case 0:
+		case unix.EAGAIN:
+			return true
+		case unix.EINTR:
+			continue
+		default:
+			c.closeNow(&OpError{Op: "writev", Err: errno})
+			return false
+		}
+		c.q.advance(l, n)
+		if n < want {
+			// The kernel buffer is full; asking again now would only
+			// return EAGAIN.
+			return true
+		}
+	}
+	return false
+}
+
+// flushDgrams sends one datagram per queued segment.
+func (c *Conn) flushDgrams() bool {
+	l := c.l
+	for !c.q.empty() {
+		s := &c.q.segs[c.q.head]
+		_, err := unix.Write(c.fd, s.b[s.r:s.w])
+		switch err {
+		case nil:
+		case unix.EAGAIN:
+			return true
+		case unix.EINTR:
+			continue
+		default:
+			c.closeNow(&OpError{Op: "send", Err: err})
+			return false
+		}
+		c.q.size -= int64(s.w - s.r)
+		c.q.pop(l)
+	}
+	return false
+}
+
+func (c *Conn) startLinger() {
+	if c.flags&fReadEOF != 0 {
+		c.closeNow(nil)
+		return
+	}
+	unix.Shutdown(c.fd, unix.SHUT_WR)
+	c.flags |= fLingering
+	c.flags &^= fReadPaused
+	c.lingerEnd += c.l.mono
+	c.itimer.kind = tkLinger
+	c.armLinger()
+	c.syncEvents()
+}
+
+func (c *Conn) armLinger() {
+	left := time.Duration(c.lingerEnd - c.l.mono)
+	if left <= 0 {
+		c.closeNow(nil)
+		return
+	}
+	if left > c.lingerTo {
+		left = c.lingerTo
+	}
+	c.itimer.Reset(left)
+}
+
+func (c *Conn) lingerRead() {
+	n, err := unix.Read(c.fd, c.l.buf)
+	switch {
+	case n > 0:
+		c.armLinger()
+	case err == unix.EAGAIN || err == unix.EINTR:
+	default:
+		c.closeNow(nil)
+	}
+}
+
+func (c *Conn) lingerTimedOut() { c.closeNow(nil) }

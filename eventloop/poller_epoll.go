@@ -1,0 +1,121 @@
+//go:build linux
+
+package eventloop
+
+import (
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// epollPoller is the raw epoll backend. Descriptors are level-triggered:
+// a loop reads once per readiness report and relies on the next wait to
+// report what is left, which keeps every connection's turn short.
+type epollPoller struct {
+	epfd   int
+	efd    int // eventfd that Wake writes
+	events []unix.EpollEvent
+	ctl    unix.EpollEvent // scratch for epoll_ctl, kept off the stack
+	drain  [8]byte
+
+	mu     sync.Mutex // guards closed against a concurrent Wake
+	closed bool
+	one    [8]byte // the eventfd increment, written once at creation
+}
+
+func newEpollPoller() (*epollPoller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, &OpError{Op: "epoll_create1", Err: err}
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, &OpError{Op: "eventfd", Err: err}
+	}
+	p := &epollPoller{epfd: epfd, efd: efd, events: make([]unix.EpollEvent, 128)}
+	p.one[0] = 1 // little- and big-endian alike read a non-zero counter
+	if err := p.Add(efd, evRead); err != nil {
+		unix.Close(efd)
+		unix.Close(epfd)
+		return nil, err
+	}
+	return p, nil
+}
+
+func epollBits(ev uint32) uint32 {
+	var e uint32
+	if ev&evRead != 0 {
+		e |= unix.EPOLLIN
+	}
+	if ev&evWrite != 0 {
+		e |= unix.EPOLLOUT
+	}
+	if ev&evExclusive != 0 {
+		e |= unix.EPOLLEXCLUSIVE
+	}
+	return e
+}
+
+func (p *epollPoller) ctlOp(op, fd int, ev uint32) error {
+	p.ctl = unix.EpollEvent{Events: epollBits(ev), Fd: int32(fd)}
+	if err := unix.EpollCtl(p.epfd, op, fd, &p.ctl); err != nil {
+		return &OpError{Op: "epoll_ctl", Err: err}
+	}
+	return nil
+}
+
+func (p *epollPoller) Add(fd int, ev uint32) error { return p.ctlOp(unix.EPOLL_CTL_ADD, fd, ev) }
+func (p *epollPoller) Mod(fd int, ev uint32) error { return p.ctlOp(unix.EPOLL_CTL_MOD, fd, ev) }
+
+func (p *epollPoller) Del(fd int) error {
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, &p.ctl); err != nil {
+		return &OpError{Op: "epoll_ctl", Err: err}
+	}
+	return nil
+}
+
+func (p *epollPoller) Wait(timeout time.Duration, s sink) error {
+	ms := -1
+	if timeout >= 0 {
+		// Round up: waking before the deadline would only cost another wait.
+		ms = int((timeout + time.Millisecond - 1) / time.Millisecond)
+	}
+	n, err := unix.EpollWait(p.epfd, p.events, ms)
+	if err != nil {
+		if err != unix.EINTR {
+			return &OpError{Op: "epoll_wait", Err: err}
+		}
+		n = 0
+	}
+	s.polled()
+	for i := 0; i < n; i++ {
+		fd := int(p.events[i].Fd)
+		if fd == p.efd {
+			unix.Read(p.efd, p.drain[:])
+			continue
+		}
+		s.event(fd, p.events[i].Events)
+	}
+	if n == len(p.events) && n < 4096 {
+		p.events = make([]unix.EpollEvent, 2*n)
+	}
+	return nil
+}
+
+func (p *epollPoller) Wake() {
+	p.mu.Lock()
+	if !p.closed {
+		unix.Write(p.efd, p.one[:])
+	}
+	p.mu.Unlock()
+}
+
+func (p *epollPoller) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	unix.Close(p.efd)
+	p.mu.Unlock()
+	return unix.Close(p.epfd)
+}
