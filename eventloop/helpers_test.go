@@ -127,9 +127,9 @@ func checkPattern(t testing.TB, b []byte) {
 // echoHandler answers every read with the same bytes.
 type echoHandler struct{}
 
-func (echoHandler) OnData(c *Conn, b []byte) { c.Write(b) }
-func (echoHandler) OnReadEOF(c *Conn)        { c.CloseAfterDrain() }
-func (echoHandler) OnDrain(c *Conn)          {}
+func (echoHandler) OnData(c *Conn, b []byte)   { c.Write(b) }
+func (echoHandler) OnReadEOF(c *Conn)          { c.CloseAfterDrain() }
+func (echoHandler) OnDrain(c *Conn)            {}
 func (echoHandler) OnClose(c *Conn, err error) {}
 
 var echoAccepter = AccepterFunc(func(c *Conn) Handler { return echoHandler{} })

@@ -16,9 +16,9 @@ import (
 // never returns on its own and has no timeout. Wait therefore arms a runtime
 // timer that writes an eventfd of ours, and the Polling callback returns
 // gnet's shutdown error to leave Polling when that eventfd fires or when the
-// loop asks to (sink.event returning true). Descriptors are level-triggered,
-// so events left in the batch when Polling is left are reported again by
-// the next Wait.
+// loop asks to (sink.event returning true makes it write the eventfd).
+// Descriptors are level-triggered, so events left in the batch when Polling
+// is left are reported again by the next Wait.
 //
 // gnet's own Trigger queue is not used: a task that ends Polling leaves its
 // wake-up flag set, after which Trigger would never wake the poller again.
@@ -32,6 +32,7 @@ type netpollPoller struct {
 	timer *time.Timer
 	sink  sink
 	cb    netpoll.PollEventHandler
+	leave bool // the eventfd was seen (or written) during this Wait
 
 	mu     sync.Mutex // guards closed against a concurrent Wake
 	closed bool
@@ -92,20 +93,32 @@ func (p *netpollPoller) Mod(fd int, ev uint32) error {
 
 func (p *netpollPoller) Del(fd int) error { return p.np.Delete(fd) }
 
+// callback leaves Polling on the second report of the eventfd within one
+// Wait. The first report only notes it: the eventfd stays readable, so the
+// rest of the batch (which may hold ready connections) is dispatched first
+// and the next epoll_wait reports it again. Leaving on the first report
+// could starve every descriptor queued behind the eventfd, for example
+// under a timer that keeps re-arming itself with zero delay.
 func (p *netpollPoller) callback(fd int, ev netpoll.IOEvent, _ netpoll.IOFlags) error {
 	if fd == p.efd {
-		unix.Read(p.efd, p.drain[:])
-		return errLeavePolling
+		if p.leave {
+			unix.Read(p.efd, p.drain[:])
+			return errLeavePolling
+		}
+		p.leave = true
+		return nil
 	}
 	p.sink.polled()
-	if p.sink.event(fd, ev) {
-		return errLeavePolling
+	if p.sink.event(fd, ev) && !p.leave {
+		p.leave = true
+		p.Wake()
 	}
 	return nil
 }
 
 func (p *netpollPoller) Wait(timeout time.Duration, s sink) error {
 	p.sink = s
+	p.leave = false
 	switch {
 	case timeout == 0:
 		p.Wake()
