@@ -1,0 +1,650 @@
+package http
+
+import (
+	"net/netip"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"gresty/errlog"
+	"gresty/eventloop"
+	"gresty/httpparse"
+)
+
+// Connection states.
+const (
+	stIdle    = iota // keepalive, waiting for the next request
+	stHead           // reading a request head
+	stRequest        // a request is being processed
+	stClosing        // closing after the response drains
+)
+
+// Conn is an HTTP/1.x connection on a loop (nginx's ngx_http_connection_t
+// with its ngx_connection_t). It reads request heads, runs requests one
+// at a time (pipelined requests in order), and keeps or closes the
+// connection as nginx does.
+type Conn struct {
+	ec  *eventloop.Conn
+	srv *LoopServer
+	// cfg is the configuration the connection serves requests with; a
+	// reload switches it between requests.
+	cfg *Config
+	la  *ListenAddr
+	vs  *VirtualServers
+
+	head httpparse.Request
+	// data holds the input not yet consumed; when dataOwned is false it
+	// aliases the loop's read buffer and must be copied before OnData
+	// returns if anything still needs it. headStart is the offset in data
+	// where the current request's head begins; pos where unconsumed bytes
+	// begin.
+	data      []byte
+	dataOwned bool
+	headStart int
+	pos       int
+
+	r        *Request
+	requests int
+	start    time.Time
+
+	timer     *eventloop.Timer
+	timerKind uint8
+	state     uint8
+	pipelined bool
+	eof       bool
+	// lingering asks for a lingering close when the connection closes
+	// after its response.
+	lingering bool
+	timedout  bool
+	// waitDrain is set when processing stopped because the output queue
+	// is above the high watermark; OnDrain resumes it.
+	waitDrain bool
+	// inProcess is set while process runs, so that a request finishing
+	// inside it does not start the next one re-entrantly.
+	inProcess bool
+	processFn func()
+
+	remoteIP string
+}
+
+// Timer purposes.
+const (
+	tmNone = iota
+	tmHeader
+	tmKeepalive
+	tmBody
+	tmSend
+	tmDiscard
+)
+
+// ID returns the connection's serial number ($connection, "*N" in logs).
+func (c *Conn) ID() uint64 { return c.ec.ID() }
+
+func (c *Conn) loopID() int { return c.srv.loop.ID() }
+
+func (c *Conn) loopNow() time.Time { return c.srv.loop.Now() }
+
+// Loop returns the connection's event loop.
+func (c *Conn) Loop() *eventloop.Loop { return c.srv.loop }
+
+// EventConn returns the underlying connection (for upgrades and tunnels).
+func (c *Conn) EventConn() *eventloop.Conn { return c.ec }
+
+// Server returns the loop's HTTP state.
+func (c *Conn) Server() *LoopServer { return c.srv }
+
+func (c *Conn) closed() bool { return c.ec.Closed() }
+
+// RemoteIP returns the client address as text ($remote_addr).
+func (c *Conn) RemoteIP() string {
+	if c.remoteIP == "" {
+		ap := c.ec.RemoteAddrPort()
+		if !ap.IsValid() {
+			c.remoteIP = "unix:"
+		} else {
+			c.remoteIP = ap.Addr().Unmap().String()
+		}
+	}
+	return c.remoteIP
+}
+
+// RemoteAddrIP returns the client's IP address bytes (4 or 16), nil for
+// unix sockets.
+func (c *Conn) RemoteAddrIP() []byte {
+	ap := c.ec.RemoteAddrPort()
+	if !ap.IsValid() {
+		return nil
+	}
+	a := ap.Addr().Unmap()
+	if a.Is4() {
+		b := a.As4()
+		return b[:]
+	}
+	b := a.As16()
+	return b[:]
+}
+
+// RemoteAddrPort returns the client's address and port.
+func (c *Conn) RemoteAddrPort() netip.AddrPort { return c.ec.RemoteAddrPort() }
+
+// RemotePort returns the client's port, 0 for unix sockets.
+func (c *Conn) RemotePort() int { return int(c.ec.RemoteAddrPort().Port()) }
+
+// LocalIP returns the server address the client connected to
+// ($server_addr).
+func (c *Conn) LocalIP() string {
+	if c.la.Opt.Network == "unix" {
+		return "unix:"
+	}
+	ap := c.ec.LocalAddrPort()
+	if !ap.IsValid() {
+		return ""
+	}
+	return ap.Addr().Unmap().String()
+}
+
+// LocalIPForURL is LocalIP with brackets around IPv6 addresses.
+func (c *Conn) LocalIPForURL() string {
+	s := c.LocalIP()
+	ap := c.ec.LocalAddrPort()
+	if ap.IsValid() && ap.Addr().Unmap().Is6() {
+		return "[" + s + "]"
+	}
+	return s
+}
+
+// LocalPort returns the server port the client connected to.
+func (c *Conn) LocalPort() int {
+	if c.la.Opt.Network == "unix" {
+		return 0
+	}
+	return int(c.ec.LocalAddrPort().Port())
+}
+
+// Scheme returns "http" (TLS arrives with the ssl package).
+func (c *Conn) Scheme() string { return "http" }
+
+// Requests returns how many requests the connection has served.
+func (c *Conn) Requests() int { return c.requests }
+
+func (c *Conn) tcpInfo(which int) (uint32, bool) { return tcpInfo(c.ec.Fd(), which) }
+
+func (c *Conn) setTimer(kind uint8, d time.Duration) {
+	c.timerKind = kind
+	if c.timer == nil {
+		c.timer = c.srv.loop.NewTimer(c.onTimer)
+	}
+	c.timer.Reset(d)
+}
+
+func (c *Conn) stopTimer() {
+	if c.timer != nil && c.timerKind != tmNone {
+		c.timer.Stop()
+	}
+	c.timerKind = tmNone
+}
+
+func (c *Conn) onTimer() {
+	kind := c.timerKind
+	c.timerKind = tmNone
+	switch kind {
+	case tmHeader:
+		// nginx closes without a response; the access log sees 408.
+		c.logInfo("client timed out")
+		c.timedout = true
+		c.closeNow()
+	case tmKeepalive:
+		c.closeNow()
+	case tmBody:
+		if r := c.r; r != nil {
+			c.timedout = true
+			r.Logf(errlog.Info, "client timed out")
+			r.Finalize(408)
+		}
+	case tmSend:
+		if r := c.r; r != nil {
+			c.timedout = true
+			r.Logf(errlog.Info, "client timed out")
+			r.Terminate(408)
+		} else {
+			c.closeNow()
+		}
+	case tmDiscard:
+		if r := c.r; r != nil {
+			r.discardTimedOut()
+		}
+	}
+}
+
+func (c *Conn) logInfo(msg string) {
+	l := c.cfg.cycle.Log
+	if l.Enabled(errlog.Info) {
+		l.Printf(errlog.Info, errlog.Entry{Loop: c.loopID(), Conn: c.ID(), Ctx: connCtx{c}}, "%s", msg)
+	}
+}
+
+// connCtx is the log context of a connection with no request yet.
+type connCtx struct{ c *Conn }
+
+func (x connCtx) AppendLogContext(b []byte) []byte {
+	b = append(b, ", client: "...)
+	b = append(b, x.c.RemoteIP()...)
+	b = append(b, ", server: "...)
+	b = append(b, x.c.la.Opt.Text...)
+	return b
+}
+
+// OnData implements eventloop.Handler.
+func (c *Conn) OnData(ec *eventloop.Conn, b []byte) {
+	if r := c.r; r != nil {
+		if r.Body != nil && r.Body.wantData() {
+			c.appendInput(b)
+			r.Body.pump(r)
+			c.releaseTransient()
+			return
+		}
+		if r.discarding {
+			c.appendInput(b)
+			r.discardInput()
+			c.releaseTransient()
+			return
+		}
+		if r.readHandler != nil {
+			c.appendInput(b)
+			r.readHandler(r)
+			c.releaseTransient()
+			return
+		}
+		// input for a later request: keep it, stop reading until the
+		// current request is done.
+		c.appendInput(b)
+		c.ensureOwned()
+		ec.PauseRead()
+		return
+	}
+	c.appendInput(b)
+	c.process()
+	c.releaseTransient()
+}
+
+// appendInput adds newly read bytes to the pending input. With nothing
+// pending, the bytes are used where they are (the loop's buffer).
+func (c *Conn) appendInput(b []byte) {
+	if c.pos == len(c.data) && c.r == nil {
+		c.data, c.dataOwned, c.pos, c.headStart = b, false, 0, 0
+		return
+	}
+	if !c.dataOwned {
+		c.ensureOwned()
+	}
+	c.data = append(c.data, b...)
+}
+
+// ensureOwned copies the input the connection still needs (from the
+// current request's head on) out of the loop's buffer, and moves every
+// slice that pointed into it.
+func (c *Conn) ensureOwned() {
+	if c.dataOwned {
+		return
+	}
+	from := c.pos
+	if (c.r != nil || c.state == stHead) && c.headStart < from {
+		from = c.headStart
+	}
+	old := c.data[from:]
+	nb := c.srv.getBuf(len(old))
+	nb = append(nb, old...)
+	if c.r != nil {
+		c.r.rebase(old, nb)
+		if c.r.Head == &c.head && c.headStart >= from {
+			c.head.Parse(nb[c.headStart-from:])
+		}
+	}
+	c.data, c.dataOwned = nb, true
+	c.pos -= from
+	c.headStart -= from
+	if c.headStart < 0 {
+		c.headStart = 0
+	}
+}
+
+// releaseTransient is called before OnData returns: whatever still refers
+// to the loop's buffer is copied out.
+func (c *Conn) releaseTransient() {
+	if c.dataOwned || c.closed() {
+		if c.pos == len(c.data) && c.r == nil && c.dataOwned {
+			c.srv.putBuf(c.data)
+			c.data, c.dataOwned, c.pos, c.headStart = nil, false, 0, 0
+		}
+		return
+	}
+	if c.pos == len(c.data) && c.r == nil {
+		c.data, c.pos, c.headStart = nil, 0, 0
+		return
+	}
+	c.ensureOwned()
+}
+
+// process parses and runs requests from the pending input until it runs
+// out, a request suspends, or the connection closes.
+func (c *Conn) process() {
+	if c.inProcess {
+		return
+	}
+	c.inProcess = true
+	defer func() { c.inProcess = false }()
+	for !c.closed() && c.r == nil {
+		if c.pos == len(c.data) {
+			if c.state != stHead {
+				c.setIdle()
+			}
+			return
+		}
+		if c.waitDrain {
+			return
+		}
+		if c.state != stHead {
+			c.startHead()
+		}
+		buf := c.data[c.headStart:]
+		switch c.head.Parse(buf) {
+		case httpparse.NeedMore:
+			if c.timerKind != tmHeader {
+				c.setTimer(tmHeader, c.defaultSrv().ClientHeaderTimeout.V)
+			}
+			return
+		case httpparse.Failed:
+			c.headFailed()
+			return
+		}
+		c.stopTimer()
+		c.pos = c.headStart + c.head.HeadLen()
+		r := c.newRequest()
+		c.r = r
+		c.state = stRequest
+		r.start()
+		if c.r != nil {
+			// suspended: the rest of the input waits.
+			if c.pos < len(c.data) || c.r.readHandler == nil {
+				c.ec.PauseRead()
+			}
+			return
+		}
+		if c.ec.Buffered() > c.srv.outHigh {
+			c.waitDrain = true
+			c.setTimer(tmSend, r.Loc.SendTimeout.V)
+			return
+		}
+	}
+}
+
+// startHead prepares the parser for a request starting at pos.
+func (c *Conn) startHead() {
+	c.state = stHead
+	c.headStart = c.pos
+	cfg := &c.defaultSrv().parserConf
+	if c.requests == 0 || !c.pipelined {
+		c.head.Reset(cfg)
+	} else {
+		c.head.ResetPipelined(cfg, 0, 0)
+	}
+	if c.timerKind == tmKeepalive {
+		c.stopTimer()
+	}
+	c.ec.SetIdle(false)
+	c.ec.SetReusable(false)
+}
+
+func (c *Conn) setIdle() {
+	c.state = stIdle
+	c.ec.SetIdle(true)
+	c.ec.SetReusable(true)
+	loc := c.defaultSrv().Loc()
+	if c.timerKind != tmKeepalive {
+		c.setTimer(tmKeepalive, loc.KeepaliveTimeout.V)
+	}
+	if c.dataOwned && c.pos == len(c.data) {
+		c.srv.putBuf(c.data)
+		c.data, c.dataOwned, c.pos, c.headStart = nil, false, 0, 0
+	}
+}
+
+// defaultSrv returns the server whose settings govern reading a head
+// before the Host is known: the default server of the address.
+func (c *Conn) defaultSrv() *SrvConf {
+	if c.vs == nil {
+		c.vs = c.la.virtualServers(c)
+	}
+	return c.vs.Default
+}
+
+// headFailed answers a rejected request head as nginx: the status page,
+// a log line, and the connection closed.
+func (c *Conn) headFailed() {
+	c.stopTimer()
+	status := c.head.Status()
+	reason := c.head.Reason()
+	text, prev, bad := c.head.ErrorText()
+	r := c.newRequest()
+	c.r = r
+	c.state = stRequest
+	if msg := reason.String(); msg != "" {
+		line := msg
+		if text != nil {
+			if prev != nil {
+				line += ": \"" + string(prev) + "\", previous value: \"" + string(text) + "\""
+			} else {
+				line += ": \"" + string(text)
+				if bad >= 0 {
+					line += "\\x" + strconv.FormatUint(uint64(bad)>>4, 16) + strconv.FormatUint(uint64(bad)&15, 16) + "..."
+				}
+				line += "\""
+			}
+		}
+		r.Logf(errlog.Info, "%s", line)
+	}
+	r.KeepAlive = false
+	c.lingering = true
+	r.Finalize(status)
+}
+
+// newRequest makes the Request for the head just parsed (or failed).
+func (c *Conn) newRequest() *Request {
+	r := c.srv.getRequest()
+	r.Conn = c
+	r.Main = r
+	r.Head = &c.head
+	r.count = 1
+	r.uriChanges = 11
+	r.subrequests = 51
+	r.StartTime = c.loopNow()
+	r.Srv = c.defaultSrv()
+	r.Loc = r.Srv.Loc()
+	r.Out.reset()
+	c.requests++
+	if c.requests > 1 {
+		r.pipeline = c.pipelined
+	}
+	r.RequestLength = int64(c.head.HeadLen())
+	if c.head.Status() != 0 {
+		r.HTTPVersion = 1000
+		r.Method = httpparse.MethodGET
+		r.MethodName = "GET"
+		return r
+	}
+	h := &c.head
+	r.Method = h.Method
+	r.MethodName = methodName(h)
+	r.HTTPVersion = h.Version
+	r.URI = h.Path()
+	r.Args = h.Args()
+	r.Exten = h.Exten()
+	r.Host = h.Server()
+	r.ContentLength = h.ContentLength
+	r.Chunked = h.Chunked
+	r.KeepAlive = h.KeepAlive()
+	n := h.NumHeaders()
+	in := r.In[:0]
+	for i := 0; i < n; i++ {
+		f := h.Header(i)
+		in = append(in, Header{Name: f.Name, Value: f.Value, Known: f.Known})
+	}
+	r.In = in
+	return r
+}
+
+func methodName(h *httpparse.Request) string {
+	if s := h.Method.String(); s != "" && h.Method != httpparse.MethodUnknown {
+		return s
+	}
+	return string(h.MethodName())
+}
+
+// resume continues with pending input after a request finished outside
+// process (in a timer, an upstream event, a body read).
+func (c *Conn) resume() {
+	if c.closed() || c.r != nil {
+		return
+	}
+	c.ec.ResumeRead()
+	c.process()
+	c.releaseTransient()
+}
+
+// OnReadEOF implements eventloop.Handler: the client closed its side.
+func (c *Conn) OnReadEOF(ec *eventloop.Conn) {
+	c.eof = true
+	if r := c.r; r != nil {
+		if r.Body != nil && r.Body.wantData() {
+			r.Body.eof(r)
+			return
+		}
+		if r.discarding {
+			r.discardEOF()
+			return
+		}
+		if r.eofHandler != nil {
+			r.eofHandler(r)
+		}
+		return
+	}
+	if c.state == stHead && len(c.data) > c.headStart {
+		c.logInfo("client prematurely closed connection")
+	}
+	c.closeNow()
+}
+
+// OnDrain implements eventloop.Handler.
+func (c *Conn) OnDrain(ec *eventloop.Conn) {
+	if c.timerKind == tmSend {
+		c.stopTimer()
+	}
+	if r := c.r; r != nil && r.drainHandler != nil {
+		r.drainHandler(r)
+		return
+	}
+	if c.waitDrain {
+		c.waitDrain = false
+		c.resume()
+	}
+}
+
+// OnClose implements eventloop.Handler.
+func (c *Conn) OnClose(ec *eventloop.Conn, err error) {
+	c.stopTimer()
+	if c.timer != nil {
+		c.timer = nil
+	}
+	if r := c.r; r != nil {
+		c.r = nil
+		r.connClosed()
+	}
+	if c.dataOwned {
+		c.srv.putBuf(c.data)
+	}
+	c.data = nil
+	c.srv.conns--
+}
+
+func (c *Conn) closeNow() {
+	c.stopTimer()
+	c.ec.Close()
+}
+
+// requestDone is called when the main request is freed: the connection
+// keeps alive, lingers or closes.
+func (c *Conn) requestDone(r *Request, keepalive bool) {
+	c.r = nil
+	c.state = stIdle
+	if c.closed() {
+		return
+	}
+	if keepalive {
+		c.pipelined = c.pos < len(c.data)
+		c.state = stIdle
+		if !c.inProcess {
+			if c.processFn == nil {
+				c.processFn = c.resume
+			}
+			c.srv.loop.Defer(c.processFn)
+		}
+		return
+	}
+	c.state = stClosing
+	loc := r.Loc
+	lc := loc.LingeringClose.V
+	if lc == LingeringAlways || (lc == LingeringOn && (c.lingering || c.pos < len(c.data) || r.discarding || (r.Body != nil && !r.Body.Done))) {
+		c.ec.LingeringClose(loc.LingeringTime.V, loc.LingeringTimeout.V)
+		return
+	}
+	if c.timedout && loc.ResetTimedoutConnection.V {
+		c.ec.Abort()
+		return
+	}
+	c.ec.CloseAfterDrain()
+}
+
+// writeHeader queues the serialised response head.
+func (c *Conn) writeHeader(r *Request, b []byte) int {
+	if _, err := c.ec.Write(b); err != nil {
+		return Error
+	}
+	r.BytesSent += int64(len(b))
+	if r.HeaderOnly {
+		r.lastSent = true
+	}
+	return OK
+}
+
+// rebase moves every slice of r that points into old to the same place in
+// nb (old's bytes copied to the start of nb).
+func (r *Request) rebase(old, nb []byte) {
+	mv := func(s []byte) []byte { return rebaseSlice(s, old, nb) }
+	r.URI, r.Args, r.Exten, r.Host = mv(r.URI), mv(r.Args), mv(r.Exten), mv(r.Host)
+	for i := range r.In {
+		r.In[i].Name, r.In[i].Value = mv(r.In[i].Name), mv(r.In[i].Value)
+	}
+	r.capSubj = mv(r.capSubj)
+	for i := range r.vars {
+		r.vars[i].v = mv(r.vars[i].v)
+	}
+	for i := range r.Out.Headers {
+		r.Out.Headers[i].Name, r.Out.Headers[i].Value = mv(r.Out.Headers[i].Name), mv(r.Out.Headers[i].Value)
+	}
+	if r.Body != nil {
+		r.Body.rebase(old, nb)
+	}
+}
+
+func rebaseSlice(s, old, nb []byte) []byte {
+	if len(s) == 0 || len(old) == 0 {
+		return s
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(old)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(s)))
+	if p < base || p+uintptr(len(s)) > base+uintptr(len(old)) {
+		return s
+	}
+	off := int(p - base)
+	return nb[off : off+len(s) : off+len(s)]
+}

@@ -1,0 +1,243 @@
+// Package http is gresty's HTTP server: the http, server and location
+// configuration, server and location selection, the phase engine, variables
+// and scripts, the request lifecycle on a connection, and the header and
+// body filter chains. Feature modules (static, rewrite, gzip, proxy, lua,
+// ...) live in http/modules/<name> and plug in through Hooks, as nginx's
+// HTTP modules do through ngx_http_module_t.
+//
+// Configuration types are built on the goroutine that builds a core.Cycle
+// and are immutable afterwards. Requests and connections belong to the
+// event loop that accepted them: their methods may be called only on that
+// loop's goroutine.
+package http
+
+import (
+	"gresty/conf"
+	"gresty/core"
+)
+
+// Hooks are an HTTP module's configuration hooks (ngx_http_module_t).
+// Every field is optional.
+type Hooks struct {
+	// Preconfiguration runs before the http block is parsed: the place
+	// to add variables.
+	Preconfiguration func(cf *Conf) error
+
+	CreateMainConf func(cf *Conf) any
+	InitMainConf   func(cf *Conf, c any) error
+	CreateSrvConf  func(cf *Conf) any
+	// MergeSrvConf and MergeLocConf run after Module.Merge has merged the
+	// directives declared with typed setters.
+	MergeSrvConf  func(cf *Conf, parent, child any) error
+	CreateLocConf func(cf *Conf) any
+	MergeLocConf  func(cf *Conf, parent, child any) error
+
+	// Postconfiguration runs after every configuration is merged: the
+	// place to install phase handlers and filters.
+	Postconfiguration func(cf *Conf) error
+}
+
+// ConfCtx is an http, server or location context: one configuration
+// structure per HTTP module at each level (ngx_http_conf_ctx_t).
+type ConfCtx struct {
+	Main []any
+	Srv  []any
+	Loc  []any
+}
+
+// ConfFor implements core.Context.
+func (c *ConfCtx) ConfFor(m *core.Module, level core.Level) any {
+	switch level {
+	case core.MainLevel:
+		return c.Main[m.TypeIndex]
+	case core.SrvLevel:
+		return c.Srv[m.TypeIndex]
+	}
+	return c.Loc[m.TypeIndex]
+}
+
+// Conf is what HTTP configuration hooks get: the parser, the cycle and the
+// http block being built.
+type Conf struct {
+	*core.Parser
+	Cycle *core.Cycle
+	Main  *MainConf
+	ctx   *ConfCtx
+	// Dir is the http directive, for errors reported after the block.
+	Dir  *conf.Directive
+	mods []*core.Module
+}
+
+// Modules returns the HTTP modules in order.
+func (cf *Conf) Modules() []*core.Module { return cf.mods }
+
+// hooks returns m's hooks, never nil.
+func hooks(m *core.Module) *Hooks {
+	if h, ok := m.HTTP.(*Hooks); ok && h != nil {
+		return h
+	}
+	return &Hooks{}
+}
+
+// HTTPModule is ngx_http_module: the core-level module owning the http
+// block.
+var HTTPModule = &core.Module{
+	Name: "ngx_http_module",
+	Type: core.CoreType,
+	Directives: []core.Directive{{
+		Name: "http", Ctx: core.MainCtx, Args: core.Block | core.NoArgs, Level: core.MainLevel,
+		Set: httpBlock,
+	}},
+	CreateConf: func(*core.Cycle) any { return &Config{} },
+}
+
+// ConfigOf returns the HTTP configuration of a cycle, or nil when it has
+// no http block.
+func ConfigOf(c *core.Cycle) *Config {
+	cfg := c.MainConf(HTTPModule).(*Config)
+	if cfg.Main == nil {
+		return nil
+	}
+	return cfg
+}
+
+// Config is the finished http block of a cycle: what the loops serve.
+type Config struct {
+	Main *MainConf
+	Ctx  *ConfCtx
+	// Ports are the listening addresses with their virtual servers.
+	Addrs []*ListenAddr
+	mods  []*core.Module
+	cycle *core.Cycle
+}
+
+func httpBlock(p *core.Parser, d *conf.Directive, c any) error {
+	cfg := c.(*Config)
+	if cfg.Main != nil {
+		return p.Invalid(d, "is duplicate")
+	}
+	var mods []*core.Module
+	for _, m := range p.Cycle.Registry.Modules {
+		if m.Type == core.HTTPType {
+			mods = append(mods, m)
+		}
+	}
+	n := len(mods)
+	ctx := &ConfCtx{Main: make([]any, n), Srv: make([]any, n), Loc: make([]any, n)}
+	cf := &Conf{Parser: p, Cycle: p.Cycle, ctx: ctx, Dir: d, mods: mods}
+	saveExt := p.Ext
+	p.Ext = cf
+	defer func() { p.Ext = saveExt }()
+	for _, m := range mods {
+		h := hooks(m)
+		i := m.TypeIndex
+		if h.CreateMainConf != nil {
+			ctx.Main[i] = h.CreateMainConf(cf)
+		}
+		if h.CreateSrvConf != nil {
+			ctx.Srv[i] = h.CreateSrvConf(cf)
+		}
+		if h.CreateLocConf != nil {
+			ctx.Loc[i] = h.CreateLocConf(cf)
+		}
+	}
+	cf.Main = ctx.Main[CoreModule.TypeIndex].(*MainConf)
+	cf.Main.conf = cf
+	cfg.Main, cfg.Ctx, cfg.mods, cfg.cycle = cf.Main, ctx, mods, p.Cycle
+
+	for _, m := range mods {
+		if h := hooks(m); h.Preconfiguration != nil {
+			if err := h.Preconfiguration(cf); err != nil {
+				return err
+			}
+		}
+	}
+	if err := p.Block(d, core.HTTPType, core.HTTPMain, ctx); err != nil {
+		return err
+	}
+
+	mcf := cf.Main
+	for _, m := range mods {
+		h := hooks(m)
+		i := m.TypeIndex
+		if h.InitMainConf != nil {
+			if err := h.InitMainConf(cf, ctx.Main[i]); err != nil {
+				return err
+			}
+		}
+		if err := mergeServers(cf, m, ctx); err != nil {
+			return err
+		}
+	}
+	for _, s := range mcf.Servers {
+		if err := initLocations(cf, s, s.Ctx.Loc[CoreModule.TypeIndex].(*LocConf)); err != nil {
+			return err
+		}
+	}
+	for _, m := range mods {
+		if h := hooks(m); h.Postconfiguration != nil {
+			if err := h.Postconfiguration(cf); err != nil {
+				return err
+			}
+		}
+	}
+	if err := mcf.vars.init(cf); err != nil {
+		return err
+	}
+	mcf.buildPhases()
+	addrs, err := optimizeServers(cf)
+	if err != nil {
+		return err
+	}
+	cfg.Addrs = addrs
+	return nil
+}
+
+// mergeServers merges module m's srv and loc configurations from the http
+// level into every server and down its locations (ngx_http_merge_servers).
+func mergeServers(cf *Conf, m *core.Module, ctx *ConfCtx) error {
+	h := hooks(m)
+	i := m.TypeIndex
+	for _, s := range cf.Main.Servers {
+		if ctx.Srv[i] != nil {
+			m.Merge(core.SrvLevel, ctx.Srv[i], s.Ctx.Srv[i])
+			if h.MergeSrvConf != nil {
+				if err := h.MergeSrvConf(cf, ctx.Srv[i], s.Ctx.Srv[i]); err != nil {
+					return err
+				}
+			}
+		}
+		if ctx.Loc[i] != nil {
+			m.Merge(core.LocLevel, ctx.Loc[i], s.Ctx.Loc[i])
+			if h.MergeLocConf != nil {
+				if err := h.MergeLocConf(cf, ctx.Loc[i], s.Ctx.Loc[i]); err != nil {
+					return err
+				}
+			}
+			clcf := s.Ctx.Loc[CoreModule.TypeIndex].(*LocConf)
+			if err := mergeLocations(cf, clcf.locations, s.Ctx.Loc, m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// mergeLocations merges a module's loc configuration into nested
+// locations, if blocks and limit_except blocks, recursively.
+func mergeLocations(cf *Conf, locs []*LocConf, parent []any, m *core.Module) error {
+	h := hooks(m)
+	i := m.TypeIndex
+	for _, l := range locs {
+		m.Merge(core.LocLevel, parent[i], l.Confs[i])
+		if h.MergeLocConf != nil {
+			if err := h.MergeLocConf(cf, parent[i], l.Confs[i]); err != nil {
+				return err
+			}
+		}
+		if err := mergeLocations(cf, l.locations, l.Confs, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,422 @@
+package http
+
+import (
+	"gresty/errlog"
+	"gresty/httpparse"
+)
+
+// Phase is a request processing phase, as nginx's NGX_HTTP_*_PHASE.
+type Phase int
+
+// The phases, in order.
+const (
+	PostReadPhase Phase = iota
+	ServerRewritePhase
+	FindConfigPhase
+	RewritePhase
+	PostRewritePhase
+	PreAccessPhase
+	AccessPhase
+	PostAccessPhase
+	PreContentPhase
+	ContentPhase
+	LogPhase
+	numPhases
+)
+
+// PhaseHandler is a module's handler for a phase. Its result is read as
+// nginx reads it for that phase (see the checkers below).
+type PhaseHandler = Handler
+
+// AddPhaseHandler registers h for a phase. Modules call it from
+// Postconfiguration; handlers of one phase run in registration order
+// reversed, as nginx's (the last module registered runs first).
+func (cf *Conf) AddPhaseHandler(p Phase, h PhaseHandler) {
+	cf.Main.phases[p] = append(cf.Main.phases[p], h)
+}
+
+type phaseEntry struct {
+	checker func(r *Request, ph *phaseEntry) bool
+	handler Handler
+	next    int
+}
+
+type phaseEngine struct {
+	handlers             []phaseEntry
+	serverRewriteIndex   int
+	locationRewriteIndex int
+	logHandlers          []Handler
+}
+
+// buildPhases flattens the phase handlers into the engine, as
+// ngx_http_init_phase_handlers: each entry knows the index of the next
+// phase, and post-rewrite knows where find-config is.
+func (m *MainConf) buildPhases() {
+	e := &m.engine
+	e.handlers = e.handlers[:0]
+	e.logHandlers = e.logHandlers[:0]
+	add := func(checker func(*Request, *phaseEntry) bool, h Handler, next int) {
+		e.handlers = append(e.handlers, phaseEntry{checker: checker, handler: h, next: next})
+	}
+	findConfig := 0
+	for p := PostReadPhase; p < numPhases; p++ {
+		hs := m.phases[p]
+		switch p {
+		case FindConfigPhase:
+			findConfig = len(e.handlers)
+			add(findConfigChecker, nil, 0)
+			continue
+		case PostRewritePhase:
+			add(postRewriteChecker, nil, findConfig)
+			continue
+		case PostAccessPhase:
+			add(postAccessChecker, nil, 0)
+			continue
+		case LogPhase:
+			for i := len(hs) - 1; i >= 0; i-- {
+				e.logHandlers = append(e.logHandlers, hs[i])
+			}
+			continue
+		case ServerRewritePhase:
+			e.serverRewriteIndex = len(e.handlers)
+		case RewritePhase:
+			e.locationRewriteIndex = len(e.handlers)
+		}
+		checker := genericChecker
+		switch p {
+		case ServerRewritePhase, RewritePhase:
+			checker = rewriteChecker
+		case AccessPhase:
+			checker = accessChecker
+		case ContentPhase:
+			checker = contentChecker
+		}
+		if p == ContentPhase && len(hs) == 0 {
+			add(contentChecker, nil, len(e.handlers)+1)
+			continue
+		}
+		next := len(e.handlers) + len(hs)
+		for i := len(hs) - 1; i >= 0; i-- {
+			add(checker, hs[i], next)
+		}
+	}
+}
+
+// runPhases runs the phase engine from r.phase until a handler suspends
+// or finalizes the request (ngx_http_core_run_phases).
+func (r *Request) runPhases() {
+	e := &r.Conn.cfg.Main.engine
+	for r.phase < len(e.handlers) {
+		ph := &e.handlers[r.phase]
+		if !ph.checker(r, ph) {
+			return
+		}
+	}
+}
+
+// RunPhases continues a suspended request's phases, as a module does when
+// the event it waited for happened (r->write_event_handler =
+// ngx_http_core_run_phases).
+func (r *Request) RunPhases() {
+	r.runPhases()
+}
+
+// The checkers return true to go on with r.phase, false when the request
+// was suspended or finalized.
+
+func genericChecker(r *Request, ph *phaseEntry) bool {
+	rc := ph.handler(r)
+	switch rc {
+	case OK:
+		r.phase = ph.next
+		return true
+	case Declined:
+		r.phase++
+		return true
+	case Again, Done:
+		return false
+	}
+	r.Finalize(rc)
+	return false
+}
+
+func rewriteChecker(r *Request, ph *phaseEntry) bool {
+	rc := ph.handler(r)
+	switch rc {
+	case Declined:
+		r.phase++
+		return true
+	case Done:
+		return false
+	}
+	r.Finalize(rc)
+	return false
+}
+
+func findConfigChecker(r *Request, ph *phaseEntry) bool {
+	r.contentHandler = nil
+	r.uriChanged = false
+	loc, rc, err := r.findLocation(r.Srv.Loc())
+	if err != nil {
+		r.Finalize(500)
+		return false
+	}
+	r.Loc = loc
+	if !r.Internal && loc.Internal.V {
+		r.Finalize(404)
+		return false
+	}
+	r.updateLocationConfig()
+	if r.ContentLength != -1 && !r.discardBody && r.Loc.ClientMaxBodySize.V != 0 && r.Loc.ClientMaxBodySize.V < r.ContentLength {
+		r.Logf(errlog.Error, "client intended to send too large body: %d bytes", r.ContentLength)
+		r.expectTested = true
+		r.DiscardBody()
+		r.Finalize(413)
+		return false
+	}
+	if rc == locRedirect {
+		r.Out.DelKnown(httpparse.HdrLocation)
+		v := escapedName(loc.Name)
+		if len(r.Args) > 0 {
+			v = v + "?" + string(r.Args)
+		}
+		r.Out.Set(httpparse.HdrLocation, "Location", []byte(v))
+		r.Finalize(301)
+		return false
+	}
+	r.phase++
+	return true
+}
+
+func postRewriteChecker(r *Request, ph *phaseEntry) bool {
+	if !r.uriChanged {
+		r.phase++
+		return true
+	}
+	r.uriChanges--
+	if r.uriChanges == 0 {
+		r.Logf(errlog.Error, "rewrite or internal redirection cycle while processing \"%s\"", r.URI)
+		r.Finalize(500)
+		return false
+	}
+	r.phase = ph.next
+	r.Loc = r.Srv.Loc()
+	return true
+}
+
+func accessChecker(r *Request, ph *phaseEntry) bool {
+	if r != r.Main {
+		r.phase = ph.next
+		return true
+	}
+	rc := ph.handler(r)
+	switch rc {
+	case Declined:
+		r.phase++
+		return true
+	case Again, Done:
+		return false
+	}
+	if r.Loc.Satisfy.V == SatisfyAll {
+		if rc == OK {
+			r.phase++
+			return true
+		}
+	} else {
+		if rc == OK {
+			r.accessCode = 0
+			r.Out.DelKnown(httpparse.HdrWWWAuthenticate)
+			r.phase = ph.next
+			return true
+		}
+		if rc == 403 || rc == 401 {
+			if r.accessCode != 401 {
+				r.accessCode = rc
+			}
+			r.phase++
+			return true
+		}
+	}
+	r.Finalize(rc)
+	return false
+}
+
+func postAccessChecker(r *Request, ph *phaseEntry) bool {
+	if code := r.accessCode; code != 0 {
+		r.accessCode = 0
+		if code == 403 {
+			r.Logf(errlog.Error, "access forbidden by rule")
+		}
+		r.Finalize(code)
+		return false
+	}
+	r.phase++
+	return true
+}
+
+func contentChecker(r *Request, ph *phaseEntry) bool {
+	if r.contentHandler != nil {
+		r.Finalize(r.contentHandler(r))
+		return false
+	}
+	rc := Declined
+	if ph.handler != nil {
+		rc = ph.handler(r)
+	}
+	if rc != Declined {
+		r.Finalize(rc)
+		return false
+	}
+	e := &r.Conn.cfg.Main.engine
+	if ph.handler != nil && r.phase+1 < len(e.handlers) {
+		r.phase++
+		return true
+	}
+	if len(r.URI) > 0 && r.URI[len(r.URI)-1] == '/' {
+		if path, _, ok := r.MapURIToPath(0); ok {
+			r.Logf(errlog.Error, "directory index of \"%s\" is forbidden", path)
+		}
+		r.Finalize(403)
+		return false
+	}
+	r.Logf(errlog.Error, "no handler found")
+	r.Finalize(404)
+	return false
+}
+
+// updateLocationConfig applies the selected location to the request
+// (ngx_http_update_location_config).
+func (r *Request) updateLocationConfig() {
+	loc := r.Loc
+	if loc.LimitExcept != nil && r.LimitExceptApplies() {
+		r.Loc = loc.LimitExcept
+		loc = r.Loc
+	}
+	if r.KeepAlive {
+		switch {
+		case loc.KeepaliveTimeout.V == 0:
+			r.KeepAlive = false
+		case r.Conn.requests >= loc.KeepaliveRequests.V:
+			r.KeepAlive = false
+		case r.Conn.loopNow().Sub(r.Conn.start) > loc.KeepaliveTime.V:
+			r.KeepAlive = false
+		case r.msie6() && r.Method == httpparse.MethodPOST && loc.KeepaliveDisable.V&KeepaliveDisableMsie6 != 0:
+			r.KeepAlive = false
+		case r.safari() && loc.KeepaliveDisable.V&KeepaliveDisableSafari != 0:
+			r.KeepAlive = false
+		}
+	}
+	if loc.Handler != nil {
+		r.contentHandler = loc.Handler
+	}
+}
+
+// LimitExceptApplies tells whether r's method is outside the location's
+// limit_except list, so that the limit_except block governs it.
+func (r *Request) LimitExceptApplies() bool {
+	m := r.Method
+	if m == httpparse.MethodUnknown || m >= 32 {
+		return true
+	}
+	return r.Loc.LimitExceptMask&(1<<uint(m)) == 0
+}
+
+// InternalRedirect restarts r's processing at uri (and args), as
+// ngx_http_internal_redirect; the caller returns Done.
+func (r *Request) InternalRedirect(uri, args []byte) int {
+	r.uriChanges--
+	if r.uriChanges == 0 {
+		r.Logf(errlog.Error, "rewrite or internal redirection cycle while internally redirecting to \"%s\"", uri)
+		r.Main.count++
+		r.Finalize(500)
+		return Done
+	}
+	r.URI = uri
+	r.Args = args
+	r.Exten = extenOf(uri)
+	r.Loc = r.Srv.Loc()
+	r.clearModuleCtx()
+	r.Internal = true
+	r.vars = r.vars[:0:0]
+	r.Main.count++
+	r.phase = r.Conn.cfg.Main.engine.serverRewriteIndex
+	r.runPhases()
+	return Done
+}
+
+// NamedLocation continues r's processing in a named location, as
+// ngx_http_named_location; the caller returns Done.
+func (r *Request) NamedLocation(name string) int {
+	r.Main.count++
+	r.uriChanges--
+	if r.uriChanges == 0 {
+		r.Logf(errlog.Error, "rewrite or internal redirection cycle while redirect to named location \"%s\"", name)
+		r.Finalize(500)
+		return Done
+	}
+	loc := r.Srv.named[name]
+	if loc == nil {
+		r.Logf(errlog.Crit, "could not find named location \"%s\"", name)
+		r.Finalize(500)
+		return Done
+	}
+	r.Loc = loc
+	r.contentHandler = nil
+	r.updateLocationConfig()
+	r.clearModuleCtx()
+	r.phase = r.Conn.cfg.Main.engine.locationRewriteIndex
+	r.runPhases()
+	return Done
+}
+
+func (r *Request) clearModuleCtx() {
+	for i := range r.ctx {
+		if i != preservedCtx {
+			r.ctx[i] = nil
+		}
+	}
+}
+
+// preservedCtx is the context slot kept across internal redirects (the
+// Lua module keeps ngx.ctx there, as ngx_lua does); -1 for none.
+var preservedCtx = -1
+
+// PreserveCtxAcrossRedirects makes one module's request context survive
+// internal redirects. It is called once, at init.
+func PreserveCtxAcrossRedirects(typeIndex int) { preservedCtx = typeIndex }
+
+func extenOf(uri []byte) []byte {
+	for i := len(uri) - 1; i >= 0; i-- {
+		switch uri[i] {
+		case '.':
+			return uri[i+1:]
+		case '/':
+			return nil
+		}
+	}
+	return nil
+}
+
+func (r *Request) msie6() bool {
+	ua, ok := r.KnownIn(httpparse.HdrUserAgent)
+	if !ok {
+		return false
+	}
+	i := indexBytes(ua, "MSIE ")
+	if i < 0 || i+7 >= len(ua) {
+		return false
+	}
+	c := ua[i+5]
+	if c == '6' && ua[i+6] == '.' {
+		return !containsBytes(ua, "SV1")
+	}
+	return c >= '4' && c <= '6' && ua[i+6] == '.'
+}
+
+func (r *Request) safari() bool {
+	ua, ok := r.KnownIn(httpparse.HdrUserAgent)
+	if !ok {
+		return false
+	}
+	return containsBytes(ua, "Safari/") && containsBytes(ua, "Mac OS X") && !containsBytes(ua, "Chrome/")
+}

@@ -1,0 +1,42 @@
+// Package modules is gresty's single ordered module list: which modules a
+// build has and in what order their directives are looked up, their phase
+// handlers run and their filters wrap each other (nginx's ngx_modules[]).
+// Adding a module is one package and one line here.
+package modules
+
+import (
+	"sync"
+
+	"gresty/core"
+	"gresty/http"
+)
+
+// list is the order of nginx's ngx_modules.c for the modules gresty has:
+// core modules first, then HTTP modules, the filters in nginx's order
+// (a filter listed later runs earlier).
+func list() []*core.Module {
+	return []*core.Module{
+		core.CoreModule,
+		core.ErrlogModule,
+		core.EventsModule,
+		core.EventCoreModule,
+		http.HTTPModule,
+		http.CoreModule,
+
+		http.WriteFilterModule,
+		http.HeaderFilterModule,
+		http.ChunkedFilterModule,
+	}
+}
+
+var (
+	once sync.Once
+	reg  *core.Registry
+)
+
+// Registry returns the registry of the module list, built once per
+// process.
+func Registry() *core.Registry {
+	once.Do(func() { reg = core.NewRegistry(list()...) })
+	return reg
+}
