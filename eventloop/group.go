@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // GroupConfig configures a Group of loops.
@@ -135,6 +137,12 @@ func (g *Group) Listen(cfg ListenConfig, a Accepter) (*ListenerSet, error) {
 	if a == nil {
 		return nil, errors.New("eventloop: nil Accepter")
 	}
+	g.mu.Lock()
+	started := g.started
+	g.mu.Unlock()
+	if !started {
+		return nil, errors.New("eventloop: Listen before Start")
+	}
 	t, err := parseListen(&cfg)
 	if err != nil {
 		return nil, err
@@ -148,7 +156,25 @@ func (g *Group) Listen(cfg ListenConfig, a Accepter) (*ListenerSet, error) {
 			closeFd(fd)
 		}
 	}
-	if shared {
+	switch {
+	case len(cfg.FDs) > 0:
+		if len(cfg.FDs) != 1 && len(cfg.FDs) != len(g.loops) {
+			return nil, fmt.Errorf("eventloop: %d inherited sockets for %d loops", len(cfg.FDs), len(g.loops))
+		}
+		fds = append(fds, cfg.FDs...)
+		for _, fd := range fds {
+			if err := unix.SetNonblock(fd, true); err != nil {
+				cleanup()
+				return nil, &OpError{Op: "ioctl", Msg: "ioctl(FIONBIO) " + t.text(), Err: err}
+			}
+			unix.CloseOnExec(fd)
+		}
+		shared = len(fds) == 1
+		t, s.addr = boundAddr(fds[0], t)
+		if shared {
+			s.refs.Store(int32(len(g.loops)))
+		}
+	case shared:
 		fd, err := openListenSocket(&cfg, t, false, g.logf)
 		if err != nil {
 			return nil, err
@@ -156,7 +182,7 @@ func (g *Group) Listen(cfg ListenConfig, a Accepter) (*ListenerSet, error) {
 		fds = append(fds, fd)
 		t, s.addr = boundAddr(fd, t)
 		s.refs.Store(int32(len(g.loops)))
-	} else {
+	default:
 		for i := range g.loops {
 			fd, err := openListenSocket(&cfg, t, true, g.logf)
 			if err != nil {

@@ -72,6 +72,11 @@ type ListenConfig struct {
 	// (nginx's listen without reuseport) instead of one SO_REUSEPORT socket
 	// per loop. Unix sockets are always shared.
 	Shared bool
+	// FDs adopts sockets that are already bound and listening, inherited
+	// from a previous binary: one shared socket, or one per loop. Address
+	// must still name the address; the other socket options are left as
+	// they are.
+	FDs []int
 }
 
 // Accepter decides what serves a newly accepted connection.

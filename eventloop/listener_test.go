@@ -364,3 +364,37 @@ func TestAccepterRefuses(t *testing.T) {
 		}
 	})
 }
+
+// Sockets inherited from a previous binary are adopted without rebinding.
+func TestInheritedListener(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		g := startGroup(t, b, 2, nil)
+		old, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := old.(*net.TCPListener).File() // a dup, as exec would pass
+		old.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fd, err := unix.Dup(int(f.Fd()))
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := g.Listen(ListenConfig{Address: "127.0.0.1:0", FDs: []int{fd}}, lineAccepter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Key() != old.Addr().String() {
+			t.Fatalf("key %q, want the inherited socket's %q", s.Key(), old.Addr())
+		}
+		for i := 0; i < 4; i++ {
+			ask(t, dialClient(t, "tcp", s.Addr().String()), "inherited")
+		}
+		if _, err := g.Listen(ListenConfig{Address: "127.0.0.1:0", FDs: []int{1, 2, 3}}, lineAccepter); err == nil {
+			t.Fatal("3 inherited sockets for 2 loops were accepted")
+		}
+	})
+}

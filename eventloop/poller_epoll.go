@@ -3,8 +3,10 @@
 package eventloop
 
 import (
+	"runtime"
 	"sync"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,6 +20,7 @@ type epollPoller struct {
 	events []unix.EpollEvent
 	ctl    unix.EpollEvent // scratch for epoll_ctl, kept off the stack
 	drain  [8]byte
+	busy   bool // the last wait returned events
 
 	mu     sync.Mutex // guards closed against a concurrent Wake
 	closed bool
@@ -82,13 +85,27 @@ func (p *epollPoller) Wait(timeout time.Duration, s sink) error {
 		// Round up: waking before the deadline would only cost another wait.
 		ms = int((timeout + time.Millisecond - 1) / time.Millisecond)
 	}
-	n, err := unix.EpollWait(p.epfd, p.events, ms)
-	if err != nil {
-		if err != unix.EINTR {
-			return &OpError{Op: "epoll_wait", Err: err}
+	var n int
+	var errno unix.Errno
+	if p.busy && ms != 0 {
+		// After a busy round, look again without blocking first, then let
+		// the goroutines sharing this P run before the thread sleeps:
+		// under load this saves sleeping and waking per request.
+		n, errno = p.epollWait(0)
+		if n == 0 && errno == 0 {
+			runtime.Gosched()
+			n, errno = p.epollWait(ms)
+		}
+	} else {
+		n, errno = p.epollWait(ms)
+	}
+	if errno != 0 {
+		if errno != unix.EINTR {
+			return &OpError{Op: "epoll_wait", Err: errno}
 		}
 		n = 0
 	}
+	p.busy = n > 0
 	s.polled()
 	for i := 0; i < n; i++ {
 		fd := int(p.events[i].Fd)
@@ -102,6 +119,20 @@ func (p *epollPoller) Wait(timeout time.Duration, s sink) error {
 		p.events = make([]unix.EpollEvent, 2*n)
 	}
 	return nil
+}
+
+// epollWait calls epoll_wait; a zero timeout cannot block, so it skips the
+// runtime's syscall bookkeeping.
+func (p *epollPoller) epollWait(ms int) (int, unix.Errno) {
+	ev := uintptr(unsafe.Pointer(&p.events[0]))
+	var r uintptr
+	var e unix.Errno
+	if ms == 0 {
+		r, _, e = unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(p.epfd), ev, uintptr(len(p.events)), 0, 0, 0)
+	} else {
+		r, _, e = unix.Syscall6(unix.SYS_EPOLL_PWAIT, uintptr(p.epfd), ev, uintptr(len(p.events)), uintptr(ms), 0, 0)
+	}
+	return int(r), e
 }
 
 func (p *epollPoller) Wake() {
