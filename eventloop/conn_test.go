@@ -534,3 +534,41 @@ func itoa(n int) string {
 		}
 	}
 }
+
+// A paused connection is out of the poller and gets no data until resumed;
+// nothing is lost meanwhile.
+func TestPauseResumeRead(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		g := startGroup(t, b, 1, nil)
+		l := g.Loops()[0]
+		accepted := make(chan *Conn, 1)
+		var got bytes.Buffer
+		s := listenTCP(t, g, AccepterFunc(func(c *Conn) Handler {
+			c.PauseRead()
+			accepted <- c
+			return &HandlerFuncs{Data: func(c *Conn, b []byte) { got.Write(b) }}
+		}))
+		cl := dialClient(t, "tcp", s.Addr().String())
+		c := <-accepted
+		cl.Write([]byte("while paused"))
+		time.Sleep(30 * time.Millisecond)
+		onLoop(t, l, func() {
+			if got.Len() != 0 {
+				t.Errorf("paused conn delivered %q", got.String())
+			}
+			if c.flags&fRegistered != 0 {
+				t.Error("paused idle conn is still in the poller")
+			}
+			c.ResumeRead()
+		})
+		deadline := time.Now().Add(5 * time.Second)
+		var s2 string
+		for time.Now().Before(deadline) && s2 != "while paused" {
+			time.Sleep(2 * time.Millisecond)
+			onLoop(t, l, func() { s2 = got.String() })
+		}
+		if s2 != "while paused" {
+			t.Fatalf("after resume got %q", s2)
+		}
+	})
+}

@@ -469,30 +469,28 @@ func (l *Loop) beginExit(timeout time.Duration) {
 // released.
 func (l *Loop) teardown() {
 	l.updateTime()
-	for _, ln := range append([]*Listener(nil), l.listeners...) {
-		ln.closeNow()
-	}
-	for _, e := range l.fds {
-		if c := e.c; c != nil {
-			c.closeNow(ErrLoopStopped)
+	l.exiting = true // refuses listeners attached by late posted functions
+	// Handlers run while closing may open connections or post more work;
+	// repeat until nothing is left (bounded, against a handler that always
+	// does).
+	for round := 0; ; round++ {
+		for _, ln := range append([]*Listener(nil), l.listeners...) {
+			ln.closeNow()
 		}
-	}
-	l.afterDispatch()
-	for {
-		l.postMu.Lock()
-		if len(l.posted) == 0 {
-			l.postClosed = true
-			l.postMu.Unlock()
-			break
-		}
-		l.postMu.Unlock()
-		l.runPosted()
 		for _, e := range l.fds {
 			if c := e.c; c != nil {
 				c.closeNow(ErrLoopStopped)
 			}
 		}
 		l.afterDispatch()
+		l.postMu.Lock()
+		if (len(l.posted) == 0 && l.nconns == 0) || round == 100 {
+			l.postClosed = true
+			l.postMu.Unlock()
+			break
+		}
+		l.postMu.Unlock()
+		l.runPosted()
 	}
 	for len(l.timers) > 0 {
 		l.timers.remove(len(l.timers) - 1)
