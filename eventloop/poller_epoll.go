@@ -15,12 +15,14 @@ import (
 // a loop reads once per readiness report and relies on the next wait to
 // report what is left, which keeps every connection's turn short.
 type epollPoller struct {
-	epfd   int
-	efd    int // eventfd that Wake writes
-	events []unix.EpollEvent
-	ctl    unix.EpollEvent // scratch for epoll_ctl, kept off the stack
-	drain  [8]byte
-	busy   bool // the last wait returned events
+	epfd     int
+	efd      int // eventfd that Wake writes
+	events   []unix.EpollEvent
+	ctl      unix.EpollEvent // scratch for epoll_ctl, kept off the stack
+	drain    [8]byte
+	busy     bool // the last wait returned events
+	noPwait2 bool // the kernel lacks epoll_pwait2
+	ts       unix.Timespec
 
 	mu     sync.Mutex // guards closed against a concurrent Wake
 	closed bool
@@ -80,24 +82,19 @@ func (p *epollPoller) Del(fd int) error {
 }
 
 func (p *epollPoller) Wait(timeout time.Duration, s sink) error {
-	ms := -1
-	if timeout >= 0 {
-		// Round up: waking before the deadline would only cost another wait.
-		ms = int((timeout + time.Millisecond - 1) / time.Millisecond)
-	}
 	var n int
 	var errno unix.Errno
-	if p.busy && ms != 0 {
+	if p.busy && timeout != 0 {
 		// After a busy round, look again without blocking first, then let
 		// the goroutines sharing this P run before the thread sleeps:
 		// under load this saves sleeping and waking per request.
 		n, errno = p.epollWait(0)
 		if n == 0 && errno == 0 {
 			runtime.Gosched()
-			n, errno = p.epollWait(ms)
+			n, errno = p.epollWait(timeout)
 		}
 	} else {
-		n, errno = p.epollWait(ms)
+		n, errno = p.epollWait(timeout)
 	}
 	if errno != 0 {
 		if errno != unix.EINTR {
@@ -121,17 +118,31 @@ func (p *epollPoller) Wait(timeout time.Duration, s sink) error {
 	return nil
 }
 
-// epollWait calls epoll_wait; a zero timeout cannot block, so it skips the
-// runtime's syscall bookkeeping.
-func (p *epollPoller) epollWait(ms int) (int, unix.Errno) {
+// epollWait waits up to timeout (negative: forever). A zero timeout cannot
+// block, so it skips the runtime's syscall bookkeeping. A positive one uses
+// epoll_pwait2's nanosecond timeout when the kernel has it (5.11+), so
+// timers are not rounded up to the next millisecond.
+func (p *epollPoller) epollWait(timeout time.Duration) (int, unix.Errno) {
 	ev := uintptr(unsafe.Pointer(&p.events[0]))
-	var r uintptr
-	var e unix.Errno
-	if ms == 0 {
-		r, _, e = unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(p.epfd), ev, uintptr(len(p.events)), 0, 0, 0)
-	} else {
-		r, _, e = unix.Syscall6(unix.SYS_EPOLL_PWAIT, uintptr(p.epfd), ev, uintptr(len(p.events)), uintptr(ms), 0, 0)
+	nev := uintptr(len(p.events))
+	if timeout == 0 {
+		r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(p.epfd), ev, nev, 0, 0, 0)
+		return int(r), e
 	}
+	if timeout > 0 && !p.noPwait2 {
+		p.ts = unix.NsecToTimespec(int64(timeout))
+		r, _, e := unix.Syscall6(unix.SYS_EPOLL_PWAIT2, uintptr(p.epfd), ev, nev, uintptr(unsafe.Pointer(&p.ts)), 0, 0)
+		if e != unix.ENOSYS {
+			return int(r), e
+		}
+		p.noPwait2 = true
+	}
+	ms := -1
+	if timeout > 0 {
+		// Round up: waking before the deadline would only cost another wait.
+		ms = int((timeout + time.Millisecond - 1) / time.Millisecond)
+	}
+	r, _, e := unix.Syscall6(unix.SYS_EPOLL_PWAIT, uintptr(p.epfd), ev, nev, uintptr(ms), 0, 0)
 	return int(r), e
 }
 
