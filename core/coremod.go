@@ -359,7 +359,17 @@ var EventCoreModule = &Module{
 	Name: "ngx_event_core_module",
 	Type: EventType,
 	Directives: []Directive{
-		NumSlot("worker_connections", EventsCtx, MainLevel, func(c *EventsConf) *Value[int] { return &c.Connections }, 512),
+		Custom("worker_connections", EventsCtx, Take1, MainLevel, func(p *Parser, d *conf.Directive, c *EventsConf) error {
+			if c.Connections.Set {
+				return p.Invalid(d, "is duplicate")
+			}
+			n, ok := Atoi(d.Args[0])
+			if !ok {
+				return p.Errorf(d, "invalid number \"%s\"", d.Args[0])
+			}
+			c.Connections = Of(n)
+			return nil
+		}, nil),
 		Custom("use", EventsCtx, Take1, MainLevel, func(p *Parser, d *conf.Directive, c *EventsConf) error {
 			if c.Use.Set {
 				return p.Invalid(d, "is duplicate")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gresty/conf"
+	"gresty/core"
 	"gresty/errlog"
 	"gresty/httpparse"
 )
@@ -140,8 +141,8 @@ func (reg *varRegistry) init(cf *Conf) error {
 			}
 		}
 		if found == nil {
-			d := reg.dirs[i]
-			return &errorAt{msg: "unknown \"" + name + "\" variable", d: d}
+			// nginx reports this after the http block, without a place.
+			return &core.Error{Msg: "unknown \"" + name + "\" variable"}
 		}
 		reg.indexed[i] = found
 	}

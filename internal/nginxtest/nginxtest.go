@@ -127,7 +127,14 @@ var httpBlock = regexp.MustCompile(`(?m)^\s*http\s*\{`)
 // seconds, fails the test with nginx's error log.
 func Start(t testing.TB, conf string, modules ...string) *Server {
 	t.Helper()
-	bin := Binary(t)
+	return StartBinary(t, Binary(t), conf, modules...)
+}
+
+// StartBinary is Start for another nginx-compatible binary, such as
+// gresty (see Gresty): the same configuration, prefix layout and command
+// line.
+func StartBinary(t testing.TB, bin, conf string, modules ...string) *Server {
+	t.Helper()
 	prefix := t.TempDir()
 	for _, d := range []string{"conf", "logs", "html"} {
 		if err := os.MkdirAll(filepath.Join(prefix, d), 0o755); err != nil {
