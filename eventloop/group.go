@@ -132,7 +132,8 @@ func (g *Group) Start() error {
 // unix addresses get one socket shared by all loops. It fails, with
 // nginx's message, if the address cannot be bound, or if a set with the
 // same key is already open (look it up with ListenerSet to keep it across
-// a reload). Call it after Start.
+// a reload). Call it after Start, from any goroutine but the group's loop
+// goroutines (it waits for them).
 func (g *Group) Listen(cfg ListenConfig, a Accepter) (*ListenerSet, error) {
 	if a == nil {
 		return nil, errors.New("eventloop: nil Accepter")
@@ -263,7 +264,8 @@ func (g *Group) forget(s *ListenerSet) {
 // Shutdown stops gracefully: every listener set closes (queued connections
 // are still accepted), then each loop finishes its connections and stops,
 // or is stopped fast once timeout passes (timeout <= 0: no limit). It
-// returns when every loop has stopped.
+// returns when every loop has stopped. Any goroutine but the group's loop
+// goroutines.
 func (g *Group) Shutdown(timeout time.Duration) error {
 	for _, s := range g.ListenerSets() {
 		s.Close()
@@ -275,7 +277,8 @@ func (g *Group) Shutdown(timeout time.Duration) error {
 }
 
 // Stop stops every loop fast: listeners and connections close at once.
-// It returns when every loop has stopped.
+// It returns when every loop has stopped. Any goroutine but the group's
+// loop goroutines.
 func (g *Group) Stop() error {
 	for _, s := range g.ListenerSets() {
 		g.forget(s)
@@ -287,7 +290,8 @@ func (g *Group) Stop() error {
 	return g.Wait()
 }
 
-// Wait blocks until every loop has stopped and returns their errors.
+// Wait blocks until every loop has stopped and returns their errors. Any
+// goroutine but the group's loop goroutines.
 func (g *Group) Wait() error {
 	g.wg.Wait()
 	g.mu.Lock()

@@ -554,4 +554,5 @@ func (l *Loop) slotsFull() bool {
 	return l.maxConns-l.nconns-l.nlisteners <= 0
 }
 
+// String names the loop and its backend for messages. Any goroutine.
 func (l *Loop) String() string { return fmt.Sprintf("loop %d (%s)", l.id, l.backend) }

@@ -1,5 +1,7 @@
 package httpparse
 
+import "encoding/binary"
+
 // This file holds the header-line state machine shared by request and
 // response heads. It follows nginx's ngx_http_parse_header_line: a line is
 // "name: value", the name made of letters, digits, '-' (and '_' when
@@ -187,8 +189,7 @@ func skipValue(b []byte, p, end int) int {
 	const lo = 0x0101010101010101
 	const hi = 0x8080808080808080
 	for ; p+8 <= end; p += 8 {
-		v := uint64(b[p]) | uint64(b[p+1])<<8 | uint64(b[p+2])<<16 | uint64(b[p+3])<<24 |
-			uint64(b[p+4])<<32 | uint64(b[p+5])<<40 | uint64(b[p+6])<<48 | uint64(b[p+7])<<56
+		v := binary.LittleEndian.Uint64(b[p:])
 		// A byte of v is NUL, LF or CR exactly when one of v, v^LF, v^CR
 		// has a zero byte there; the classic has-zero test finds it (and
 		// may flag a later byte falsely, which the byte loop below sorts

@@ -1,5 +1,7 @@
 package httpparse
 
+import "encoding/binary"
+
 // KnownHeader identifies a header name that nginx (or its upstream module)
 // gives special treatment. The zero value, HdrOther, is any other name.
 type KnownHeader uint8
@@ -138,23 +140,54 @@ func knownHash(n int, first, mid, last byte) uint32 {
 	return h >> (32 - knownTableBits)
 }
 
-// knownLower holds the lower-case names, and knownTable maps hash slots to
-// them; both are built once at init and read-only afterwards.
-var knownLower, knownTable = func() (low [numKnown]string, t [1 << knownTableBits]KnownHeader) {
+// knownWord is a name prepared for a word-at-a-time comparison: the name's
+// bytes as little-endian words (head, middle, tail for names of 8 bytes or
+// more; one word for shorter ones) and, for each, the bits to set in the
+// candidate before comparing: 0x20 at letters, so that ASCII case does not
+// matter, and nothing at '-', which must match exactly.
+type knownWord struct {
+	w, m [3]uint64
+}
+
+// knownTable maps hash slots to names, and knownWords holds each name ready
+// for comparison; both are built once at init and read-only afterwards.
+var knownTable, knownWords = func() (t [1 << knownTableBits]KnownHeader, words [numKnown]knownWord) {
 	for id := KnownHeader(1); id < numKnown; id++ {
 		name := []byte(knownNames[id])
-		for i := range name {
-			name[i] = lower(name[i])
+		mask := make([]byte, len(name))
+		for i, c := range name {
+			name[i] = lower(c)
+			if name[i] >= 'a' && name[i] <= 'z' {
+				mask[i] = 0x20
+			}
 		}
 		h := knownHash(len(name), name[0], name[len(name)/2], name[len(name)-1])
 		if t[h] != HdrOther {
 			panic("httpparse: known header hash collision: " + knownNames[id] + " and " + knownNames[t[h]])
 		}
 		t[h] = id
-		low[id] = string(name)
+		words[id].w = nameWords(name)
+		words[id].m = nameWords(mask)
 	}
-	return low, t
+	return t, words
 }()
+
+// nameWords loads a name (2 to 19 bytes) as the words knownWord compares.
+func nameWords(b []byte) (w [3]uint64) {
+	n := len(b)
+	if n < 8 {
+		for i := n - 1; i >= 0; i-- {
+			w[0] = w[0]<<8 | uint64(b[i])
+		}
+		return w
+	}
+	w[0] = binary.LittleEndian.Uint64(b)
+	if n > 16 {
+		w[1] = binary.LittleEndian.Uint64(b[8:])
+	}
+	w[2] = binary.LittleEndian.Uint64(b[n-8:])
+	return w
+}
 
 // LookupHeader returns the KnownHeader for name, compared without regard to
 // ASCII case, or HdrOther.
@@ -163,9 +196,27 @@ func LookupHeader(name []byte) KnownHeader {
 	if n < 2 || n > 19 {
 		return HdrOther
 	}
-	id := knownTable[knownHash(n, lower(name[0]), lower(name[n/2]), lower(name[n-1]))]
-	if id != HdrOther && equalFoldLower(name, knownLower[id]) {
+	// c|0x20 lower-cases the letters and keeps '-', the only other byte
+	// in known names; other bytes only pick a slot whose name won't match.
+	id := knownTable[knownHash(n, name[0]|0x20, name[n/2]|0x20, name[n-1]|0x20)]
+	if id == HdrOther || len(knownNames[id]) != n {
+		return HdrOther
+	}
+	k := &knownWords[id]
+	if n < 8 {
+		var w uint64
+		for i := n - 1; i >= 0; i-- {
+			w = w<<8 | uint64(name[i])
+		}
+		if w|k.m[0] != k.w[0] {
+			return HdrOther
+		}
 		return id
 	}
-	return HdrOther
+	if binary.LittleEndian.Uint64(name)|k.m[0] != k.w[0] ||
+		binary.LittleEndian.Uint64(name[n-8:])|k.m[2] != k.w[2] ||
+		(n > 16 && binary.LittleEndian.Uint64(name[8:])|k.m[1] != k.w[1]) {
+		return HdrOther
+	}
+	return id
 }

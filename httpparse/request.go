@@ -779,7 +779,9 @@ func (r *Request) processURI() bool {
 		if !ok {
 			return false
 		}
-		r.scratch = res.Path
+		// the path is in scratch's array (its capacity was checked);
+		// keep that capacity for the next request
+		r.scratch = r.scratch[:len(res.Path)]
 		r.path = span{0, int32(len(res.Path))}
 		r.pathInBuf = false
 		r.PlusInURI = r.PlusInURI || res.PlusInURI
@@ -881,6 +883,24 @@ func (r *Request) parseHeaders(b []byte, end int) bool {
 	}
 }
 
+// pushHeader appends the header line l to hs. It stores the fields in place
+// rather than appending a composite value, which the compiler builds on the
+// stack with narrow stores and copies with a wide load, stalling store
+// forwarding on every header.
+func pushHeader(hs []header, l *lineState, k KnownHeader) []header {
+	n := len(hs)
+	if n == cap(hs) {
+		hs = append(hs, header{})
+	} else {
+		hs = hs[:n+1]
+	}
+	h := &hs[n]
+	h.nameStart, h.nameEnd = int32(l.nameStart), int32(l.nameEnd)
+	h.valStart, h.valEnd = int32(l.valStart), int32(l.valEnd)
+	h.known = k
+	return hs
+}
+
 // unique headers: a second occurrence is an error.
 var uniqueHeader = [numKnown]bool{
 	HdrIfModifiedSince:   true,
@@ -914,11 +934,7 @@ func (r *Request) addHeader(b []byte) bool {
 	}
 	name := b[l.nameStart:l.nameEnd]
 	k := requestKnown(LookupHeader(name))
-	r.headers = append(r.headers, header{
-		nameStart: int32(l.nameStart), nameEnd: int32(l.nameEnd),
-		valStart: int32(l.valStart), valEnd: int32(l.valEnd),
-		known: k,
-	})
+	r.headers = pushHeader(r.headers, l, k)
 	if k == HdrOther {
 		return true
 	}

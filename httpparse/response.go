@@ -265,11 +265,7 @@ func (r *Response) parseHeaders(b []byte, end int) {
 		}
 		l := &r.line
 		k := LookupHeader(b[l.nameStart:l.nameEnd])
-		r.headers = append(r.headers, header{
-			nameStart: int32(l.nameStart), nameEnd: int32(l.nameEnd),
-			valStart: int32(l.valStart), valEnd: int32(l.valEnd),
-			known: k,
-		})
+		r.headers = pushHeader(r.headers, l, k)
 		if k == HdrOther {
 			continue
 		}

@@ -179,7 +179,9 @@ func TestDaemonLifecycle(t *testing.T) {
 		t.Fatalf("-s reload with a broken configuration: exit %d, want 1", code)
 	}
 	syscall.Kill(pid, syscall.SIGHUP)
-	waitFor(t, func() bool { return strings.Contains(readFile(dir, "logs/error.log"), `unknown directive "bogus_directive"`) }, dir)
+	waitFor(t, func() bool {
+		return strings.Contains(readFile(dir, "logs/error.log"), `unknown directive "bogus_directive"`)
+	}, dir)
 	if resp, err := get(addr, "/x"); err != nil || !strings.HasPrefix(resp, "HTTP/1.1 404") {
 		t.Fatalf("after a bad reload: %v %q", err, resp)
 	}
