@@ -4,8 +4,11 @@ package eventloop
 
 import (
 	"fmt"
+	"io"
 	"math/rand"
 	"net"
+	"os"
+	"os/exec"
 	"sort"
 	"sync"
 	"testing"
@@ -186,4 +189,81 @@ func BenchmarkTimerResetStop(b *testing.B) {
 			t.Stop()
 		}
 	})
+}
+
+// loadEnv, when set to "addr conns requests", turns this test binary into
+// the load generator of BenchmarkHelloExternal (see TestLoadGenerator).
+const loadEnv = "GRESTY_EVENTLOOP_LOADGEN"
+
+// TestLoadGenerator is not a test: BenchmarkHelloExternal runs the test
+// binary with it selected and loadEnv set, so that the clients run in
+// another process, as they would against a real server.
+func TestLoadGenerator(t *testing.T) {
+	spec := os.Getenv(loadEnv)
+	if spec == "" {
+		t.Skip("load generator for BenchmarkHelloExternal; runs only in its child process")
+	}
+	var addr string
+	var conns, requests int
+	if _, err := fmt.Sscan(spec, &addr, &conns, &requests); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < conns; i++ {
+		n := requests / conns
+		if i < requests%conns {
+			n++
+		}
+		wg.Add(1)
+		go func(n int) {
+			defer wg.Done()
+			cl, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer cl.Close()
+			buf := make([]byte, len(helloResponse))
+			for j := 0; j < n; j++ {
+				if _, err := cl.Write(helloRequest); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := io.ReadFull(cl, buf); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(n)
+	}
+	wg.Wait()
+}
+
+// BenchmarkHelloExternal is BenchmarkHello with the clients in a child
+// process, which is how a server meets its clients: the loop does not share
+// Go's scheduler with them.
+func BenchmarkHelloExternal(b *testing.B) {
+	for _, backend := range testBackends {
+		for _, conns := range []int{1, 32} {
+			b.Run(fmt.Sprintf("%s/conns=%d", backend, conns), func(b *testing.B) {
+				g := startGroup(b, backend, 1, nil)
+				s := listenTCP(b, g, AccepterFunc(func(c *Conn) Handler { return &helloHandler{} }))
+				l := g.Loops()[0]
+				cmd := exec.Command(os.Args[0], "-test.run=^TestLoadGenerator$", "-test.count=1")
+				cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %d %d", loadEnv, s.Addr(), conns, b.N))
+				cpu0 := loopCPU(b, l)
+				b.ResetTimer()
+				start := time.Now()
+				out, err := cmd.CombinedOutput()
+				elapsed := time.Since(start)
+				b.StopTimer()
+				if err != nil {
+					b.Fatalf("load generator: %v\n%s", err, out)
+				}
+				cpu := loopCPU(b, l) - cpu0
+				b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+				b.ReportMetric(float64(b.N)/cpu.Seconds(), "req/loop-cpu-s")
+			})
+		}
+	}
 }
