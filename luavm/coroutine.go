@@ -1,0 +1,182 @@
+package luavm
+
+import (
+	lua "github.com/yuin/gopher-lua"
+)
+
+// User coroutines follow ngx_lua's rules: a yield for I/O inside one
+// suspends the whole request thread and the coroutine keeps waiting inside
+// it, while coroutine.yield hands values back to coroutine.resume. A
+// coroutine is a bare gopher-lua state. Before its first resume its body
+// sits alone on its stack; while it waits for I/O the busy marker sits on
+// top of its stack, so no side table has to follow coroutines the
+// collector may reclaim at any time.
+
+func (vm *VM) coCreate(L *lua.LState) int {
+	f, ok := L.Get(1).(*lua.LFunction)
+	if !ok || f.IsG {
+		argError(L, 1, "create", "Lua function expected")
+	}
+	co := vm.newState()
+	if vm.budget != nil {
+		vm.budget.attach(co)
+	}
+	co.Push(f)
+	L.Push(co)
+	return 1
+}
+
+func (vm *VM) coWrap(L *lua.LState) int {
+	f, ok := L.Get(1).(*lua.LFunction)
+	if !ok || f.IsG {
+		argError(L, 1, "wrap", "Lua function expected")
+	}
+	co := vm.newState()
+	if vm.budget != nil {
+		vm.budget.attach(co)
+	}
+	co.Push(f)
+	// The wrapper is Lua, so the resume inside it is a plain call that can
+	// forward an I/O yield.
+	L.Push(vm.wrapper(L, co))
+	return 1
+}
+
+// wrapper builds function(...) return wfinish(resume(co, ...)) end.
+func (vm *VM) wrapper(L *lua.LState, co *lua.LState) lua.LValue {
+	L.Push(vm.mkwrap)
+	L.Push(co)
+	L.Call(1, 1)
+	w := L.Get(-1)
+	L.Pop(1)
+	return w
+}
+
+// coStatusOf returns coroutine.status's answer for co as seen from L.
+func (vm *VM) coStatusOf(L, co *lua.LState) string {
+	if co.Dead {
+		return "dead"
+	}
+	cur := vm.logical(L)
+	if co == cur {
+		return "running"
+	}
+	for t := cur; t.Parent != nil && t != vm.L; {
+		t = vm.logical(t.Parent)
+		if t == co {
+			return "normal"
+		}
+	}
+	if vm.tops[co] != nil || co == vm.L {
+		// Request threads are scheduled by the runtime, never by
+		// coroutine.resume; ngx_lua reports them as running.
+		return "running"
+	}
+	if started(co) && co.GetTop() > 0 && co.Get(-1) == vm.busy {
+		return "running"
+	}
+	return "suspended"
+}
+
+func (vm *VM) coStatus(L *lua.LState) int {
+	co, ok := L.Get(1).(*lua.LState)
+	if !ok {
+		argError(L, 1, "status", "coroutine expected")
+	}
+	L.Push(lua.LString(vm.coStatusOf(L, co)))
+	return 1
+}
+
+func (vm *VM) coRunning(L *lua.LState) int {
+	cur := vm.logical(L)
+	if cur == vm.L {
+		L.Push(lua.LNil)
+	} else {
+		L.Push(cur)
+	}
+	return 1
+}
+
+func (vm *VM) coIsYieldable(L *lua.LState) int {
+	f := curFrame(L)
+	if f != nil {
+		f = f.Parent
+	}
+	L.Push(lua.LBool(f != nil && vm.canYield(L, f, false)))
+	return 1
+}
+
+// cstart is the Go half of coroutine.resume(co, ...).
+func (vm *VM) cstart(L *lua.LState) int {
+	co, ok := L.Get(1).(*lua.LState)
+	if !ok {
+		argError(L, 1, "resume", "coroutine expected")
+	}
+	if s := vm.coStatusOf(L, co); s != "suspended" {
+		L.Push(lua.LFalse)
+		L.Push(lua.LString("cannot resume " + s + " coroutine"))
+		return 2
+	}
+	if !started(co) {
+		f := co.Get(1)
+		co.SetTop(0)
+		return vm.codrive(L, co, vm.prun, vm.args(L, 2, f))
+	}
+	return vm.codrive(L, co, nil, vm.args(L, 2))
+}
+
+// cresume continues co after a forwarded I/O wait.
+func (vm *VM) cresume(L *lua.LState) int {
+	co := L.Get(1).(*lua.LState)
+	if co.GetTop() > 0 && co.Get(-1) == vm.busy {
+		co.Pop(1)
+	}
+	return vm.codrive(L, co, nil, vm.args(L, 2))
+}
+
+func (vm *VM) codrive(L, co *lua.LState, fn *lua.LFunction, args []lua.LValue) int {
+	if vm.budget != nil {
+		vm.budget.attach(co)
+	}
+	st, err, rets := vm.resume(L, co, fn, args)
+	switch st {
+	case lua.ResumeOK:
+		L.Push(lua.LTrue)
+		for _, v := range rets[1:] {
+			L.Push(v)
+		}
+		return len(rets)
+	case lua.ResumeYield:
+		if len(rets) > 0 && rets[0] == vm.sent {
+			co.Push(vm.busy)
+			L.Push(vm.pending)
+			L.Push(co)
+			for _, v := range rets {
+				L.Push(v)
+			}
+			return 2 + len(rets)
+		}
+		L.Push(lua.LTrue)
+		for _, v := range rets[1:] {
+			L.Push(v)
+		}
+		return len(rets)
+	}
+	obj := lua.LValue(lua.LString("unknown error"))
+	if ae, ok := err.(*lua.ApiError); ok {
+		obj = ae.Object
+	}
+	co.Dead = true
+	L.Push(lua.LFalse)
+	L.Push(obj)
+	return 2
+}
+
+// cyield is the Go half of coroutine.yield, behind a trampoline.
+func (vm *VM) cyield(L *lua.LState) int {
+	if !vm.canYield(L, curFrame(L), false) {
+		yieldAcrossC(L)
+	}
+	L.Insert(vm.mark, 1)
+	return -1
+}

@@ -1,0 +1,457 @@
+package luavm
+
+import (
+	"fmt"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Status is how a run of a request thread ended.
+type Status int
+
+const (
+	// Done: the thread's function returned; Results holds its values.
+	Done Status = iota
+	// Suspended: a Go function called Suspend; the thread waits until the
+	// loop calls Resume with the values that Go function returns.
+	Suspended
+	// Yielded: the thread called coroutine.yield outside any user
+	// coroutine. ngx_lua discards the yielded values and resumes the
+	// thread again after other pending threads have run.
+	Yielded
+	// Failed: the thread raised an error; Err describes it.
+	Failed
+)
+
+func (s Status) String() string {
+	switch s {
+	case Done:
+		return "done"
+	case Suspended:
+		return "suspended"
+	case Yielded:
+		return "yielded"
+	case Failed:
+		return "failed"
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
+
+type threadState uint8
+
+const (
+	stIdle threadState = iota
+	stRunning
+	stSuspended
+	stYielded
+	stDone
+	stFailed
+	stKilled
+)
+
+// Thread is a request thread: an entry thread, a light thread spawned by
+// one, or a timer's thread. The scheduler owns it from Start until Release.
+type Thread struct {
+	vm      *VM
+	co      *lua.LState
+	parent  *Thread
+	state   threadState
+	results []lua.LValue
+	err     *Error
+
+	// Data is the owner's value for this thread, typically the request it
+	// runs for. The runtime never reads it.
+	Data any
+}
+
+// Parent returns the thread that spawned t, nil for a thread started by
+// Start.
+func (t *Thread) Parent() *Thread { return t.parent }
+
+// Results returns the values the thread's function returned (Done only).
+// gopher-lua reports a function that returned nothing as returning one nil.
+// The slice is owned by the thread and valid until Release.
+func (t *Thread) Results() []lua.LValue { return t.results }
+
+// Err returns the error a Failed thread ended with, nil otherwise.
+func (t *Thread) Err() *Error { return t.err }
+
+// Co returns the thread's Lua coroutine, as coroutine.running() returns it
+// in the thread. Nil once the thread has finished.
+func (t *Thread) Co() *lua.LState { return t.co }
+
+// Alive reports whether the thread can still run: it is running,
+// suspended or yielded.
+func (t *Thread) Alive() bool {
+	return t.state == stRunning || t.state == stSuspended || t.state == stYielded
+}
+
+// Error is the error a thread failed with.
+type Error struct {
+	// Value is the Lua error object as raised.
+	Value lua.LValue
+	// Traceback is a best-effort "stack traceback:" of the failed thread.
+	Traceback string
+	// cause is ErrRunningTime when the runaway watchdog stopped the thread.
+	cause error
+}
+
+// Msg returns the error as ngx_lua logs it: the message if the error
+// object is a string or number, "unknown reason" otherwise.
+func (e *Error) Msg() string {
+	switch v := e.Value.(type) {
+	case lua.LString:
+		return string(v)
+	case lua.LNumber:
+		return FormatNumber(float64(v))
+	}
+	return "unknown reason"
+}
+
+func (e *Error) Error() string { return e.Msg() }
+
+// Unwrap returns ErrRunningTime for a thread stopped by the watchdog.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Current returns the request thread whose Lua code is running, nil when
+// none is (for example on the main state during init). During Spawn it is
+// the spawned thread. Callable from inside Lua.
+func (vm *VM) Current() *Thread { return vm.current }
+
+// Start runs fn with args in a fresh pooled thread until it finishes, fails
+// or suspends. Call it from the loop, outside Lua.
+func (vm *VM) Start(fn *lua.LFunction, args ...lua.LValue) (*Thread, Status) {
+	vm.mustBeOutside("Start")
+	th := vm.newThread(nil)
+	return th, vm.run(vm.L, th, fn, args)
+}
+
+// Resume continues a Suspended or Yielded thread. For a Suspended thread,
+// vals become the return values of the Go function that called Suspend.
+// Call it from the loop, outside Lua.
+func (vm *VM) Resume(th *Thread, vals ...lua.LValue) Status {
+	vm.mustBeOutside("Resume")
+	if th.vm != vm || (th.state != stSuspended && th.state != stYielded) {
+		return vm.fail(th, lua.LString("cannot resume a thread that is not suspended"))
+	}
+	return vm.run(vm.L, th, nil, vals)
+}
+
+// Spawn starts fn in a new light thread whose parent is the current thread,
+// as ngx.thread.spawn does: it runs at once until it finishes, fails or
+// suspends, then the caller continues. L is the state of the running Go
+// function. Callable from inside Lua only.
+func (vm *VM) Spawn(L *lua.LState, fn *lua.LFunction, args ...lua.LValue) (*Thread, Status) {
+	th := vm.newThread(vm.current)
+	return th, vm.run(L, th, fn, args)
+}
+
+// Kill stops a thread that is suspended or yielded; it will never run
+// again. Whatever it waits for must be cancelled by the caller. A thread
+// that is running (the current one or one of its ancestors) cannot be
+// killed and Kill returns false.
+func (vm *VM) Kill(th *Thread) bool {
+	if th.state != stSuspended && th.state != stYielded {
+		return false
+	}
+	th.state = stKilled
+	vm.dropCo(th)
+	return true
+}
+
+// Release returns a finished, failed or killed thread to the pool. The
+// thread and its Results must not be used afterwards.
+func (vm *VM) Release(th *Thread) {
+	if th.Alive() || th.vm != vm {
+		return
+	}
+	*th = Thread{vm: vm}
+	vm.free = append(vm.free, th)
+}
+
+func (vm *VM) mustBeOutside(what string) {
+	if vm.current != nil {
+		panic("luavm: " + what + " called while Lua is running; use Spawn from inside Lua")
+	}
+}
+
+func (vm *VM) newThread(parent *Thread) *Thread {
+	var th *Thread
+	if n := len(vm.free); n > 0 {
+		th = vm.free[n-1]
+		vm.free = vm.free[:n-1]
+	} else {
+		th = &Thread{vm: vm}
+	}
+	th.parent = parent
+	th.state = stIdle
+	if n := len(vm.threads); n > 0 {
+		th.co = vm.threads[n-1]
+		vm.threads = vm.threads[:n-1]
+	} else {
+		th.co = vm.newState()
+	}
+	vm.tops[th.co] = th
+	return th
+}
+
+// newState creates a thread state sharing the main state's globals.
+func (vm *VM) newState() *lua.LState {
+	co, _ := vm.L.NewThread()
+	return co
+}
+
+func (vm *VM) run(from *lua.LState, th *Thread, fn *lua.LFunction, args []lua.LValue) Status {
+	prev := vm.current
+	vm.current = th
+	th.state = stRunning
+	outer := from == vm.L && vm.budget != nil
+	if vm.budget != nil {
+		vm.budget.attach(th.co)
+		if outer {
+			vm.budget.begin()
+		}
+	}
+	st, err, rets := vm.resume(from, th.co, fn, args)
+	fired := outer && vm.budget.end()
+	vm.current = prev
+	switch st {
+	case lua.ResumeOK:
+		th.state = stDone
+		th.results = rets
+		vm.recycleCo(th)
+		return Done
+	case lua.ResumeYield:
+		if len(rets) > 0 && rets[0] == vm.sent {
+			th.state = stSuspended
+			return Suspended
+		}
+		th.state = stYielded
+		return Yielded
+	}
+	th.state = stFailed
+	th.err = vm.newError(th.co, err)
+	if fired {
+		th.err.cause = ErrRunningTime
+	}
+	vm.dropCo(th)
+	return Failed
+}
+
+func (vm *VM) fail(th *Thread, v lua.LValue) Status {
+	th.err = &Error{Value: v}
+	return Failed
+}
+
+// resume runs one slice of co. A panic escaping gopher-lua (trap L4) leaves
+// the resumer's current-thread pointer and stack top wrong; they are put
+// back and the panic becomes an error of co, which must then be discarded.
+func (vm *VM) resume(from, co *lua.LState, fn *lua.LFunction, args []lua.LValue) (st lua.ResumeState, err error, rets []lua.LValue) {
+	top := from.GetTop()
+	defer func() {
+		if r := recover(); r != nil {
+			from.G.CurrentThread = from
+			from.SetTop(top)
+			co.Dead = true
+			st, rets = lua.ResumeError, nil
+			if ae, ok := r.(*lua.ApiError); ok {
+				err = ae
+			} else {
+				err = &lua.ApiError{Type: lua.ApiErrorPanic, Object: lua.LString(fmt.Sprint(r))}
+			}
+		}
+	}()
+	return from.Resume(co, fn, args...)
+}
+
+// recycleCo puts the state of a thread that finished cleanly back in the
+// pool. A state that ended in an error keeps stale frames and is never
+// reused (trap L6).
+func (vm *VM) recycleCo(th *Thread) {
+	co := th.co
+	th.co = nil
+	if co == nil {
+		return
+	}
+	if len(vm.threads) >= vm.opts.MaxIdleThreads {
+		delete(vm.tops, co)
+		return
+	}
+	co.Dead = false
+	vm.threads = append(vm.threads, co)
+}
+
+func (vm *VM) dropCo(th *Thread) {
+	if th.co != nil {
+		delete(vm.tops, th.co)
+		th.co = nil
+	}
+}
+
+// helper returns an idle pcall helper state.
+func (vm *VM) helper() *lua.LState {
+	if n := len(vm.helpers); n > 0 {
+		h := vm.helpers[n-1]
+		vm.helpers = vm.helpers[:n-1]
+		return h
+	}
+	return vm.newState()
+}
+
+func (vm *VM) putHelper(h *lua.LState) {
+	if len(vm.helpers) < vm.opts.MaxIdleThreads {
+		h.Dead = false
+		vm.helpers = append(vm.helpers, h)
+	}
+}
+
+// Suspend suspends the request thread running the calling Go function,
+// which must be registered with RegisterYielding and must return what
+// Suspend returns:
+//
+//	return vm.Suspend(L)
+//
+// The thread's Start or Resume then returns Suspended; the values of the
+// Resume that continues it become the Go function's return values in Lua.
+// It raises "attempt to yield across C-call boundary" when the call comes
+// from a place that cannot yield: a metamethod, an iterator, a table.sort
+// comparator, a gsub callback, a module's main chunk run by require, or
+// code that does not run in a request thread. Callable from inside Lua.
+func (vm *VM) Suspend(L *lua.LState) int {
+	f := curFrame(L)
+	if f == nil || !f.Fn.IsG || f.Parent == nil || f.Parent.Fn.IsG || !vm.isGlue(f.Parent.Fn.Proto) {
+		L.RaiseError("luavm: Suspend called from a Go function not registered with RegisterYielding")
+	}
+	if !vm.canYield(L, f, true) {
+		yieldAcrossC(L)
+	}
+	return L.Yield(vm.sent)
+}
+
+// CheckYieldable raises "attempt to yield across C-call boundary" unless
+// the Go function running in L could Suspend now. Call it before
+// registering anything the thread would wait for. Callable from inside
+// Lua.
+func (vm *VM) CheckYieldable(L *lua.LState) {
+	if f := curFrame(L); f == nil || !vm.canYield(L, f, true) {
+		yieldAcrossC(L)
+	}
+}
+
+func yieldAcrossC(L *lua.LState) {
+	L.Error(lua.LString("attempt to yield across C-call boundary"), 0)
+}
+
+// canYield reports whether a yield from L, whose innermost frame to check
+// is f, reaches its target through plain calls only. An I/O yield (io)
+// targets the current request thread and passes through pcall helpers and
+// user coroutines; a user yield targets the nearest user coroutine or the
+// request thread.
+func (vm *VM) canYield(L *lua.LState, f *frame, io bool) bool {
+	var top *lua.LState
+	if vm.current != nil {
+		top = vm.current.co
+	}
+	if io && top == nil {
+		return false
+	}
+	t := L
+	for {
+		if t == vm.L || !framesYieldable(f) {
+			return false
+		}
+		if t == top {
+			return true
+		}
+		p := t.Parent
+		if p == nil {
+			return false
+		}
+		pf := curFrame(p)
+		if pf == nil || !pf.Fn.IsG {
+			return false
+		}
+		switch pf.Fn {
+		case vm.fnPStart, vm.fnPResume, vm.fnXStart, vm.fnXResume:
+		case vm.fnCStart, vm.fnCResume:
+			if !io {
+				return true
+			}
+		default:
+			return false
+		}
+		t, f = p, pf.Parent
+	}
+}
+
+// logical maps a pcall helper state to the thread the Lua code logically
+// runs in, as coroutine.running() must report it.
+func (vm *VM) logical(L *lua.LState) *lua.LState {
+	for {
+		p := L.Parent
+		if p == nil {
+			return L
+		}
+		pf := curFrame(p)
+		if pf == nil {
+			return L
+		}
+		switch pf.Fn {
+		case vm.fnPStart, vm.fnPResume, vm.fnXStart, vm.fnXResume:
+			L = p
+		default:
+			return L
+		}
+	}
+}
+
+// newError builds the Error of a failed state.
+func (vm *VM) newError(co *lua.LState, err error) *Error {
+	e := &Error{Value: lua.LString("unknown error")}
+	if ae, ok := err.(*lua.ApiError); ok {
+		e.Value = ae.Object
+		if ae.Type == lua.ApiErrorPanic {
+			e.Value = lua.LString("runtime error: " + lua.LVAsString(ae.Object))
+		}
+	}
+	e.Traceback = vm.traceback(co, 0)
+	return e
+}
+
+// traceback formats the frames of L from level on, as LuaJIT's
+// debug.traceback does.
+func (vm *VM) traceback(L *lua.LState, level int) string {
+	var b strings.Builder
+	b.WriteString("stack traceback:")
+	n := 0
+	for f := curFrame(L); f != nil; f = f.Parent {
+		if f.Fn == nil || (!f.Fn.IsG && vm.isGlue(f.Fn.Proto)) {
+			continue
+		}
+		if n++; n <= level {
+			continue
+		}
+		b.WriteString("\n\t")
+		if f.Fn.IsG {
+			name := callName(f)
+			if name == "?" {
+				b.WriteString("[C]: ?")
+			} else {
+				fmt.Fprintf(&b, "[C]: in function '%s'", name)
+			}
+			continue
+		}
+		p := f.Fn.Proto
+		fmt.Fprintf(&b, "%s:%d: in ", p.SourceName, frameLine(f))
+		switch {
+		case f.Parent == nil:
+			b.WriteString("main chunk")
+		case callName(f) != "?":
+			fmt.Fprintf(&b, "function '%s'", callName(f))
+		default:
+			fmt.Fprintf(&b, "function <%s:%d>", p.SourceName, p.LineDefined)
+		}
+	}
+	return b.String()
+}
