@@ -1,6 +1,7 @@
 package luavm
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -20,11 +21,14 @@ func (vm *VM) openBase() {
 		"dofile":         vm.baseDoFile,
 		"collectgarbage": baseCollectGarbage,
 		"gcinfo":         baseGCInfo,
-		"error":          baseError,
-		"assert":         baseAssert,
+		"error":          vm.baseError,
+		"assert":         vm.baseAssert,
+		"setmetatable":   baseSetMetatable,
 	} {
 		g.RawSetString(name, L.NewFunction(fn))
 	}
+	// gopher-lua's math.huge is the largest finite number.
+	L.GetGlobal("math").(*lua.LTable).RawSetString("huge", lua.LNumber(math.Inf(1)))
 	// gopher-lua extras LuaJIT does not have.
 	for _, name := range []string{"_GOPHER_LUA_VERSION", "_printregs", "channel"} {
 		g.RawSetString(name, lua.LNil)
@@ -308,12 +312,26 @@ func baseGCInfo(L *lua.LState) int {
 // levelWhere returns the position of the function level steps up the
 // stack from the Go function running in L (1 is its caller), skipping
 // the runtime's own frames, or "" if that function is not Lua code.
-func levelWhere(L *lua.LState, level int) string {
+func (vm *VM) levelWhere(L *lua.LState, level int) string {
 	f := curFrame(L)
 	if f == nil || level < 1 {
 		return ""
 	}
-	for f = f.Parent; f != nil; f = f.Parent {
+	t := L
+	for f = f.Parent; ; f = f.Parent {
+		if f == nil {
+			// The base of a pcall helper: carry on in the code that
+			// called pcall, whose Go half stands for LuaJIT's C pcall.
+			p := t.Parent
+			if p == nil {
+				break
+			}
+			pf := curFrame(p)
+			if pf == nil || !vm.isHelperDriver(pf.Fn) {
+				break
+			}
+			t, f = p, pf
+		}
 		if !f.Fn.IsG && isGlueProto(f.Fn.Proto) {
 			continue
 		}
@@ -327,20 +345,20 @@ func levelWhere(L *lua.LState, level int) string {
 	return f.Fn.Proto.SourceName + ":" + strconv.Itoa(frameLine(f)) + ": "
 }
 
-func baseError(L *lua.LState) int {
+func (vm *VM) baseError(L *lua.LState) int {
 	obj := L.Get(1)
 	level := 1
 	if L.GetTop() >= 2 {
 		level = L.CheckInt(2)
 	}
 	if s, ok := obj.(lua.LString); ok && level > 0 {
-		obj = lua.LString(levelWhere(L, level) + string(s))
+		obj = lua.LString(vm.levelWhere(L, level) + string(s))
 	}
 	L.Error(obj, 0)
 	return 0
 }
 
-func baseAssert(L *lua.LState) int {
+func (vm *VM) baseAssert(L *lua.LState) int {
 	n := L.GetTop()
 	if n == 0 {
 		ArgError(L, 1, "value expected")
@@ -349,15 +367,36 @@ func baseAssert(L *lua.LState) int {
 		return n
 	}
 	if n < 2 {
-		L.Error(lua.LString(levelWhere(L, 1)+"assertion failed!"), 0)
+		L.Error(lua.LString(vm.levelWhere(L, 1)+"assertion failed!"), 0)
 	}
 	switch m := L.Get(2).(type) {
 	case lua.LString:
-		L.Error(lua.LString(levelWhere(L, 1)+string(m)), 0)
+		L.Error(lua.LString(vm.levelWhere(L, 1)+string(m)), 0)
 	case lua.LNumber:
-		L.Error(lua.LString(levelWhere(L, 1)+FormatNumber(float64(m))), 0)
+		L.Error(lua.LString(vm.levelWhere(L, 1)+FormatNumber(float64(m))), 0)
 	default:
 		L.Error(m, 0)
 	}
 	return 0
+}
+
+// setmetatable accepts only tables, as LuaJIT's does; gopher-lua's would
+// silently give every number or string a metatable.
+func baseSetMetatable(L *lua.LState) int {
+	t := checkTable(L, 1)
+	mt := L.Get(2)
+	switch mt.(type) {
+	case *lua.LNilType, *lua.LTable:
+	default:
+		if L.GetTop() < 2 {
+			ArgError(L, 2, "nil or table expected")
+		}
+		ArgError(L, 2, "nil or table expected")
+	}
+	if L.GetMetaField(t, "__metatable") != lua.LNil {
+		Raise(L, "cannot change a protected metatable")
+	}
+	t.Metatable = mt
+	L.SetTop(1)
+	return 1
 }

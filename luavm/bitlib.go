@@ -86,13 +86,15 @@ func bitToHex(L *lua.LState) int {
 		n = -n
 		digits = "0123456789ABCDEF"
 	}
-	if n > 8 {
-		n = 8
+	if n > 1<<16 {
+		n = 1 << 16
 	}
+	// Widths past 8 digits pad the 32-bit value with zeros.
 	buf := make([]byte, n)
+	w := uint64(v)
 	for i := n - 1; i >= 0; i-- {
-		buf[i] = digits[v&15]
-		v >>= 4
+		buf[i] = digits[w&15]
+		w >>= 4
 	}
 	L.Push(lua.LString(buf))
 	return 1

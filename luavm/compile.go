@@ -143,7 +143,7 @@ func (vm *VM) compile(src, display string) (*lua.LFunction, error) {
 	if err != nil {
 		var ce *lua.CompileError
 		if errors.As(err, &ce) {
-			return nil, errors.New(compileMessage(display, ce))
+			return nil, errors.New(compileMessage(display, src, ce))
 		}
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func dropArgTables(p *lua.FunctionProto) {
 
 // compileMessage words gopher-lua's compile errors (goto and label
 // checks, register limits) as LuaJIT does.
-func compileMessage(display string, ce *lua.CompileError) string {
+func compileMessage(display, src string, ce *lua.CompileError) string {
 	line, msg := ce.Line, ce.Message
 	var name string
 	var at int
@@ -171,6 +171,19 @@ func compileMessage(display string, ce *lua.CompileError) string {
 		return fmt.Sprintf("%s:%d: undefined label '%s", display, at, name)
 	}
 	if n, _ := fmt.Sscanf(msg, "label '%s already defined on line %d", &name, &at); n == 2 {
+		// LuaJIT reports the line of the second definition.
+		label := strings.TrimSuffix(name, "'")
+		if toks, err := tokenize(src); err == nil {
+			seen := 0
+			for i := 0; i+2 < len(toks); i++ {
+				if toks[i].text == "::" && toks[i+1].text == label && toks[i+2].text == "::" {
+					if seen++; seen == 2 {
+						line = toks[i].line
+						break
+					}
+				}
+			}
+		}
 		return fmt.Sprintf("%s:%d: duplicate label '%s", display, line, name)
 	}
 	return fmt.Sprintf("%s:%d: %s", display, line, msg)

@@ -97,13 +97,22 @@ func (vm *VM) coRunning(L *lua.LState) int {
 	return 1
 }
 
+// coIsYieldable is LuaJIT's coroutine.isyieldable, which ngx_lua hides;
+// IsYieldable exposes the same answer to Go.
 func (vm *VM) coIsYieldable(L *lua.LState) int {
+	L.Push(lua.LBool(vm.IsYieldable(L)))
+	return 1
+}
+
+// IsYieldable reports whether coroutine.yield would succeed if the Lua
+// code calling the running Go function called it now. Callable from
+// inside Lua.
+func (vm *VM) IsYieldable(L *lua.LState) bool {
 	f := curFrame(L)
 	if f != nil {
 		f = f.Parent
 	}
-	L.Push(lua.LBool(f != nil && vm.canYield(L, f, false)))
-	return 1
+	return f != nil && vm.canYield(L, f, false)
 }
 
 // cstart is the Go half of coroutine.resume(co, ...).
@@ -123,6 +132,64 @@ func (vm *VM) cstart(L *lua.LState) int {
 		return vm.codrive(L, co, vm.prun, vm.args(L, 2, f))
 	}
 	return vm.codrive(L, co, nil, vm.args(L, 2))
+}
+
+// cwstart is cstart for the function coroutine.wrap returns. In a request
+// ngx_lua answers a call of a wrapper whose coroutine cannot be resumed
+// with false and the reason, as values; elsewhere it is an error, as in
+// LuaJIT.
+func (vm *VM) cwstart(L *lua.LState) int {
+	co := L.Get(1).(*lua.LState)
+	if s := vm.coStatusOf(L, co); s != "suspended" {
+		msg := lua.LString("cannot resume " + s + " coroutine")
+		if vm.current == nil {
+			L.Error(msg, 0)
+		}
+		L.Push(lua.LTrue)
+		L.Push(lua.LFalse)
+		L.Push(msg)
+		return 3
+	}
+	if !started(co) {
+		f := co.Get(1)
+		co.SetTop(0)
+		return vm.codrive(L, co, vm.prun, vm.args(L, 2, f))
+	}
+	return vm.codrive(L, co, nil, vm.args(L, 2))
+}
+
+// wrapError carries the error of a wrapped coroutine. In a request,
+// ngx_lua aborts the coroutine that called the wrapper with that error,
+// skipping any pcall in between; the error stops at the next coroutine
+// boundary or ends the request thread.
+type wrapError struct{ v lua.LValue }
+
+func isWrapError(v lua.LValue) bool {
+	ud, ok := v.(*lua.LUserData)
+	if !ok {
+		return false
+	}
+	_, ok = ud.Value.(wrapError)
+	return ok
+}
+
+func unwrapError(v lua.LValue) lua.LValue {
+	if ud, ok := v.(*lua.LUserData); ok {
+		if we, ok := ud.Value.(wrapError); ok {
+			return we.v
+		}
+	}
+	return v
+}
+
+// werr raises the error a wrapped coroutine failed with.
+func (vm *VM) werr(L *lua.LState) int {
+	v := L.Get(1)
+	if vm.current == nil || isWrapError(v) {
+		L.Error(v, 0)
+	}
+	L.Error(&lua.LUserData{Value: wrapError{v}, Metatable: lua.LNil}, 0)
+	return 0
 }
 
 // cresume continues co after a forwarded I/O wait.
@@ -164,7 +231,7 @@ func (vm *VM) codrive(L, co *lua.LState, fn *lua.LFunction, args []lua.LValue) i
 	}
 	obj := lua.LValue(lua.LString("unknown error"))
 	if ae, ok := err.(*lua.ApiError); ok {
-		obj = ae.Object
+		obj = fixMessage(unwrapError(ae.Object))
 	}
 	co.Dead = true
 	L.Push(lua.LFalse)

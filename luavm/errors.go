@@ -32,8 +32,8 @@ func callSite(L *lua.LState) (callee, caller *frame) {
 // not Lua code. The runtime's trampolines are skipped. Callable from
 // inside Lua.
 func Where(L *lua.LState) string {
-	_, caller := callSite(L)
-	if caller == nil || caller.Fn.IsG {
+	callee, caller := callSite(L)
+	if caller == nil || caller.Fn.IsG || tailCalled(callee) {
 		return ""
 	}
 	return caller.Fn.Proto.SourceName + ":" + strconv.Itoa(frameLine(caller)) + ":"
@@ -110,15 +110,24 @@ func argError(L *lua.LState, n int, _ string, msg string) { ArgError(L, n, msg) 
 
 func typeName(v lua.LValue) string { return v.Type().String() }
 
-// fixMessage puts quotes around the function name in gopher-lua's own
-// "bad argument #1 to sub (...)" messages, which LuaJIT writes as
-// "bad argument #1 to 'sub' (...)".
+// fixMessage rewrites gopher-lua's own "bad argument #1 to sub (...)"
+// messages the way LuaJIT words them: "bad argument #1 to 'sub' (...)".
+// When the position points into the runtime's glue, the function was
+// called straight from pcall and LuaJIT knows neither its position nor its
+// name.
 func fixMessage(v lua.LValue) lua.LValue {
 	s, ok := v.(lua.LString)
 	if !ok {
 		return v
 	}
 	str := string(s)
+	glue := false
+	if strings.HasPrefix(str, glueChunk+":") {
+		glue = true
+		if i := strings.Index(str, ": "); i >= 0 {
+			str = str[i+2:]
+		}
+	}
 	i := strings.Index(str, "bad argument #")
 	if i < 0 {
 		return v
@@ -136,6 +145,9 @@ func fixMessage(v lua.LValue) lua.LValue {
 		return v
 	}
 	name := str[start : start+end]
+	if glue {
+		name = "?"
+	}
 	rest := str[start+end:]
 	return lua.LString(str[:start] + "'" + name + "'" + rest)
 }

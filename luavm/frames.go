@@ -131,7 +131,7 @@ func frameLine(f *frame) int {
 // method name at the call site, or "?".
 func callName(f *frame) string {
 	p := f.Parent
-	if p == nil || p.Fn.IsG {
+	if p == nil || p.Fn.IsG || tailCalled(f) {
 		return "?"
 	}
 	pc := p.Pc - 1
@@ -141,4 +141,18 @@ func callName(f *frame) string {
 		}
 	}
 	return "?"
+}
+
+// tailCalled reports whether f was called by a tail call. LuaJIT has
+// dropped the caller's frame by then, so it can neither name the callee
+// nor place the call.
+func tailCalled(f *frame) bool {
+	if f == nil || f.Parent == nil {
+		return false
+	}
+	p := f.Parent
+	if p.Fn.IsG || p.Pc < 1 || p.Pc-1 >= len(p.Fn.Proto.Code) {
+		return false
+	}
+	return int(p.Fn.Proto.Code[p.Pc-1]>>opShift) == lua.OP_TAILCALL
 }

@@ -16,7 +16,7 @@ import (
 // Go function (trap L1). The finishers keep result counts exact without
 // building tables.
 const glueSource = `
-local MARK, PENDING, pstart, presume, xstart, xresume, cstart, cresume, fwd, cyield = ...
+local MARK, PENDING, pstart, presume, xstart, xresume, cstart, cresume, fwd, cyield, cwstart, werr = ...
 
 local function id(...) return ... end
 
@@ -66,10 +66,10 @@ end
 
 local function wfinish(ok, ...)
   if ok then return ... end
-  error((...), 0)
+  return werr(...)
 end
 local function mkwrap(co)
-  return function(...) return wfinish(resume(co, ...)) end
+  return function(...) return wfinish(cfinish(cwstart(co, ...))) end
 end
 
 return trampoline, prun, pcall, xpcall, resume, trampoline(cyield), mkwrap
@@ -98,14 +98,15 @@ func (vm *VM) openGlue() error {
 	vm.fnCStart = L.NewFunction(vm.cstart)
 	vm.fnCResume = L.NewFunction(vm.cresume)
 	vm.fnFwd = L.NewFunction(vm.fwd)
+	vm.fnCWStart = L.NewFunction(vm.cwstart)
 
 	fn := L.NewFunctionFromProto(proto)
 	L.Push(fn)
 	for _, v := range []lua.LValue{vm.mark, vm.pending, vm.fnPStart, vm.fnPResume, vm.fnXStart, vm.fnXResume,
-		vm.fnCStart, vm.fnCResume, vm.fnFwd, L.NewFunction(vm.cyield)} {
+		vm.fnCStart, vm.fnCResume, vm.fnFwd, L.NewFunction(vm.cyield), vm.fnCWStart, L.NewFunction(vm.werr)} {
 		L.Push(v)
 	}
-	if err := L.PCall(10, 7, nil); err != nil {
+	if err := L.PCall(12, 7, nil); err != nil {
 		return err
 	}
 	vm.factory = L.Get(-7).(*lua.LFunction)
@@ -123,7 +124,7 @@ func (vm *VM) openGlue() error {
 	co.RawSetString("yield", yield)
 	co.RawSetString("status", L.NewFunction(vm.coStatus))
 	co.RawSetString("running", L.NewFunction(vm.coRunning))
-	co.RawSetString("isyieldable", L.NewFunction(vm.coIsYieldable))
+	// ngx_lua swaps in a coroutine table without isyieldable; so do we.
 	co.RawSetString("wrap", L.NewFunction(vm.coWrap))
 	g.RawSetString("coroutine", co)
 	if loaded, ok := L.GetField(L.GetField(g, "package"), "loaded").(*lua.LTable); ok {
@@ -254,7 +255,11 @@ func (vm *VM) drive(L, h *lua.LState, fn *lua.LFunction, args []lua.LValue, hand
 	}
 	obj := lua.LValue(lua.LString("unknown error"))
 	if ae, ok := err.(*lua.ApiError); ok {
-		obj = ae.Object
+		obj = fixMessage(ae.Object)
+	}
+	if isWrapError(obj) {
+		// A coroutine.wrap failure passes through pcall, as in ngx_lua.
+		L.Error(obj, 0)
 	}
 	if handler != nil {
 		if handler == vm.fnTraceback {

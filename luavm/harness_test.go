@@ -48,6 +48,7 @@ func newSched(t testing.TB, opts Options) *sched {
 		s.waiting = append(s.waiting, waiter{vm.Current(), nil})
 		return vm.Suspend(L)
 	})
+	g.RawSetString("isyieldable", L.NewFunction(vm.coIsYieldable))
 	g.RawSetString("spawn", L.NewFunction(func(L *lua.LState) int {
 		fn := L.CheckFunction(1)
 		th, st := vm.Spawn(L, fn, vm.args(L, 2)...)

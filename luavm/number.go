@@ -37,11 +37,12 @@ type fmtFlags struct {
 func appendFloat(b []byte, f float64, verb byte, prec int, fl fmtFlags) []byte {
 	upper := verb == 'E' || verb == 'G' || verb == 'F'
 	lv := verb | 0x20
-	neg := math.Signbit(f)
+	nan := math.IsNaN(f)
+	// LuaJIT never writes a sign for NaN, and honours ' ' but not '+'.
 	switch {
-	case neg:
+	case math.Signbit(f) && !nan:
 		b = append(b, '-')
-	case fl.plus:
+	case fl.plus && !nan:
 		b = append(b, '+')
 	case fl.space:
 		b = append(b, ' ')
@@ -157,20 +158,28 @@ func roundFixed(f float64, prec int) ([]byte, int) {
 	if f == 0 {
 		return []byte{'0'}, 0
 	}
-	_, e := exactDigits(f, 1)
-	n := e + 1 + prec
-	if n < 0 {
-		return []byte{'0'}, 0
-	}
-	d, e := exactDigits(f, n+1)
-	if n == 0 {
-		// Only the rounding digit exists: f < 10^-prec.
-		if d[0] >= '5' {
-			return []byte{'1'}, e + 1
+	e := int(math.Floor(math.Log10(f)))
+	for {
+		n := e + 1 + prec
+		if n < 0 {
+			return []byte{'0'}, 0
 		}
-		return []byte{'0'}, 0
+		d, de := exactDigits(f, n)
+		if de != e {
+			// The estimate of the exponent was off by one; the rounding
+			// position depends on it.
+			e = de
+			continue
+		}
+		if n == 0 {
+			// Only the rounding digit exists: f < 10^-prec.
+			if d[0] >= '5' {
+				return []byte{'1'}, e + 1
+			}
+			return []byte{'0'}, 0
+		}
+		return roundAt(d, e, n)
 	}
-	return roundAt(d, e, n)
 }
 
 // roundAt keeps n digits of d, rounding on d[n] half away from zero.

@@ -218,21 +218,21 @@ func shortString(out []byte, src string, i int) ([]byte, int, *lexError) {
 		switch {
 		case e == 'x':
 			if i+3 >= n || !isHex(src[i+2]) || !isHex(src[i+3]) {
-				return out, i, badEscape(src, begin, i+2)
+				return out, i, badEscape(src, begin, i)
 			}
 			out = appendDecEscape(out, byte(hexVal(src[i+2])<<4|hexVal(src[i+3])))
 			i += 4
 		case e == 'u' && i+2 < n && src[i+2] == '{':
 			j := i + 3
 			var cp uint64
-			for j < n && isHex(src[j]) && cp <= 0x7fffffff {
+			for j < n && isHex(src[j]) && cp < 0x110000 {
 				cp = cp<<4 | uint64(hexVal(src[j]))
 				j++
 			}
-			if j == i+3 || j >= n || src[j] != '}' || cp > 0x7fffffff {
-				return out, i, badEscape(src, begin, j)
+			if j == i+3 || j >= n || src[j] != '}' || cp >= 0x110000 || (cp >= 0xD800 && cp < 0xE000) {
+				return out, i, badEscape(src, begin, i)
 			}
-			var buf [6]byte
+			var buf [4]byte
 			for _, b := range encodeUTF8(buf[:0], cp) {
 				out = appendDecEscape(out, b)
 			}
@@ -251,7 +251,7 @@ func shortString(out []byte, src string, i int) ([]byte, int, *lexError) {
 				v = v*10 + int(src[j]-'0')
 			}
 			if v > 255 {
-				return out, i, badEscape(src, begin, j-1)
+				return out, i, badEscape(src, begin, i)
 			}
 			out = append(out, src[i:j]...)
 			i = j
@@ -259,7 +259,7 @@ func shortString(out []byte, src string, i int) ([]byte, int, *lexError) {
 			out = append(out, c, e)
 			i += 2
 		default:
-			return out, i, badEscape(src, begin, i+1)
+			return out, i, badEscape(src, begin, i)
 		}
 	}
 	for ; newlines > 0; newlines-- {
@@ -268,38 +268,16 @@ func shortString(out []byte, src string, i int) ([]byte, int, *lexError) {
 	return out, i, nil
 }
 
-// badEscape is LuaJIT's error for an escape it rejects: the string so far,
-// up to and including the offending character.
+// badEscape is LuaJIT's error for an escape it rejects, at the backslash
+// src[at]: the token text is the string read so far, without the escape.
 func badEscape(src string, begin, at int) *lexError {
-	if at >= len(src) {
-		at = len(src) - 1
-	}
-	near := src[begin : at+1]
-	if i := strings.IndexByte(near, '\n'); i >= 0 {
-		near = near[:i]
-	}
-	return &lexError{msg: "invalid escape sequence", near: near}
+	return &lexError{msg: "invalid escape sequence", near: src[begin:at]}
 }
 
-// encodeUTF8 encodes cp as LuaJIT does for \u{...}: standard UTF-8 up to
-// U+10FFFF and the original 5- and 6-byte forms above it.
+// encodeUTF8 encodes a code point below U+110000 that is not a surrogate,
+// the range LuaJIT accepts in \u{...}.
 func encodeUTF8(b []byte, cp uint64) []byte {
-	if cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF) {
-		return utf8.AppendRune(b, rune(cp))
-	}
-	switch {
-	case cp < 0x800:
-		return append(b, byte(0xC0|cp>>6), byte(0x80|cp&0x3F))
-	case cp < 0x10000:
-		return append(b, byte(0xE0|cp>>12), byte(0x80|(cp>>6)&0x3F), byte(0x80|cp&0x3F))
-	case cp < 0x200000:
-		return append(b, byte(0xF0|cp>>18), byte(0x80|(cp>>12)&0x3F), byte(0x80|(cp>>6)&0x3F), byte(0x80|cp&0x3F))
-	case cp < 0x4000000:
-		return append(b, byte(0xF8|cp>>24), byte(0x80|(cp>>18)&0x3F), byte(0x80|(cp>>12)&0x3F),
-			byte(0x80|(cp>>6)&0x3F), byte(0x80|cp&0x3F))
-	}
-	return append(b, byte(0xFC|cp>>30), byte(0x80|(cp>>24)&0x3F), byte(0x80|(cp>>18)&0x3F),
-		byte(0x80|(cp>>12)&0x3F), byte(0x80|(cp>>6)&0x3F), byte(0x80|cp&0x3F))
+	return utf8.AppendRune(b, rune(cp))
 }
 
 // numberEnd returns the end of the numeral starting at src[i], the way

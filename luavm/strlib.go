@@ -16,12 +16,13 @@ func (vm *VM) openString() {
 	s.RawSetString("rep", L.NewFunction(strRep))
 }
 
-// maxStr bounds strings built by string.rep, as LuaJIT's 2 GiB limit does.
-const maxStr = 1<<31 - 1
+// maxStr bounds strings built by string.rep; LuaJIT fails to allocate
+// anything this large.
+const maxStr = 1<<31 - 256
 
 func strRep(L *lua.LState) int {
 	s := checkString(L, 1)
-	n := checkInt(L, 2)
+	n := int64(toInt32(checkNumber(L, 2)))
 	sep := ""
 	if L.GetTop() >= 3 && L.Get(3) != lua.LNil {
 		sep = checkString(L, 3)
@@ -32,7 +33,7 @@ func strRep(L *lua.LState) int {
 	}
 	total := float64(len(s))*float64(n) + float64(len(sep))*float64(n-1)
 	if total > maxStr {
-		Raise(L, "resulting string too large")
+		L.Error(lua.LString("not enough memory"), 0)
 	}
 	var b strings.Builder
 	b.Grow(int(total))
@@ -62,6 +63,15 @@ func checkNumber(L *lua.LState, n int) float64 {
 }
 
 func checkInt(L *lua.LState, n int) int64 { return toInt64(checkNumber(L, n)) }
+
+// toInt32 converts like LuaJIT's lj_num2int: truncation, and INT_MIN for
+// NaN and numbers out of range.
+func toInt32(f float64) int32 {
+	if math.IsNaN(f) || f >= 2147483648 || f <= -2147483649 {
+		return math.MinInt32
+	}
+	return int32(f)
+}
 
 // toInt64 converts like x86-64's cvttsd2si, which LuaJIT's (int64_t)
 // casts compile to: truncation, and the "integer indefinite" value for

@@ -166,6 +166,9 @@ func endsExpr(t token) bool {
 type openConstruct struct {
 	what string // "(", "[", "{", or a block keyword
 	line int
+	// noteless: LuaJIT checks the closer of a parameter list and of
+	// "[...]" without naming where it was opened.
+	noteless bool
 }
 
 var closers = map[string]string{"(": ")", "[": "]", "{": "}", "repeat": "until"}
@@ -198,9 +201,6 @@ func syntaxMessage(display, src string, err error) string {
 		errLine = toks[k].eline
 	} else {
 		errLine = 1 + countLines(src)
-		if strings.HasSuffix(src, "\n") {
-			errLine--
-		}
 	}
 	msg := pe.Message
 	switch {
@@ -208,6 +208,12 @@ func syntaxMessage(display, src string, err error) string {
 		msg = "unexpected symbol"
 	case strings.HasPrefix(msg, "syntax error"), msg == "parse error":
 		msg = expectation(toks[:k], k < len(toks), near, errLine)
+		if msg == "unexpected symbol" && k < len(toks) {
+			start := toks[k].end - len(toks[k].text)
+			if w := missingToken(src, start, len(toks[k].text), display); w != "" {
+				msg = "'" + w + "' expected"
+			}
+		}
 	case strings.HasPrefix(msg, "ambiguous syntax"):
 	default:
 		msg = "unexpected symbol"
@@ -231,11 +237,15 @@ func lineOffset(src string, line int) int {
 // the token after toks.
 func expectation(toks []token, haveTok bool, near string, errLine int) string {
 	var stack []openConstruct
+	returnDepth := -1
 	for i, t := range toks {
+		if t.kind == tkKeyword && t.text == "return" {
+			returnDepth = len(stack)
+		}
 		switch t.text {
 		case "(", "[", "{":
 			if t.kind == tkOp {
-				stack = append(stack, openConstruct{t.text, t.line})
+				stack = append(stack, openConstruct{t.text, t.line, t.text == "[" || t.text == "(" && opensParams(toks, i)})
 			}
 		case ")", "]", "}":
 			if t.kind == tkOp && len(stack) > 0 {
@@ -243,19 +253,18 @@ func expectation(toks []token, haveTok bool, near string, errLine int) string {
 			}
 		case "function", "if", "while", "for", "repeat":
 			if t.kind == tkKeyword {
-				stack = append(stack, openConstruct{t.text, t.line})
+				stack = append(stack, openConstruct{t.text, t.line, false})
 			}
 		case "do":
 			// "while ... do" and "for ... do" open one block, not two.
 			if t.kind == tkKeyword && !(len(stack) > 0 && (stack[len(stack)-1].what == "while" || stack[len(stack)-1].what == "for")) {
-				stack = append(stack, openConstruct{t.text, t.line})
+				stack = append(stack, openConstruct{t.text, t.line, false})
 			}
 		case "end", "until":
 			if t.kind == tkKeyword && len(stack) > 0 {
 				stack = stack[:len(stack)-1]
 			}
 		}
-		_ = i
 	}
 	var prev token
 	if len(toks) > 0 {
@@ -269,11 +278,20 @@ func expectation(toks []token, haveTok bool, near string, errLine int) string {
 		return "function arguments expected"
 	}
 	if len(stack) == 0 {
-		switch near {
-		case "end", "until", "else", "elseif":
+		switch {
+		case near == "end" || near == "until" || near == "else" || near == "elseif":
+			return "'<eof>' expected"
+		case returnDepth == 0 && endsExpr(prev):
 			return "'<eof>' expected"
 		}
 		return "unexpected symbol"
+	}
+	if _, bracket := closers[stack[len(stack)-1].what]; (!bracket || stack[len(stack)-1].what == "repeat") &&
+		returnDepth == len(stack) && endsExpr(prev) && haveTok {
+		if stack[len(stack)-1].what == "repeat" {
+			return "'until' expected"
+		}
+		return "'end' expected"
 	}
 	top := stack[len(stack)-1]
 	want, ok := closers[top.what]
@@ -289,8 +307,42 @@ func expectation(toks []token, haveTok bool, near string, errLine int) string {
 	default:
 		return "unexpected symbol"
 	}
-	if top.line != errLine {
+	if top.line != errLine && !top.noteless {
 		return "'" + want + "' expected (to close '" + top.what + "' at line " + strconv.Itoa(top.line) + ")"
 	}
 	return "'" + want + "' expected"
+}
+
+// opensParams reports whether the "(" at toks[i] opens a function's
+// parameter list: it follows "function" and an optional dotted name.
+func opensParams(toks []token, i int) bool {
+	j := i - 1
+	for j >= 0 && (toks[j].kind == tkName || toks[j].text == "." || toks[j].text == ":") {
+		j--
+	}
+	return j >= 0 && toks[j].kind == tkKeyword && toks[j].text == "function"
+}
+
+// missingToken tries the tokens LuaJIT's parser most often demands in
+// front of the offending token at src[at:]. It returns the first one whose
+// insertion lets the parse get past that point, or "".
+func missingToken(src string, at, tokLen int, display string) string {
+	for _, w := range []string{"=", "in", "then", "do", ","} {
+		fixed := src[:at] + " " + w + " " + src[at:]
+		_, err := parse.Parse(strings.NewReader(fixed), display)
+		if err == nil {
+			return w
+		}
+		var pe *parse.Error
+		if !errors.As(err, &pe) {
+			continue
+		}
+		if pe.Pos.Line == parse.EOF {
+			return w
+		}
+		if off := lineOffset(fixed, pe.Pos.Line) + pe.Pos.Column; off > at+len(w)+2+tokLen {
+			return w
+		}
+	}
+	return ""
 }

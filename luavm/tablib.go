@@ -17,6 +17,8 @@ func (vm *VM) openTable() {
 	if t.RawGetString("move") == lua.LNil {
 		t.RawSetString("move", L.NewFunction(tabMove))
 	}
+	t.RawSetString("foreach", L.NewFunction(tabForeach))
+	t.RawSetString("foreachi", L.NewFunction(tabForeachi))
 }
 
 // tableExtras are LuaJIT's and OpenResty's table.* additions, reachable
@@ -165,4 +167,38 @@ func tabMove(L *lua.LState) int {
 	}
 	L.Push(a2)
 	return 1
+}
+
+// tabForeach and tabForeachi are Lua 5.0's table iterators, which LuaJIT
+// keeps. The callback runs as a nested call: it cannot yield.
+func tabForeach(L *lua.LState) int {
+	t := checkTable(L, 1)
+	f := L.CheckFunction(2)
+	for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
+		L.Push(f)
+		L.Push(k)
+		L.Push(v)
+		L.Call(2, 1)
+		if r := L.Get(-1); r != lua.LNil {
+			return 1
+		}
+		L.Pop(1)
+	}
+	return 0
+}
+
+func tabForeachi(L *lua.LState) int {
+	t := checkTable(L, 1)
+	f := L.CheckFunction(2)
+	for i, n := 1, t.Len(); i <= n; i++ {
+		L.Push(f)
+		L.Push(lua.LNumber(i))
+		L.Push(t.RawGetInt(i))
+		L.Call(2, 1)
+		if r := L.Get(-1); r != lua.LNil {
+			return 1
+		}
+		L.Pop(1)
+	}
+	return 0
 }

@@ -374,7 +374,7 @@ func (vm *VM) canYield(L *lua.LState, f *frame, io bool) bool {
 		}
 		switch pf.Fn {
 		case vm.fnPStart, vm.fnPResume, vm.fnXStart, vm.fnXResume:
-		case vm.fnCStart, vm.fnCResume:
+		case vm.fnCStart, vm.fnCResume, vm.fnCWStart:
 			if !io {
 				return true
 			}
@@ -383,6 +383,12 @@ func (vm *VM) canYield(L *lua.LState, f *frame, io bool) bool {
 		}
 		t, f = p, pf.Parent
 	}
+}
+
+// isHelperDriver reports whether fn is the Go half of pcall or xpcall,
+// the frame a pcall helper's resumer is in.
+func (vm *VM) isHelperDriver(fn *lua.LFunction) bool {
+	return fn == vm.fnPStart || fn == vm.fnPResume || fn == vm.fnXStart || fn == vm.fnXResume
 }
 
 // logical maps a pcall helper state to the thread the Lua code logically
@@ -410,7 +416,7 @@ func (vm *VM) logical(L *lua.LState) *lua.LState {
 func (vm *VM) newError(co *lua.LState, err error) *Error {
 	e := &Error{Value: lua.LString("unknown error")}
 	if ae, ok := err.(*lua.ApiError); ok {
-		e.Value = ae.Object
+		e.Value = fixMessage(unwrapError(ae.Object))
 		if ae.Type == lua.ApiErrorPanic {
 			e.Value = lua.LString("runtime error: " + lua.LVAsString(ae.Object))
 		}

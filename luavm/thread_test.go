@@ -152,20 +152,26 @@ say(coroutine.resume(co)) say(coroutine.status(co))`, out: "falsetest:1: x|dead"
 say(f(1), f(10))`, out: "220", st: Done},
 		{name: "wrap with io", src: `local f = coroutine.wrap(function() for i = 1, 3 do sleep(i) coroutine.yield(i) end end)
 say(f(), f(), f())`, out: "123", st: Done},
-		{name: "wrap error propagates", src: `local f = coroutine.wrap(function() error("boom") end) say(pcall(f))`,
-			out: "falsetest:1: boom", st: Done},
-		{name: "wrap dead", src: `local f = coroutine.wrap(function() end) f() say(pcall(f))`,
-			out: "falsecannot resume dead coroutine", st: Done},
+		// ngx_lua aborts the caller of a failing wrapper, pcall or not.
+		{name: "wrap error passes pcall", src: `local f = coroutine.wrap(function() error("boom") end) say(pcall(f))`,
+			st: Failed, err: "test:1: boom"},
+		{name: "wrap error stops at a coroutine", src: `local co = coroutine.create(function()
+  local f = coroutine.wrap(function() error({code = 1}) end)
+  pcall(f) say("not reached") end)
+local ok, e = coroutine.resume(co) say(ok, e.code, coroutine.status(co))`, out: "false1dead", st: Done},
+		{name: "wrap dead returns false", src: `local f = coroutine.wrap(function() end) f() say(pcall(f))`,
+			out: "truefalsecannot resume dead coroutine", st: Done},
 		{name: "wrap generator in for", src: `for v in coroutine.wrap(function() for i = 1, 3 do coroutine.yield(i) end end) do say(v) end`,
 			out: "1|2|3", st: Done},
 		{name: "io in nested coroutines", src: `local a = coroutine.wrap(function()
   local b = coroutine.wrap(function() return sleep("deep") end)
   return b() end)
 say(a())`, out: "slept:deep", st: Done},
-		{name: "isyieldable", src: `say(coroutine.isyieldable())
-coroutine.wrap(function() say(coroutine.isyieldable()) end)()
-table.sort({2, 1}, function(a, b) say(coroutine.isyieldable()) return a < b end)`,
-			out: "true|true|false", st: Done},
+		{name: "isyieldable", src: `say(isyieldable())
+coroutine.wrap(function() say(isyieldable()) end)()
+table.sort({2, 1}, function(a, b) say(isyieldable()) return a < b end)
+say(coroutine.isyieldable)`,
+			out: "true|true|false|nil", st: Done},
 		{name: "create checks", src: `coroutine.create(print)`, st: Failed,
 			err: "test:1: bad argument #1 to 'create' (Lua function expected)"},
 		{name: "arg errors through pcall have no name", src: `say(pcall(coroutine.create, print))`,

@@ -97,7 +97,7 @@ type VM struct {
 	// Go halves of the replaced pcall, xpcall and coroutine functions. The
 	// yield check recognises a thread's resumer by these.
 	fnPStart, fnPResume, fnXStart, fnXResume *lua.LFunction
-	fnCStart, fnCResume, fnFwd               *lua.LFunction
+	fnCStart, fnCResume, fnCWStart, fnFwd    *lua.LFunction
 	fnTraceback                              lua.LValue
 
 	threads []*lua.LState           // idle request threads
