@@ -34,8 +34,12 @@ func (e *LimitError) Error() string {
 // refused)", "(110: Connection timed out)" when timeout (if > 0) passes
 // first, a *LimitError, or ErrClosed if the Conn was closed before it
 // connected. A connection that failed never calls OnClose. Data written
-// before done is sent once connected. Loop goroutine only.
+// before done is sent once connected. A nil h ignores every event (set one
+// later with SetHandler). Loop goroutine only.
 func (l *Loop) Dial(network, address string, timeout time.Duration, h Handler, done func(*Conn, error)) *Conn {
+	if h == nil {
+		h = &HandlerFuncs{}
+	}
 	c := l.newConn(-1, h)
 	c.dialCB = done
 	sa, family, typ, err := c.parseDial(network, address)
