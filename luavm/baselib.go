@@ -351,8 +351,13 @@ func (vm *VM) baseError(L *lua.LState) int {
 	if L.GetTop() >= 2 {
 		level = L.CheckInt(2)
 	}
-	if s, ok := obj.(lua.LString); ok && level > 0 {
-		obj = lua.LString(vm.levelWhere(L, level) + string(s))
+	if level > 0 {
+		switch v := obj.(type) {
+		case lua.LString:
+			obj = lua.LString(vm.levelWhere(L, level) + string(v))
+		case lua.LNumber:
+			obj = lua.LString(vm.levelWhere(L, level) + FormatNumber(float64(v)))
+		}
 	}
 	L.Error(obj, 0)
 	return 0
