@@ -56,21 +56,23 @@ func chunkedHeader(r *Request) {
 	if st == 304 || st == 204 || st < 200 || r != r.Main || r.Method == httpparse.MethodHEAD {
 		return
 	}
-	if r.Out.ContentLength != -1 || r.Out.Known(httpparse.HdrContentLength) != nil {
+	unknown := r.Out.ContentLength == -1 && r.Out.Known(httpparse.HdrContentLength) == nil
+	if !unknown && !r.ExpectTrailers {
 		return
 	}
 	if r.HTTPVersion >= 1001 && r.Loc.ChunkedTransferEncoding.V {
-		if r.expectTrailers() {
-			r.Out.Trailers = r.Out.Trailers[:0]
+		if r.ExpectTrailers {
+			// trailers need chunked framing: the length goes.
+			r.Out.ContentLength = -1
+			r.Out.DelKnown(httpparse.HdrContentLength)
 		}
 		r.Out.Chunked = true
 		return
 	}
-	r.KeepAlive = false
+	if unknown {
+		r.KeepAlive = false
+	}
 }
-
-// expectTrailers is reserved for trailer support in the headers module.
-func (r *Request) expectTrailers() bool { return false }
 
 // chunkedBody frames a body chain as chunks: one chunk per call with data,
 // and the last chunk (with trailers) when the chain carries the end.

@@ -147,6 +147,10 @@ type Request struct {
 	GzipVary bool
 	// GzipTested and GzipOK cache the gzip decision for the request.
 	GzipTested, GzipOK bool
+	// ExpectTrailers is set by a header filter that will add trailers
+	// (add_trailer): the chunked filter then frames the response even when
+	// its length is known (r->expect_trailers).
+	ExpectTrailers bool
 
 	errStatus      int
 	filterFinalize bool

@@ -9,6 +9,7 @@ import (
 
 	"gresty/core"
 	"gresty/http"
+	"gresty/http/modules/headers"
 )
 
 // list is the order of nginx's ngx_modules.c for the modules gresty has:
@@ -26,6 +27,9 @@ func list() []*core.Module {
 		http.WriteFilterModule,
 		http.HeaderFilterModule,
 		http.ChunkedFilterModule,
+		// headers sits after range, gzip, postpone, ssi, charset, sub,
+		// addition, gunzip and userid in nginx's filter list.
+		headers.Module,
 	}
 }
 
