@@ -17,6 +17,10 @@ type decoder struct {
 	pos   int
 	depth int
 	tmp   []byte
+	// stack holds the members of the objects and arrays being parsed, so
+	// each table is created once its size is known: gopher-lua tables
+	// made without a size reserve room for 32 entries.
+	stack []lua.LValue
 }
 
 type tokType uint8
@@ -165,8 +169,8 @@ func (d *decoder) invalidNumber() bool {
 	if d.at(p) <= '9' {
 		return false
 	}
-	rest := strings.ToLower(d.data[p:min(p+3, len(d.data))])
-	return rest == "inf" || rest == "nan"
+	rest := d.data[p:]
+	return hasPrefixFold(rest, "inf") || hasPrefixFold(rest, "nan")
 }
 
 func (d *decoder) number(t *tok) {
@@ -321,60 +325,74 @@ func (d *decoder) value(t *tok) lua.LValue {
 
 func (d *decoder) object() lua.LValue {
 	d.descend()
-	tbl := d.L.NewTable()
+	base := len(d.stack)
 	var t tok
 	d.next(&t)
-	if t.typ == tObjEnd {
-		d.depth--
-		return tbl
+	if t.typ != tObjEnd {
+		for {
+			if t.typ != tString {
+				d.throw("object key string", &t)
+			}
+			key := lua.LString(t.str)
+			d.next(&t)
+			if t.typ != tColon {
+				d.throw("colon", &t)
+			}
+			d.next(&t)
+			v := d.value(&t)
+			d.stack = append(d.stack, key, v)
+			d.next(&t)
+			if t.typ == tObjEnd {
+				break
+			}
+			if t.typ != tComma {
+				d.throw("comma or object end", &t)
+			}
+			d.next(&t)
+		}
 	}
-	for {
-		if t.typ != tString {
-			d.throw("object key string", &t)
-		}
-		key := t.str
-		d.next(&t)
-		if t.typ != tColon {
-			d.throw("colon", &t)
-		}
-		d.next(&t)
-		tbl.RawSetString(key, d.value(&t))
-		d.next(&t)
-		if t.typ == tObjEnd {
-			d.depth--
-			return tbl
-		}
-		if t.typ != tComma {
-			d.throw("comma or object end", &t)
-		}
-		d.next(&t)
+	members := d.stack[base:]
+	tbl := d.L.CreateTable(0, len(members)/2)
+	for i := 0; i < len(members); i += 2 {
+		tbl.RawSetString(string(members[i].(lua.LString)), members[i+1])
 	}
+	clear(members)
+	d.stack = d.stack[:base]
+	d.depth--
+	return tbl
 }
 
 func (d *decoder) array() lua.LValue {
 	d.descend()
-	tbl := d.L.NewTable()
+	base := len(d.stack)
+	var t tok
+	d.next(&t)
+	if t.typ != tArrEnd {
+		for {
+			v := d.value(&t)
+			d.stack = append(d.stack, v)
+			d.next(&t)
+			if t.typ == tArrEnd {
+				break
+			}
+			if t.typ != tComma {
+				d.throw("comma or array end", &t)
+			}
+			d.next(&t)
+		}
+	}
+	members := d.stack[base:]
+	tbl := d.L.CreateTable(len(members), 0)
 	if d.cfg.DecodeArrayWithMT {
 		tbl.Metatable = d.m.sh.arrayMT
 	}
-	var t tok
-	d.next(&t)
-	if t.typ == tArrEnd {
-		d.depth--
-		return tbl
+	for i, v := range members {
+		tbl.RawSetInt(i+1, v)
 	}
-	for i := 1; ; i++ {
-		tbl.RawSetInt(i, d.value(&t))
-		d.next(&t)
-		if t.typ == tArrEnd {
-			d.depth--
-			return tbl
-		}
-		if t.typ != tComma {
-			d.throw("comma or array end", &t)
-		}
-		d.next(&t)
-	}
+	clear(members)
+	d.stack = d.stack[:base]
+	d.depth--
+	return tbl
 }
 
 // strtod parses the longest prefix of s that C's strtod accepts and
@@ -392,13 +410,13 @@ func strtod(s string) (float64, int) {
 		}
 		return f
 	}
-	rest := strings.ToLower(s[i:min(len(s), i+8)])
+	rest := s[i:]
 	switch {
-	case strings.HasPrefix(rest, "infinity"):
+	case hasPrefixFold(rest, "infinity"):
 		return sign(math.Inf(1)), i + 8
-	case strings.HasPrefix(rest, "inf"):
+	case hasPrefixFold(rest, "inf"):
 		return sign(math.Inf(1)), i + 3
-	case strings.HasPrefix(rest, "nan"):
+	case hasPrefixFold(rest, "nan"):
 		j := i + 3
 		if j < len(s) && s[j] == '(' {
 			k := j + 1
@@ -496,4 +514,18 @@ func isHex(c byte) bool {
 
 func isAlnum(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'z'
+}
+
+// hasPrefixFold reports whether s starts with the lower-case ASCII word
+// prefix, in any case.
+func hasPrefixFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		if s[i]|0x20 != prefix[i] {
+			return false
+		}
+	}
+	return true
 }
