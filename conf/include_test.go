@@ -20,6 +20,7 @@ func TestInclude(t *testing.T) {
 		"/other/o.conf":      "o;\n",
 		"/c/braces/b.conf":   "x {\n",
 		"/c/self/nginx.conf": "include nginx.conf;",
+		"/c/g.conf":          "include d/*.conf;\n",
 	}
 	tests := []struct {
 		name, in, prefix, want, err string
@@ -39,6 +40,13 @@ func TestInclude(t *testing.T) {
 		{"block cannot span files", "include braces/b.conf;\n}", "", "x {\n}\n", `unexpected end of file, expecting "}" in /c/braces/b.conf:2`},
 		{"directory", "include d/*;", "", "one;\ntwo;\n", `pread() "/c/d/sub" failed (21: Is a directory)`},
 		{"cycle", "include loop.conf;", "", "l;\n", `include of "/c/loop.conf" recurses into a file being read in /c/loop.conf:2`},
+		{"map expands globs", "map $a $b { include d/*.conf; }", "", "map <$a> <$b> {\n  one;\n  two;\n}\n", ""},
+		{"geo opens the name as written", "geo $a {\n include d/*.conf; }", "", "geo <$a> {\n}\n", `open() "/c/d/*.conf" failed (2: No such file or directory) in /c/nginx.conf:2`},
+		{"geo rule holds in included files", "geo $a { include g.conf; }", "", "geo <$a> {\n}\n", `open() "/c/d/*.conf" failed (2: No such file or directory) in /c/g.conf:1`},
+		{"geo argument count", "geo $a { include; }", "", "geo <$a> {\n}\n", `invalid number of the geo parameters in /c/nginx.conf:1`},
+		{"types block", "types { include a.conf {} }", "", "types {\n}\n", `unexpected "{" in /c/nginx.conf:1`},
+		{"split_clients line", "split_clients $a $b { include a.conf; }", "", "split_clients <$a> <$b> {\n  include <a.conf>;\n}\n", ""},
+		{"charset_map line", "charset_map a b { include a.conf b; }", "", "charset_map <a> <b> {\n  include <a.conf> <b>;\n}\n", ""},
 		{"longer cycle", "include ping.conf;", "", "", `include of "/c/ping.conf" recurses into a file being read in /c/pong.conf:2`},
 	}
 	for _, tt := range tests {

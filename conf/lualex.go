@@ -22,10 +22,14 @@ const (
 )
 
 // luaMatch finds the leftmost token in w. For long brackets only the
-// opening bracket is matched; open is the number of "=" in it. A match may
+// opening bracket is matched; level is the number of "=" in it. A match may
 // end at the end of w (a line comment cut by the buffer end), because the
 // lexer sees only what is in nginx's buffer.
 func luaMatch(w []byte) (tok luaToken, from, to, level int) {
+	// A quote inside a string that failed to close is escaped there, so a
+	// string started at it fails at the same place: remembering where
+	// keeps the search linear.
+	var failDouble, failSingle int
 	for i := 0; i < len(w); i++ {
 		switch w[i] {
 		case '{':
@@ -52,13 +56,24 @@ func luaMatch(w []byte) (tok luaToken, from, to, level int) {
 				end++
 			}
 			return luaLineComment, i, end, 0
-		case '"', '\'':
-			if end := quotedString(w, i); end > 0 {
-				if w[i] == '"' {
-					return luaDoubleQuoted, i, end, 0
-				}
+		case '"':
+			if i < failDouble {
+				continue
+			}
+			end, fail := quotedString(w, i)
+			if end > 0 {
+				return luaDoubleQuoted, i, end, 0
+			}
+			failDouble = fail
+		case '\'':
+			if i < failSingle {
+				continue
+			}
+			end, fail := quotedString(w, i)
+			if end > 0 {
 				return luaSingleQuoted, i, end, 0
 			}
+			failSingle = fail
 		}
 	}
 	return luaNone, 0, 0, 0
@@ -82,22 +97,23 @@ func longBracket(w []byte, i int, b byte) (end, level int) {
 
 // quotedString matches a one-line Lua string literal at w[i:]: a backslash
 // escapes any character but a newline, and a newline ends the attempt.
-func quotedString(w []byte, i int) int {
+// It returns the end of the match, or 0 and where the attempt failed.
+func quotedString(w []byte, i int) (end, fail int) {
 	q := w[i]
 	for j := i + 1; j < len(w); j++ {
 		switch w[j] {
 		case '\\':
 			if j+1 >= len(w) || w[j+1] == '\n' {
-				return 0
+				return 0, j
 			}
 			j++
 		case '\n':
-			return 0
+			return 0, j
 		case q:
-			return j + 1
+			return j + 1, 0
 		}
 	}
-	return 0
+	return 0, len(w)
 }
 
 // readLuaBlock reads the Lua source of a raw block whose "{" has just been

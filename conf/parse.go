@@ -72,7 +72,36 @@ func ParseBytes(name string, data []byte, opts Options) (*Config, error) {
 func ParseCommandLine(s string, opts Options) (*Config, error) {
 	p := newParser(&opts, opts.ConfPrefix)
 	lx := newParamLexer(s)
-	return p.finish(p.parse(lx, ctxParam, &p.cfg.Main))
+	return p.finish(p.parse(lx, ctxParam, &p.cfg.Main, ordinaryBlock))
+}
+
+// blockKind tells how a block's lines treat include. nginx hands the lines
+// of a few blocks to the module's own handler (cf->handler) instead of
+// looking them up as directives, and each such handler deals with include
+// in its own way; the parser must follow it because it expands includes.
+type blockKind int
+
+const (
+	ordinaryBlock blockKind = iota
+	typesBlock              // types: include as everywhere, but "{" is "unexpected"
+	mapBlock                // map: its own argument count message
+	geoBlock                // geo: its own message, and no glob expansion
+	linesBlock              // split_clients, charset_map: include is an ordinary line
+)
+
+// kindOf returns the kind of the block opened by the directive name.
+func kindOf(name string) blockKind {
+	switch name {
+	case "types":
+		return typesBlock
+	case "map":
+		return mapBlock
+	case "geo":
+		return geoBlock
+	case "split_clients", "charset_map":
+		return linesBlock
+	}
+	return ordinaryBlock
 }
 
 // parseCtx is what the current ngx_conf_parse call reads.
@@ -130,7 +159,7 @@ func (p *parser) finish(err *Error) (*Config, error) {
 func (p *parser) parseData(name string, data []byte) *Error {
 	p.addFile(name, data)
 	p.reading = append(p.reading, name)
-	err := p.parse(newFileLexer(name, data), ctxFile, &p.cfg.Main)
+	err := p.parse(newFileLexer(name, data), ctxFile, &p.cfg.Main, ordinaryBlock)
 	p.reading = p.reading[:len(p.reading)-1]
 	return err
 }
@@ -144,8 +173,9 @@ func (p *parser) addFile(name string, data []byte) {
 
 // parse is ngx_conf_parse: it reads statements until the end of the file,
 // the block, or the -g string, appending directives to *out as they are
-// read so that a partial tree survives an error.
-func (p *parser) parse(lx *lexer, ctx parseCtx, out *[]*Directive) *Error {
+// read so that a partial tree survives an error. kind is the kind of the
+// innermost block, which an included file inherits.
+func (p *parser) parse(lx *lexer, ctx parseCtx, out *[]*Directive, kind blockKind) *Error {
 	for {
 		st, err := lx.readToken()
 		if err != nil {
@@ -168,8 +198,8 @@ func (p *parser) parse(lx *lexer, ctx parseCtx, out *[]*Directive) *Error {
 			}
 		}
 
-		if st.words[0] == "include" {
-			if err := p.include(lx, st, out); err != nil {
+		if st.words[0] == "include" && kind != linesBlock {
+			if err := p.include(lx, st, out, kind); err != nil {
 				return err
 			}
 			continue
@@ -202,7 +232,7 @@ func (p *parser) parse(lx *lexer, ctx parseCtx, out *[]*Directive) *Error {
 				return lx.errorf("too deep nesting of blocks and includes, the limit is %d", MaxDepth)
 			}
 			p.depth++
-			err := p.parse(lx, ctxBlock, &d.Block)
+			err := p.parse(lx, ctxBlock, &d.Block, kindOf(d.Name))
 			p.depth--
 			if err != nil {
 				return err
@@ -213,25 +243,37 @@ func (p *parser) parse(lx *lexer, ctx parseCtx, out *[]*Directive) *Error {
 	}
 }
 
-// include is ngx_conf_include, with ngx_conf_handler's checks for it: the
+// include is ngx_conf_include, with the checks nginx makes before it (in
+// ngx_conf_handler, or in the handler of a types, map or geo block): the
 // named file, or every file a pattern matches in sorted order, is parsed
 // in place into the current context.
-func (p *parser) include(lx *lexer, st statement, out *[]*Directive) *Error {
+func (p *parser) include(lx *lexer, st statement, out *[]*Directive, kind blockKind) *Error {
 	if st.kind == tokBlockStart {
+		if kind != ordinaryBlock {
+			return lx.errorf("unexpected \"{\"")
+		}
 		return lx.errorf("directive \"include\" is not terminated by \";\"")
 	}
 	if len(st.words) != 2 {
+		switch kind {
+		case mapBlock:
+			return lx.errorf("invalid number of the map parameters")
+		case geoBlock:
+			return lx.errorf("invalid number of the geo parameters")
+		}
 		return lx.errorf("invalid number of arguments in \"include\" directive")
 	}
 	name := st.words[1]
 	if !strings.HasPrefix(name, "/") {
 		name = p.prefix + name
 	}
-	if !strings.ContainsAny(name, "*?[") {
-		return p.includeFile(lx, name, out)
+	// geo opens the name as written (after looking for a compiled NAME.bin
+	// base when it has "ranges", which is the geo module's business).
+	if kind == geoBlock || !strings.ContainsAny(name, "*?[") {
+		return p.includeFile(lx, name, out, kind)
 	}
 	for _, m := range glob(p.fs, name) {
-		if err := p.includeFile(lx, m, out); err != nil {
+		if err := p.includeFile(lx, m, out, kind); err != nil {
 			return err
 		}
 	}
@@ -239,7 +281,7 @@ func (p *parser) include(lx *lexer, st statement, out *[]*Directive) *Error {
 }
 
 // includeFile parses one included file into the including context.
-func (p *parser) includeFile(from *lexer, name string, out *[]*Directive) *Error {
+func (p *parser) includeFile(from *lexer, name string, out *[]*Directive, kind blockKind) *Error {
 	for _, r := range p.reading {
 		if r == name {
 			return from.errorf("include of \"%s\" recurses into a file being read", name)
@@ -255,7 +297,7 @@ func (p *parser) includeFile(from *lexer, name string, out *[]*Directive) *Error
 	p.addFile(name, data)
 	p.reading = append(p.reading, name)
 	p.depth++
-	perr := p.parse(newFileLexer(name, data), ctxFile, out)
+	perr := p.parse(newFileLexer(name, data), ctxFile, out, kind)
 	p.depth--
 	p.reading = p.reading[:len(p.reading)-1]
 	return perr

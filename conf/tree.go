@@ -3,6 +3,16 @@
 // the file and line it came from. It knows nothing of what directives mean;
 // the core package gives them semantics.
 //
+// The lexers follow nginx 1.22's ngx_conf_read_token and ngx_lua 0.10.23's
+// Lua block parser, down to the effects of nginx's 4096-byte read buffer:
+// "too long parameter" errors, and the Lua source stretches ngx_lua drops
+// and the lines it miscounts when a stretch of Lua holds no token. include
+// is expanded in place as nginx does, with the rules the types, map, geo,
+// split_clients and charset_map blocks give it. Deliberate differences: an
+// include cycle is an error (nginx recurses until it runs out of file
+// descriptors), blocks and includes nest at most MaxDepth deep, and include
+// in a geo block with "ranges" does not look for a compiled NAME.bin base.
+//
 // The package is used at start-up and on reload, off the event loops; its
 // functions are safe to call from any goroutine and share no state.
 package conf

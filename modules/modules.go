@@ -9,6 +9,7 @@ import (
 
 	"gresty/core"
 	"gresty/http"
+	"gresty/http/modules/gzip"
 	"gresty/http/modules/headers"
 )
 
@@ -23,10 +24,14 @@ func list() []*core.Module {
 		core.EventCoreModule,
 		http.HTTPModule,
 		http.CoreModule,
+		// gzip_static follows static in nginx.
+		gzip.StaticModule,
 
 		http.WriteFilterModule,
 		http.HeaderFilterModule,
 		http.ChunkedFilterModule,
+		// gzip sits after range's header filter in nginx.
+		gzip.Module,
 		// headers sits after range, gzip, postpone, ssi, charset, sub,
 		// addition, gunzip and userid in nginx's filter list.
 		headers.Module,
