@@ -71,11 +71,12 @@ func (t *Types) Merge(parent *Types) {
 
 // Match tells whether the response's Content-Type (its media type, any
 // case, parameters ignored) is in the list (ngx_http_test_content_type).
-func (t *Types) Match(r *http.Request) bool {
+func (t *Types) Match(r *http.Request) bool { return t.matchType(r.Out.ContentType) }
+
+func (t *Types) matchType(ct string) bool {
 	if t.all {
 		return true
 	}
-	ct := r.Out.ContentType
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = strings.TrimRight(ct[:i], " ")
 	}
