@@ -17,7 +17,7 @@ func (vm *VM) coCreate(L *lua.LState) int {
 	if !ok || f.IsG {
 		argError(L, 1, "create", "Lua function expected")
 	}
-	co := vm.newState()
+	co := vm.newCoState()
 	if vm.budget != nil {
 		vm.budget.attach(co)
 	}
@@ -31,7 +31,7 @@ func (vm *VM) coWrap(L *lua.LState) int {
 	if !ok || f.IsG {
 		argError(L, 1, "wrap", "Lua function expected")
 	}
-	co := vm.newState()
+	co := vm.newCoState()
 	if vm.budget != nil {
 		vm.budget.attach(co)
 	}

@@ -123,6 +123,9 @@ func fixMessage(v lua.LValue) lua.LValue {
 	str := string(s)
 	glue := false
 	if strings.HasPrefix(str, glueChunk+":") {
+		// An error raised while the runtime's own Lua code ran (the
+		// watchdog can stop any instruction): its position means nothing
+		// to the user.
 		glue = true
 		if i := strings.Index(str, ": "); i >= 0 {
 			str = str[i+2:]
@@ -130,6 +133,9 @@ func fixMessage(v lua.LValue) lua.LValue {
 	}
 	i := strings.Index(str, "bad argument #")
 	if i < 0 {
+		if glue {
+			return lua.LString(str)
+		}
 		return v
 	}
 	j := strings.Index(str[i:], " to ")

@@ -202,16 +202,27 @@ func (vm *VM) newState() *lua.LState {
 	return co
 }
 
+// newCoState creates the state of a user coroutine. Coroutines are never
+// pooled (Lua code may keep a reference to one forever), so they start
+// with a small value stack that grows on demand.
+func (vm *VM) newCoState() *lua.LState {
+	o := vm.L.Options
+	vm.L.Options.RegistrySize = 64
+	co, _ := vm.L.NewThread()
+	vm.L.Options = o
+	return co
+}
+
 func (vm *VM) run(from *lua.LState, th *Thread, fn *lua.LFunction, args []lua.LValue) Status {
 	prev := vm.current
 	vm.current = th
 	th.state = stRunning
 	outer := from == vm.L && vm.budget != nil
 	if vm.budget != nil {
-		vm.budget.attach(th.co)
 		if outer {
 			vm.budget.begin()
 		}
+		vm.budget.attach(th.co)
 	}
 	st, err, rets := vm.resume(from, th.co, fn, args)
 	fired := outer && vm.budget.end()

@@ -45,10 +45,11 @@ type Options struct {
 	// ngx_lua logs it at the notice level. Nil discards it.
 	Print func(L *lua.LState, msg string)
 
-	// MaxRunningTime is lua_max_running_time: the longest a single Start or
-	// Resume may keep running Lua code before the running handler is
-	// stopped with ErrRunningTime. Zero disables the check, and then it
-	// costs nothing.
+	// MaxRunningTime is lua_max_running_time: the longest (wall-clock) a
+	// single Start or Resume may keep running Lua code without waiting
+	// before the running handler is stopped with ErrRunningTime. A Go
+	// function that does not return is not interrupted. Zero disables
+	// the check, and then it costs nothing.
 	MaxRunningTime time.Duration
 
 	// MaxIdleThreads bounds each pool of idle threads (request threads and
