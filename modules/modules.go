@@ -11,6 +11,7 @@ import (
 	"gresty/http"
 	"gresty/http/modules/gzip"
 	"gresty/http/modules/headers"
+	"gresty/http/modules/zstd"
 )
 
 // list is the order of nginx's ngx_modules.c for the modules gresty has:
@@ -26,12 +27,17 @@ func list() []*core.Module {
 		http.CoreModule,
 		// gzip_static follows static in nginx.
 		gzip.StaticModule,
+		// zstd_static (ours) after gzip_static, so its handler runs first
+		// and zstd wins over gzip.
+		zstd.StaticModule,
 
 		http.WriteFilterModule,
 		http.HeaderFilterModule,
 		http.ChunkedFilterModule,
 		// gzip sits after range's header filter in nginx.
 		gzip.Module,
+		// zstd (ours) after gzip, so its filter runs first.
+		zstd.FilterModule,
 		// headers sits after range, gzip, postpone, ssi, charset, sub,
 		// addition, gunzip and userid in nginx's filter list.
 		headers.Module,
