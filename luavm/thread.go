@@ -472,3 +472,46 @@ func (vm *VM) traceback(L *lua.LState, level int) string {
 	}
 	return b.String()
 }
+
+// Call runs fn to completion on the main state, for code that must not
+// wait: init_by_lua, init_worker_by_lua, set_by_lua, header and body
+// filters. Coroutines work inside it; anything that would Suspend fails
+// with "attempt to yield across C-call boundary". It may be called from
+// the loop or from a Go function running inside Lua (a body filter run by
+// ngx.print); the current request thread, if any, stays current.
+func (vm *VM) Call(fn *lua.LFunction, args ...lua.LValue) (rets []lua.LValue, err *Error) {
+	L := vm.L
+	top := L.GetTop()
+	cur := L.G.CurrentThread
+	var trace string
+	handler := L.NewFunction(func(hl *lua.LState) int {
+		trace = vm.traceback(hl, 0)
+		return 1
+	})
+	defer func() {
+		if r := recover(); r != nil {
+			L.G.CurrentThread = cur
+			L.SetTop(top)
+			rets, err = nil, &Error{Value: lua.LString(fmt.Sprint(r))}
+		}
+	}()
+	L.Push(fn)
+	for _, a := range args {
+		L.Push(a)
+	}
+	if e := L.PCall(len(args), lua.MultRet, handler); e != nil {
+		L.SetTop(top)
+		v := lua.LValue(lua.LString(e.Error()))
+		if ae, ok := e.(*lua.ApiError); ok {
+			v = fixMessage(unwrapError(ae.Object))
+		}
+		return nil, &Error{Value: v, Traceback: trace}
+	}
+	n := L.GetTop() - top
+	rets = make([]lua.LValue, n)
+	for i := 0; i < n; i++ {
+		rets[i] = L.Get(top + 1 + i)
+	}
+	L.SetTop(top)
+	return rets, nil
+}
