@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"gresty/core"
+	"gresty/errlog"
 	"gresty/httpparse"
 
 	"golang.org/x/sys/unix"
@@ -50,27 +51,41 @@ func tcpInfo(fd int, which int) (uint32, bool) {
 	return ti.Rcv_space, true
 }
 
+// AliasRegex is LocConf.AliasLen for an alias in a regex location (and
+// in if blocks inside one): the alias replaces the whole URI.
+const AliasRegex = -1
+
 // MapURIToPath maps the request URI to a file path with root or alias, as
 // ngx_http_map_uri_to_path; reserve bytes are kept free after the path
 // (for index file names). It returns the path and the length of its root
-// part.
+// part. It fails (after an alert) for an alias location whose URI a
+// rewrite changed.
 func (r *Request) MapURIToPath(reserve int) (path string, rootLen int, ok bool) {
+	b, ok := r.mapURIToPath()
+	if !ok {
+		return "", 0, false
+	}
+	return string(b.path), b.rootLen, true
+}
+
+type mappedPath struct {
+	path    []byte
+	rootLen int
+}
+
+func (r *Request) mapURIToPath() (mappedPath, bool) {
 	loc := r.Loc
 	root := loc.Root.V
 	if root == nil {
-		return "", 0, false
+		return mappedPath{}, false
 	}
-	uri := r.URI
 	alias := 0
 	if loc.Alias {
-		alias = len(loc.Name)
-		if loc.Regex != nil {
-			// an alias with captures replaces the whole URI.
-			alias = len(uri)
-		}
-		if alias > len(uri) {
-			alias = len(uri)
-		}
+		alias = loc.AliasLen
+	}
+	if alias != 0 && r.locationInvalid {
+		r.Logf(errlog.Alert, "\"alias\" cannot be used in location \"%s\" where URI was rewritten", loc.Name)
+		return mappedPath{}, false
 	}
 	var b []byte
 	if root.Static() {
@@ -81,9 +96,19 @@ func (r *Request) MapURIToPath(reserve int) (path string, rootLen int, ok bool) 
 			b = []byte(r.Conn.cfg.cycle.FullName(string(b), false))
 		}
 	}
-	rootLen = len(b)
+	rootLen := len(b)
+	if alias == AliasRegex {
+		if !r.addURIToAlias {
+			return mappedPath{b, rootLen}, true
+		}
+		alias = 0
+	}
+	uri := r.URI
+	if alias > len(uri) {
+		alias = len(uri)
+	}
 	b = append(b, uri[alias:]...)
-	return string(b), rootLen, true
+	return mappedPath{b, rootLen}, true
 }
 
 // BasicAuth returns the user and password of "Authorization: Basic ...",

@@ -337,7 +337,8 @@ func (r *Request) InternalRedirect(uri, args []byte) int {
 	r.Loc = r.Srv.Loc()
 	r.clearModuleCtx()
 	r.Internal = true
-	r.vars = r.vars[:0:0]
+	r.locationInvalid = false
+	r.addURIToAlias = false
 	r.Main.count++
 	r.phase = r.Conn.cfg.Main.engine.serverRewriteIndex
 	r.runPhases()

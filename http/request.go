@@ -84,6 +84,13 @@ type Request struct {
 	subrequests  int
 	count        int
 
+	// locationInvalid is nginx's !r->valid_location: a rewrite changed
+	// the URI without a new location search, so alias cannot map it.
+	locationInvalid bool
+	// addURIToAlias makes a regex location's alias map the whole URI
+	// after try_files chose a file (r->add_uri_to_alias).
+	addURIToAlias bool
+
 	HeaderOnly bool
 	HeaderSent bool
 	// lastSent is set once the final buffer of the response went to the

@@ -60,11 +60,17 @@ func setRoot(p *core.Parser, d *conf.Directive, c any) error {
 	if alias && l.Regex == nil && strings.HasSuffix(l.Name, "/") && !strings.HasSuffix(v, "/") {
 		// nginx accepts this and produces broken paths; keep its behaviour.
 	}
+	// nginx drops a root's trailing slash (not an alias's); a root of "/"
+	// becomes "" and stays absolute.
+	absolute := strings.HasPrefix(v, "/")
+	if !alias && strings.HasSuffix(v, "/") {
+		v = v[:len(v)-1]
+	}
 	t, err := CompileTemplateP(p, v)
 	if err != nil {
 		return err
 	}
-	if t.Static() {
+	if t.Static() && !(absolute && v == "") {
 		full := p.Cycle.FullName(v, false)
 		t, err = CompileTemplateP(p, full)
 		if err != nil {
@@ -79,6 +85,9 @@ func setRoot(p *core.Parser, d *conf.Directive, c any) error {
 	l.Alias = alias
 	if alias {
 		l.AliasLen = len(l.Name)
+		if l.Regex != nil {
+			l.AliasLen = AliasRegex
+		}
 	}
 	return nil
 }

@@ -30,6 +30,9 @@ func list() []*core.Module {
 		// zstd_static (ours) after gzip_static, so its handler runs first
 		// and zstd wins over gzip.
 		zstd.StaticModule,
+		// try_files and rewrite close nginx's list of phase-handler
+		// modules, after the content ones and before the filters.
+		http.TryFilesModule,
 
 		http.WriteFilterModule,
 		http.HeaderFilterModule,
