@@ -11,6 +11,7 @@ import (
 	"gresty/http"
 	"gresty/http/modules/gzip"
 	"gresty/http/modules/headers"
+	"gresty/http/modules/rewrite"
 	"gresty/http/modules/zstd"
 )
 
@@ -33,6 +34,7 @@ func list() []*core.Module {
 		// try_files and rewrite close nginx's list of phase-handler
 		// modules, after the content ones and before the filters.
 		http.TryFilesModule,
+		rewrite.Module,
 
 		http.WriteFilterModule,
 		http.HeaderFilterModule,
