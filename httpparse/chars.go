@@ -30,6 +30,17 @@ var (
 		return t
 	}()
 
+	// nameByte is 1 for the bytes nameLower maps, so that several lookups
+	// can be combined with '&'.
+	nameByte = func() (t [256]uint8) {
+		for c := range t {
+			if nameLower[c] != 0 {
+				t[c] = 1
+			}
+		}
+		return t
+	}()
+
 	// valuePlain marks bytes that continue a header value without ending or
 	// invalidating it: everything but NUL, LF and CR.
 	valuePlain = func() (t [256]bool) {

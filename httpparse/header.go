@@ -183,6 +183,42 @@ loop:
 	return p, lineAgain
 }
 
+// fastHeaderLine parses the common shape of a header line, "Name: value"
+// with a plain name, a non-empty value and CRLF, all within b[p:end], in one
+// pass without the state machine's per-byte dispatch. Anything else (and a
+// line that is cut off) reports false, having changed nothing, and the state
+// machine takes the line from its start.
+func fastHeaderLine(b []byte, p, end int, s *lineState) (int, bool) {
+	b = b[:end]
+	i := p
+	for i+4 <= len(b) && nameByte[b[i]]&nameByte[b[i+1]]&nameByte[b[i+2]]&nameByte[b[i+3]] != 0 {
+		i += 4
+	}
+	for i < len(b) && nameLower[b[i]] != 0 {
+		i++
+	}
+	if i == p || i >= end || b[i] != ':' {
+		return p, false
+	}
+	nameEnd := i
+	i++
+	for i < end && b[i] == ' ' {
+		i++
+	}
+	if i >= end || !valuePlain[b[i]] {
+		return p, false
+	}
+	valStart := i
+	i = skipValue(b, i, end)
+	if i+1 >= end || b[i] != '\r' || b[i+1] != '\n' {
+		return p, false
+	}
+	s.nameStart, s.nameEnd = p, nameEnd
+	s.valStart, s.valEnd = valStart, trimRightSpaces(b, valStart, i)
+	s.invalid = false
+	return i + 2, true
+}
+
 // skipValue returns the position of the first NUL, LF or CR in b[p:end], or
 // end. Values are the bulk of a head, so it looks at eight bytes at a time.
 func skipValue(b []byte, p, end int) int {

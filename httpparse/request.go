@@ -28,7 +28,8 @@ type Config struct {
 	SelectServer func(host []byte) *Config
 }
 
-// maxHeadSize bounds every buffer size so that offsets fit in int32.
+// maxHeadSize bounds every buffer size; with the buffer count bounded as
+// well, offsets within a head fit in int32.
 const maxHeadSize = 1 << 30
 
 func (c *Config) sizes() (first, largeNum, largeSize int) {
@@ -45,6 +46,8 @@ func (c *Config) sizes() (first, largeNum, largeSize int) {
 	if c.LargeHeaderBufferSize > 0 {
 		largeSize = min(c.LargeHeaderBufferSize, maxHeadSize)
 	}
+	// a head, with all its buffers, must stay addressable by int32
+	largeNum = min(largeNum, (1<<31-1-first)/largeSize)
 	return
 }
 
@@ -127,7 +130,8 @@ const (
 
 // Request parses one request head, incrementally, and holds what nginx
 // derives from it. A Request is reused across requests with Reset; after
-// the first few requests it allocates nothing.
+// the first few requests it allocates nothing. The zero value parses with
+// nginx's defaults.
 //
 // Every byte slice a Request returns aliases either the buffer passed to
 // Parse or the Request's own scratch space; it is valid until the next
@@ -243,26 +247,17 @@ func (r *Request) reset(cfg *Config, window, large, capacity int) {
 	if headers == nil {
 		headers = make([]header, 0, 32)
 	}
-	*r = Request{
-		cfg:         cfg,
-		winEnd:      window,
-		winCap:      capacity,
-		large:       large,
-		argsStart:   -1,
-		schemaStart: -1,
-		hostStart:   -1,
-		hostEnd:     -1,
-		portEnd:     -1,
-		protoStart:  -1,
-		uriExt:      -1,
-		errByte:     -1,
-		headers:     headers,
-		ignored:     ignored,
-		scratch:     scratch[:0],
-		hostScratch: hostScratch[:0],
-
-		ContentLength: -1,
-	}
+	// Clear, then set the few non-zero fields one by one: assigning a
+	// composite literal makes the compiler build it on the stack and copy
+	// it, which costs more than the whole header parse of a small request.
+	*r = Request{}
+	r.cfg = cfg
+	r.winEnd, r.winCap, r.large = window, capacity, large
+	r.argsStart, r.schemaStart, r.hostStart, r.hostEnd = -1, -1, -1, -1
+	r.portEnd, r.protoStart, r.uriExt, r.errByte = -1, -1, -1, -1
+	r.headers, r.ignored = headers, ignored
+	r.scratch, r.hostScratch = scratch[:0], hostScratch[:0]
+	r.ContentLength = -1
 }
 
 // Parse continues parsing the request head held in buf, which must begin
@@ -276,6 +271,10 @@ func (r *Request) reset(cfg *Config, window, large, capacity int) {
 // no byte nginx would not yet have read into its buffers, and fails with 414
 // or 494 exactly when nginx would run out of them.
 func (r *Request) Parse(buf []byte) State {
+	if r.winCap == 0 {
+		// a zero Request: nginx's defaults
+		r.Reset(nil)
+	}
 	r.buf = buf
 	for {
 		switch r.phase {
@@ -308,7 +307,12 @@ func (r *Request) nextBuffer() {
 	if r.phase == phaseRequestLine {
 		if r.state == rlStart {
 			// The buffer held nothing but CRs and LFs: nginx reuses it
-			// from the start.
+			// from the start. (Offsets are int32 in header records, so
+			// gresty gives up after 2GB of empty lines.)
+			if r.pos > 1<<31-1-r.winCap {
+				r.fail(414, ReasonTooLongURI, 0, 0)
+				return
+			}
 			r.winEnd = r.pos + r.winCap
 			return
 		}
@@ -601,6 +605,14 @@ loop:
 			}
 
 		case rlHTTP09:
+			// the usual "HTTP/1.x" CRLF in one step
+			if ch == 'H' && p+10 <= end && string(b[p:p+7]) == "HTTP/1." &&
+				(b[p+7] == '0' || b[p+7] == '1') && b[p+8] == '\r' && b[p+9] == '\n' {
+				r.protoStart = p
+				r.httpMajor, r.httpMinor = 1, int(b[p+7]-'0')
+				r.reqEnd = p + 8
+				return r.requestLineDone(p + 9)
+			}
 			switch ch {
 			case ' ':
 			case '\r':
@@ -856,6 +868,14 @@ func (r *Request) parseHeaders(b []byte, end int) bool {
 	for {
 		if r.line.state == hStart && p < end {
 			r.started = true
+			if np, ok := fastHeaderLine(b, p, end, &r.line); ok {
+				p = np
+				if !r.addHeader(b) {
+					r.pos = p
+					return false
+				}
+				continue
+			}
 		}
 		np, res := parseHeaderLine(b, p, end, &r.line, r.underscores(), false)
 		p = np

@@ -389,3 +389,14 @@ func TestWireStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestZeroValues(t *testing.T) {
+	var r Request
+	if st := r.Parse([]byte("GET / HTTP/1.0\r\n\r\n")); st != Done || r.ContentLength != -1 {
+		t.Errorf("zero Request: %s", summary(&r, st))
+	}
+	var resp Response
+	if st := resp.Parse([]byte("HTTP/1.1 200 OK\r\n\r\n")); st != Done || resp.ContentLength != -1 {
+		t.Errorf("zero Response: %s", respSummary(&resp, st))
+	}
+}

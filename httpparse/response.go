@@ -42,8 +42,9 @@ const (
 // Response parses the head of an upstream HTTP response incrementally, as
 // nginx's proxy module reads it (ngx_http_parse_status_line, then header
 // lines with underscores allowed and IIS's repeated status lines skipped).
-// Reuse it with Reset; slices it returns alias the buffer given to Parse
-// and are valid until the next Reset while that buffer is unchanged.
+// The zero value is ready to use; reuse it with Reset. Slices it returns
+// alias the buffer given to Parse and are valid until the next Reset while
+// that buffer is unchanged.
 //
 // A Response belongs to the goroutine that owns the upstream connection.
 type Response struct {
@@ -82,6 +83,7 @@ type Response struct {
 	headEnd int
 	failure string
 	buf     []byte
+	ready   bool // Reset has run
 }
 
 // Reset prepares r for a new response, keeping MaxHeadSize and its storage.
@@ -90,7 +92,7 @@ func (r *Response) Reset() {
 	if headers == nil {
 		headers = make([]header, 0, 16)
 	}
-	*r = Response{MaxHeadSize: r.MaxHeadSize, headers: headers, ContentLength: -1}
+	*r = Response{MaxHeadSize: r.MaxHeadSize, headers: headers, ContentLength: -1, ready: true}
 }
 
 // Parse continues parsing the response head in buf, which must begin with
@@ -98,6 +100,9 @@ func (r *Response) Reset() {
 // It returns Done when the head is complete (HeadLen marks the body's
 // start), NeedMore, or Failed (see Failure).
 func (r *Response) Parse(buf []byte) State {
+	if !r.ready {
+		r.Reset()
+	}
 	r.buf = buf
 	if r.phase == phaseDone {
 		return Done
@@ -245,8 +250,15 @@ func (r *Response) statusLineDone(p, textEnd int) bool {
 func (r *Response) parseHeaders(b []byte, end int) {
 	p := r.pos
 	for {
-		np, res := parseHeaderLine(b, p, end, &r.line, true, true)
-		p = np
+		res := lineAgain
+		if r.line.state == hStart {
+			if np, ok := fastHeaderLine(b, p, end, &r.line); ok {
+				p, res = np, lineDone
+			}
+		}
+		if res == lineAgain {
+			p, res = parseHeaderLine(b, p, end, &r.line, true, true)
+		}
 		r.pos = p
 		switch res {
 		case lineAgain:
