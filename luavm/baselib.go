@@ -27,6 +27,8 @@ func (vm *VM) openBase() {
 	} {
 		g.RawSetString(name, L.NewFunction(fn))
 	}
+	dbg := L.GetGlobal("debug").(*lua.LTable)
+	dbg.RawSetString("traceback", L.NewFunction(vm.debugTraceback))
 	// gopher-lua's math.huge is the largest finite number.
 	L.GetGlobal("math").(*lua.LTable).RawSetString("huge", lua.LNumber(math.Inf(1)))
 	// gopher-lua extras LuaJIT does not have.
@@ -403,5 +405,37 @@ func baseSetMetatable(L *lua.LState) int {
 	}
 	t.Metatable = mt
 	L.SetTop(1)
+	return 1
+}
+
+// debugTraceback is debug.traceback([thread,] [message [, level]]).
+func (vm *VM) debugTraceback(L *lua.LState) int {
+	t, arg := L, 1
+	if co, ok := L.Get(1).(*lua.LState); ok {
+		t, arg = co, 2
+	}
+	msg := L.Get(arg)
+	if L.GetTop() >= arg {
+		switch m := msg.(type) {
+		case lua.LString:
+		case lua.LNumber:
+			msg = lua.LString(FormatNumber(float64(m)))
+		default:
+			L.Push(msg)
+			return 1
+		}
+	}
+	level := 1
+	if t != L {
+		level = 0
+	}
+	if L.GetTop() > arg {
+		level = int(checkInt(L, arg+1))
+	}
+	tb := vm.traceback(t, level)
+	if s, ok := msg.(lua.LString); ok {
+		tb = string(s) + "\n" + tb
+	}
+	L.Push(lua.LString(tb))
 	return 1
 }

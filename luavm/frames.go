@@ -131,7 +131,9 @@ func frameLine(f *frame) int {
 // method name at the call site, or "?".
 func callName(f *frame) string {
 	p := f.Parent
-	if p == nil || p.Fn.IsG || tailCalled(f) {
+	if p == nil || p.Fn.IsG || tailCalled(f) || isGlueProto(p.Fn.Proto) {
+		// Called from Go, by a tail call or by the runtime's glue (which
+		// stands for LuaJIT's C pcall or coroutine.resume): unnamed.
 		return "?"
 	}
 	pc := p.Pc - 1

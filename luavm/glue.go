@@ -263,8 +263,18 @@ func (vm *VM) drive(L, h *lua.LState, fn *lua.LFunction, args []lua.LValue, hand
 	}
 	if handler != nil {
 		if handler == vm.fnTraceback {
+			// debug.traceback as the handler: trace the failed function,
+			// which is gone once the handler could run.
 			if s, ok := obj.(lua.LString); ok {
-				obj = lua.LString(string(s) + "\n" + vm.traceback(h, 0))
+				var b strings.Builder
+				b.WriteString(string(s) + "\nstack traceback:")
+				n := 0
+				vm.writeFrames(&b, h, curFrame(h), &n, 0)
+				b.WriteString("\n\t[C]: in function 'xpcall'")
+				if f := curFrame(L); f != nil {
+					vm.writeFrames(&b, L, f.Parent, &n, 0)
+				}
+				obj = lua.LString(b.String())
 			}
 		} else {
 			return vm.handle(L, handler, obj)

@@ -256,3 +256,32 @@ func mustCompile(t testing.TB, vm *VM, src string) *lua.LFunction {
 	}
 	return fn
 }
+
+// Tracebacks read as LuaJIT's do: the runtime's glue is invisible and
+// pcall shows as the C function it is in LuaJIT.
+func TestTraceback(t *testing.T) {
+	vm := newVM(t)
+	for _, c := range []struct{ src, want string }{
+		{`return debug.traceback("m")`, "m\nstack traceback:\n\tsnip:1: in main chunk"},
+		{`return debug.traceback()`, "stack traceback:\n\tsnip:1: in main chunk"},
+		{`return debug.traceback("m", 2)`, "m\nstack traceback:"},
+		{`return tostring(debug.traceback(nil)) .. type(debug.traceback({}))`, "niltable"},
+		{`return debug.traceback(12)`, "12\nstack traceback:\n\tsnip:1: in main chunk"},
+		{`local co = coroutine.create(function() coroutine.yield() end) coroutine.resume(co)
+return debug.traceback(co, "co")`, "co\nstack traceback:\n\tsnip:1: in function <snip:1>"},
+		{`return select(2, xpcall(function() error("x") end, debug.traceback))`,
+			"snip:1: x\nstack traceback:\n\tsnip:1: in function <snip:1>\n\t[C]: in function 'xpcall'\n\tsnip:1: in main chunk"},
+		{`return select(2, pcall(function() return debug.traceback("p") end))`,
+			"p\nstack traceback:\n\t[C]: in function 'pcall'\n\tsnip:1: in main chunk"},
+		{`return select(2, pcall(function() local s = debug.traceback("p") return s end))`,
+			"p\nstack traceback:\n\tsnip:1: in function <snip:1>\n\t[C]: in function 'pcall'\n\tsnip:1: in main chunk"},
+		{`local function g() error("deep") end
+local function f() g() end
+return select(2, xpcall(f, debug.traceback))`,
+			"snip:1: deep\nstack traceback:\n\tsnip:1: in function 'g'\n\tsnip:2: in function <snip:2>\n\t[C]: in function 'xpcall'\n\tsnip:3: in main chunk"},
+	} {
+		if got := evalSnippet(vm, c.src); got != c.want {
+			t.Errorf("%s\n got %q\nwant %q", c.src, got, c.want)
+		}
+	}
+}

@@ -437,40 +437,74 @@ func (vm *VM) newError(co *lua.LState, err error) *Error {
 }
 
 // traceback formats the frames of L from level on, as LuaJIT's
-// debug.traceback does.
+// debug.traceback does. The runtime's own Lua frames are left out, and a
+// pcall helper's frames continue with the code that called pcall, so the
+// traceback reads as if pcall ran in place.
 func (vm *VM) traceback(L *lua.LState, level int) string {
 	var b strings.Builder
 	b.WriteString("stack traceback:")
 	n := 0
-	for f := curFrame(L); f != nil; f = f.Parent {
-		if f.Fn == nil || (!f.Fn.IsG && vm.isGlue(f.Fn.Proto)) {
-			continue
-		}
-		if n++; n <= level {
-			continue
-		}
-		b.WriteString("\n\t")
-		if f.Fn.IsG {
-			name := callName(f)
-			if name == "?" {
-				b.WriteString("[C]: ?")
-			} else {
-				fmt.Fprintf(&b, "[C]: in function '%s'", name)
-			}
-			continue
-		}
-		p := f.Fn.Proto
-		fmt.Fprintf(&b, "%s:%d: in ", p.SourceName, frameLine(f))
-		switch {
-		case f.Parent == nil:
-			b.WriteString("main chunk")
-		case callName(f) != "?":
-			fmt.Fprintf(&b, "function '%s'", callName(f))
-		default:
-			fmt.Fprintf(&b, "function <%s:%d>", p.SourceName, p.LineDefined)
-		}
-	}
+	vm.writeFrames(&b, L, curFrame(L), &n, level)
 	return b.String()
+}
+
+func (vm *VM) writeFrames(b *strings.Builder, t *lua.LState, f *frame, n *int, level int) {
+	for {
+		for ; f != nil; f = f.Parent {
+			if f.Fn == nil || (!f.Fn.IsG && vm.isGlue(f.Fn.Proto)) {
+				continue
+			}
+			if *n++; *n > level {
+				writeFrame(b, f)
+			}
+			if f.Fn.IsG && tailCalled(f) && f.Parent != nil {
+				// LuaJIT has already dropped the frame that tail-called
+				// a C function.
+				f = f.Parent
+			}
+		}
+		p := t.Parent
+		if p == nil {
+			return
+		}
+		pf := curFrame(p)
+		if pf == nil || !vm.isHelperDriver(pf.Fn) {
+			return
+		}
+		if *n++; *n > level {
+			b.WriteString("\n\t[C]: in function '" + vm.driverName(pf.Fn) + "'")
+		}
+		t, f = p, pf.Parent
+	}
+}
+
+func (vm *VM) driverName(fn *lua.LFunction) string {
+	if fn == vm.fnXStart || fn == vm.fnXResume {
+		return "xpcall"
+	}
+	return "pcall"
+}
+
+func writeFrame(b *strings.Builder, f *frame) {
+	b.WriteString("\n\t")
+	if f.Fn.IsG {
+		if name := callName(f); name != "?" {
+			fmt.Fprintf(b, "[C]: in function '%s'", name)
+		} else {
+			b.WriteString("[C]: ?")
+		}
+		return
+	}
+	p := f.Fn.Proto
+	fmt.Fprintf(b, "%s:%d: in ", p.SourceName, frameLine(f))
+	switch {
+	case f.Parent == nil:
+		b.WriteString("main chunk")
+	case callName(f) != "?":
+		fmt.Fprintf(b, "function '%s'", callName(f))
+	default:
+		fmt.Fprintf(b, "function <%s:%d>", p.SourceName, p.LineDefined)
+	}
 }
 
 // Call runs fn to completion on the main state, for code that must not
