@@ -243,6 +243,10 @@ http {
         location /ret/418 { return 418; }
         location /ret/500 { return 500; }
         location /ret/errpage { error_page 403 /echo/forbidden; return 403; }
+        location /ret/301bare { return 301; }
+        location /ret/200empty { return 200 ""; }
+        location /ret/captures { rewrite ^/ret/captures/(.*)$ /ret/captures; return 200 "[$1]\n"; }
+        location /varq { rewrite ^ $arg_u last; }
 
         location /alias-brk/ {
             alias DIR/aliased/;
@@ -305,6 +309,11 @@ http {
             set $marker "m1";
             try_files /nonexistent /showmarker;
         }
+        location ~ ^/raltf/(.+)$ {
+            alias DIR/aliased/;
+            try_files /$1 /$1/ /echo/raltf-miss?$1;
+            error_page 301 404 405 = /echo/found$uri;
+        }
         location ~ ^/ral/(.+)$ {
             alias DIR/aliased/$1;
             if (-f $request_filename) {
@@ -342,6 +351,7 @@ func setupFiles(t *testing.T) string {
 		"tf/sub/x.txt":   0o644,
 		"tfdir/d/x.txt":  0o644,
 		"aliased/b.txt":  0o644,
+		"aliased/sub/c":  0o644,
 		"if/notfile/f":   0o644,
 		"if/notfile/d/x": 0o644,
 	}
@@ -388,8 +398,9 @@ var noLocation = func() []string {
 
 // headersFor overrides the compared headers of some requests.
 var headersFor = map[string][]string{
-	"try_files directory": noLocation,
-	"try_files dir only":  noLocation,
+	"try_files directory":             noLocation,
+	"try_files dir only":              noLocation,
+	"try_files regex alias directory": noLocation,
 }
 
 var diffRequests = []struct{ name, raw string }{
@@ -509,6 +520,11 @@ var diffRequests = []struct{ name, raw string }{
 	{"return 418", get("/ret/418")},
 	{"return 500", get("/ret/500")},
 	{"return with error_page", get("/ret/errpage")},
+	{"return 301 without url", get("/ret/301bare")},
+	{"return empty text", get("/ret/200empty")},
+	{"return unescaped capture", get("/ret/captures/a%20b")},
+	{"replacement from a variable", get("/varq?u=/echo/x%3Fy")},
+	{"args escaped slash", get("/args/esc/a%2Fb")},
 
 	// location selection
 	{"no location", get("/no/location/here")},
@@ -537,6 +553,9 @@ var diffRequests = []struct{ name, raw string }{
 	{"try_files captures", post("/tfc/a")},
 	{"try_files captures fallback", post("/tfc/zzz")},
 	{"try_files keeps variables", get("/tfvar/x")},
+	{"try_files regex alias", post("/raltf/b.txt")},
+	{"try_files regex alias directory", post("/raltf/sub")},
+	{"try_files regex alias fallback", post("/raltf/zz")},
 	{"regex alias file", get("/ral/b.txt")},
 	{"regex alias missing", get("/ral/c.txt")},
 	{"server try_files", "POST /nolocation HTTP/1.1\r\nHost: srvtf\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"},
