@@ -262,11 +262,13 @@ func mustCompile(t testing.TB, vm *VM, src string) *lua.LFunction {
 func TestTraceback(t *testing.T) {
 	vm := newVM(t)
 	for _, c := range []struct{ src, want string }{
-		{`return debug.traceback("m")`, "m\nstack traceback:\n\tsnip:1: in main chunk"},
-		{`return debug.traceback()`, "stack traceback:\n\tsnip:1: in main chunk"},
-		{`return debug.traceback("m", 2)`, "m\nstack traceback:"},
+		{`local s = debug.traceback("m") return s`, "m\nstack traceback:\n\tsnip:1: in main chunk"},
+		{`local s = debug.traceback() return s`, "stack traceback:\n\tsnip:1: in main chunk"},
+		{`local s = debug.traceback("m", 2) return s`, "m\nstack traceback:"},
+		// A tail call drops the caller's frame, as in LuaJIT.
+		{`return debug.traceback("m")`, "m\nstack traceback:"},
 		{`return tostring(debug.traceback(nil)) .. type(debug.traceback({}))`, "niltable"},
-		{`return debug.traceback(12)`, "12\nstack traceback:\n\tsnip:1: in main chunk"},
+		{`local s = debug.traceback(12) return s`, "12\nstack traceback:\n\tsnip:1: in main chunk"},
 		{`local co = coroutine.create(function() coroutine.yield() end) coroutine.resume(co)
 return debug.traceback(co, "co")`, "co\nstack traceback:\n\tsnip:1: in function <snip:1>"},
 		{`return select(2, xpcall(function() error("x") end, debug.traceback))`,
