@@ -99,3 +99,40 @@ func TestConfigErrorsMatchNginx(t *testing.T) {
 		})
 	}
 }
+
+// TestReadmeExample checks that the README's example is a configuration
+// both nginx -t and gresty -t accept.
+func TestReadmeExample(t *testing.T) {
+	ngx := nginxtest.Binary(t)
+	gr := nginxtest.Gresty(t)
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(readme), "## Example\n\n")
+	if !ok {
+		t.Fatal("README has no example")
+	}
+	var example []string
+	for _, l := range strings.Split(after, "\n") {
+		if l != "" && !strings.HasPrefix(l, "    ") {
+			break
+		}
+		example = append(example, strings.TrimPrefix(l, "    "))
+	}
+	server := strings.Replace(strings.Join(example, "\n"), "server {", "server {\n    listen 127.0.0.1:1;", 1)
+	if !strings.Contains(server, "listen") || !strings.Contains(server, "rewrite") {
+		t.Fatalf("README example not found:\n%s", server)
+	}
+	dir := t.TempDir()
+	cf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(cf, []byte("events {}\nhttp {\n"+server+"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, bin := range []string{ngx, gr} {
+		out, err := exec.Command(bin, "-t", "-p", dir+"/", "-c", cf, "-e", "stderr").CombinedOutput()
+		if err != nil {
+			t.Errorf("%s -t: %v\n%s", bin, err, out)
+		}
+	}
+}
