@@ -206,6 +206,7 @@ func (vm *VM) codrive(L, co *lua.LState, fn *lua.LFunction, args []lua.LValue) i
 		vm.budget.attach(co)
 	}
 	st, err, rets := vm.resume(L, co, fn, args)
+	vm.dropScratch()
 	switch st {
 	case lua.ResumeOK:
 		L.Push(lua.LTrue)

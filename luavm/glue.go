@@ -167,6 +167,13 @@ func (vm *VM) args(L *lua.LState, from int, prefix ...lua.LValue) []lua.LValue {
 	return a
 }
 
+// dropScratch lets go of the values the last args call copied, so an idle
+// VM does not keep a request's data alive.
+func (vm *VM) dropScratch() {
+	clear(vm.scratch)
+	vm.scratch = vm.scratch[:0]
+}
+
 // callable reports whether v can be called, directly or through __call.
 func callable(L *lua.LState, v lua.LValue) bool {
 	if _, ok := v.(*lua.LFunction); ok {
@@ -232,6 +239,7 @@ func (vm *VM) drive(L, h *lua.LState, fn *lua.LFunction, args []lua.LValue, hand
 		vm.budget.attach(h)
 	}
 	st, err, rets := vm.resume(L, h, fn, args)
+	vm.dropScratch()
 	switch st {
 	case lua.ResumeOK:
 		vm.putHelper(h)

@@ -287,3 +287,35 @@ return select(2, xpcall(f, debug.traceback))`,
 		}
 	}
 }
+
+// Argument errors name the function as the caller wrote the call, see
+// through the yield trampoline, and do not count self in method calls.
+func TestArgErrorNames(t *testing.T) {
+	s := newSched(t, Options{})
+	defer s.vm.Close()
+	vm := s.vm
+	obj := vm.L.NewTable()
+	vm.RegisterYielding(obj, "recv", func(L *lua.LState) int {
+		if _, ok := L.Get(1).(*lua.LTable); !ok {
+			ArgError(L, 1, "table expected")
+		}
+		if L.Get(2) == lua.LNil {
+			TypeError(L, 2, "number")
+		}
+		return vm.Suspend(L)
+	})
+	vm.L.SetGlobal("obj", obj)
+	for _, c := range []struct{ src, err string }{
+		{`obj:recv()`, "test:1: bad argument #1 to 'recv' (number expected, got no value)"},
+		{`obj.recv(obj)`, "test:1: bad argument #2 to 'recv' (number expected, got no value)"},
+		{`obj.recv(1)`, "test:1: bad argument #1 to 'recv' (table expected)"},
+		{`local o = {recv = obj.recv} o:recv(nil)`, "test:1: bad argument #1 to 'recv' (number expected, got nil)"},
+		{`local r = obj.recv r(obj)`, "test:1: bad argument #2 to 'r' (number expected, got no value)"},
+		{`return obj.recv(1)`, "bad argument #1 to '?' (table expected)"},
+	} {
+		s.out.Reset()
+		if _, st, msg := s.run(c.src); st != Failed || msg != c.err {
+			t.Errorf("%s: %v %q, want %q", c.src, st, msg, c.err)
+		}
+	}
+}
