@@ -1,9 +1,6 @@
 package gzip
 
 import (
-	"errors"
-	"io"
-	"os"
 	"syscall"
 
 	"gresty/core"
@@ -53,10 +50,6 @@ const (
 // acceptGzipFresh runs the gzip decision again, as gzip_static does.
 func acceptGzipFresh(r *http.Request) bool { return r.GzipCheck() }
 
-// smallFile is the size up to which a precompressed file is read into
-// memory and closed at once rather than sent with sendfile.
-const smallFile = 32 << 10
-
 // ServeStatic is ngx_http_gzip_static_handler for a precompressed file
 // with extension ext (".gz") and Content-Encoding encoding: for GET and
 // HEAD of a URI not ending in "/", with mode on and accept(r), or mode
@@ -64,7 +57,9 @@ const smallFile = 32 << 10
 // length, Last-Modified and ETag, and the type of the uncompressed name.
 // A missing file declines silently so that the static module serves the
 // original. Mode on marks the response as varying on Accept-Encoding
-// whenever the file exists, even for clients that do not get it.
+// whenever the file exists, even for clients that do not get it. The file
+// is opened as the static module opens files (open_file_cache,
+// disable_symlinks, the loop's small-file cache).
 func ServeStatic(r *http.Request, mode int, accept func(r *http.Request) bool, ext string, encoding []byte) int {
 	if mode == StaticOff || (r.Method != httpparse.MethodGET && r.Method != httpparse.MethodHEAD) {
 		return http.Declined
@@ -76,83 +71,63 @@ func ServeStatic(r *http.Request, mode int, accept func(r *http.Request) bool, e
 	if !r.Loc.GzipVary.V && !ok {
 		return http.Declined
 	}
-	pb, _, found := r.AppendPath(r.Alloc(len(r.URI) + 256)[:0])
+	path, _, found := r.AppendPath(r.Alloc(len(r.URI) + 256)[:0])
 	if !found {
 		return 500
 	}
-	pb = append(pb, ext...)
-	path := string(pb)
-	f, err := os.Open(path)
-	if err != nil {
+	path = append(path, ext...)
+	var fi http.OpenFileInfo
+	if !r.OpenFile(path, http.OpenSmall, &fi) {
 		level := errlog.Crit
-		switch {
-		case errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.ENAMETOOLONG):
+		switch fi.Err {
+		case 0:
+			return 500
+		case syscall.ENOENT, syscall.ENOTDIR, syscall.ENAMETOOLONG:
 			return http.Declined
-		case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EMLINK), errors.Is(err, syscall.ELOOP):
+		case syscall.EACCES, syscall.EMLINK, syscall.ELOOP:
 			level = errlog.Error
 		}
-		r.Logf(level, "open() \"%s\" failed %s", path, errlog.Errno(err))
+		r.Logf(level, "%s \"%s\" failed %s", fi.Failed, path, errlog.Errno(fi.Err))
 		return http.Declined
 	}
 	if mode == StaticOn {
 		r.GzipVary = true
 		if !ok {
-			f.Close()
 			return http.Declined
 		}
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		r.Logf(errlog.Crit, "fstat() \"%s\" failed %s", path, errlog.Errno(err))
-		return 500
-	}
-	if fi.IsDir() {
-		f.Close()
+	if fi.IsDir {
 		return http.Declined
 	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
+	if !fi.IsFile {
 		r.Logf(errlog.Crit, "\"%s\" is not a regular file", path)
 		return 404
 	}
 	if rc := r.DiscardBody(); rc != http.OK {
-		f.Close()
 		return rc
 	}
-	size := fi.Size()
-	r.Out.Status = 200
-	r.Out.ContentLength = size
-	r.Out.LastModified = fi.ModTime().Unix()
-	r.SetETag()
-	r.SetContentType()
-	r.Out.Add(contentEncoding, encoding)
-
-	var data []byte
-	if size <= smallFile {
-		// read before the header goes out: a read error is still a 500.
-		data = r.Alloc(int(size))
-		n, err := io.ReadFull(f, data)
-		f.Close()
-		if err != nil {
-			r.Logf(errlog.Crit, "read() \"%s\" failed %s", path, errlog.Errno(err))
-			return 500
+	out := &r.Out
+	out.Status = 200
+	out.ContentLength = fi.Size
+	out.LastModified = fi.Mtime
+	if fi.ETag != nil {
+		if r.Loc.Etag.V {
+			out.Add(etagName, fi.ETag)
 		}
-		data = data[:n]
+	} else {
+		r.SetETag()
 	}
+	r.SetContentType()
+	out.Add(contentEncoding, encoding)
 	rc := r.SendHeader()
 	if rc == http.Error || rc > http.OK || r.HeaderOnly {
-		if data == nil {
-			f.Close()
-		}
 		return rc
 	}
-	last := r == r.Main
-	if data != nil {
-		return r.OutputBytes(data, true, true)
+	if fi.Data != nil || fi.Size == 0 {
+		return r.OutputBytes(fi.Data, true, true)
 	}
-	buf := [1]http.Buf{{File: f, FileLen: size, Last: last, LastInChain: true}}
-	rc = r.Output(buf[:])
-	r.ReleaseAfterSend(func() { f.Close() })
-	return rc
+	buf := [1]http.Buf{{File: fi.File(), FileLen: fi.Size, Last: r == r.Main, LastInChain: true}}
+	return r.Output(buf[:])
 }
+
+var etagName = []byte("ETag")
