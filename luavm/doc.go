@@ -1,28 +1,54 @@
 // Package luavm is gresty's Lua runtime: one gopher-lua VM per event loop,
 // the request-thread scheduler core, LuaJIT-compatible library behaviour and
 // the modules OpenResty code expects to find (bit, jit, table.new and
-// friends, cjson through the luavm/cjson package). The ngx.* API is built
+// friends, cjson and cjson.safe from luavm/cjson). The ngx.* API is built
 // on top of it elsewhere.
 //
 // # Goroutines
 //
 // A VM is single-threaded. Everything in this package, unless a doc comment
 // says otherwise, must be called on the goroutine that owns the VM, which is
-// its event loop. Go functions registered into the VM run on that goroutine
-// too, inside Lua, and may call the VM's methods that are documented as
-// callable from inside Lua (Suspend, Spawn, Current, ...). The only
-// exception is the runaway watchdog, a goroutine of its own that never
-// touches Lua state.
+// its event loop. Start, Resume and Kill are called by the loop outside Lua;
+// Go functions registered into the VM run on the same goroutine inside Lua
+// and may call the methods documented as callable from inside Lua (Suspend,
+// CheckYieldable, Spawn, Current, Call, ArgError, ...). The only other
+// goroutine is the lua_max_running_time watchdog, which never touches Lua
+// state.
 //
-// # Threads
+// # Threads and waiting
 //
-// Request code runs in pooled Lua threads. The scheduler starts a compiled
-// handler with Start, which runs it until it finishes, fails, or suspends.
-// A Go function that must wait for I/O records what it waits for and
-// returns vm.Suspend(L); the loop later calls Resume with the results,
-// which become that Go function's return values in Lua. Such functions must
-// be registered with RegisterYielding, which puts them behind a Lua
-// trampoline so a yield is never lost to gopher-lua's tail-call handling.
-// pcall, xpcall and coroutine.* are replaced by versions that let these
-// suspensions pass through them, as ngx_lua's do.
+// Request code runs in pooled Lua threads. The loop starts a compiled
+// handler with Start, which runs it until it finishes (Done), fails
+// (Failed), waits (Suspended) or calls coroutine.yield outside any user
+// coroutine (Yielded, which ngx_lua treats as "let other threads run").
+// A Go function that must wait, such as ngx.sleep or a cosocket read, is
+// registered with RegisterYielding (or wrapped with YieldingFunction for a
+// metatable) and does:
+//
+//	vm.CheckYieldable(L)           // before registering the wait
+//	th := vm.Current()             // the request thread to wake later
+//	registerWait(th, ...)
+//	return vm.Suspend(L)
+//
+// When the wait completes, the loop calls vm.Resume(th, results...) and the
+// results become the Go function's return values in Lua. Such functions
+// must never be exposed without their trampoline: gopher-lua loses a yield
+// from a tail-called Go function.
+//
+// pcall, xpcall and coroutine.* are replaced so waits pass through them,
+// as in ngx_lua: a wait inside pcall or inside a user coroutine suspends
+// the whole request thread. Waits from places that cannot yield (metamethods,
+// iterator functions, table.sort comparators, gsub callbacks, a module's
+// main chunk run by require, code run by Call) raise "attempt to yield
+// across C-call boundary".
+//
+// # Light threads
+//
+// ngx.thread.spawn is built on Spawn: called from inside Lua, it runs a new
+// thread at once until it finishes or waits, then returns to the caller
+// with the child's Status; Thread.Parent links the child to the thread that
+// spawned it. The loop resumes every waiting thread, parent or child, with
+// Resume; Kill abandons one; Release recycles a thread that is no longer
+// alive once its owner is done with its results. Thread.Data carries the
+// owner's request.
 package luavm

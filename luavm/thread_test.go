@@ -186,6 +186,43 @@ coroutine.resume(co)`, st: Done},
 	})
 }
 
+// Yields of both kinds crossing several levels of pcall and coroutines.
+func TestNestedYields(t *testing.T) {
+	runSchedCases(t, []schedCase{
+		{name: "mixed", src: `local outer = coroutine.wrap(function()
+  local ok, v = pcall(function()
+    local inner = coroutine.create(function(a)
+      local r = sleep(a)
+      local b = coroutine.yield(r)
+      local ok2, e = pcall(function() sleep("x") error("E", 0) end)
+      return b, e
+    end)
+    local _, r = coroutine.resume(inner, "A")
+    say("inner yielded", r)
+    local _, b, e = coroutine.resume(inner, "B")
+    say("inner returned", b, e)
+    local back = coroutine.yield("outer-y")
+    return "pv" .. back
+  end)
+  say("pcall", ok, v)
+  return "done"
+end)
+say(outer())
+say(outer("!"))`, out: "inner yieldedslept:A|inner returnedBE|outer-y|pcalltruepv!|done", st: Done},
+		{name: "spawn from a coroutine", src: `local co = coroutine.wrap(function()
+  say(spawn(function() say("child", sleep(1)) end))
+  return "co done"
+end)
+say(co())`, out: "suspended|co done|childslept:1", st: Done},
+		{name: "deep pcall chain", src: `local function dig(n) if n == 0 then return sleep("bottom") end
+  local ok, v = pcall(dig, n - 1) return v end
+say(dig(30))`, out: "slept:bottom", st: Done},
+		{name: "many coroutines waiting", src: `local cos = {}
+for i = 1, 20 do cos[i] = coroutine.wrap(function() return sleep(i) end) end
+local n = 0 for i = 1, 20 do if cos[i]() == "slept:" .. i then n = n + 1 end end say(n)`, out: "20", st: Done},
+	})
+}
+
 func TestLightThreads(t *testing.T) {
 	runSchedCases(t, []schedCase{
 		{name: "spawn runs until it suspends", src: `say(spawn(function(a) say("child", a) sleep("c") say("child done") end, "arg"))
