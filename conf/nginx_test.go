@@ -135,7 +135,8 @@ func copyCase(t *testing.T, src, modules string) string {
 // TestBrokenConfigs parses configurations with syntax errors and checks the
 // message, file and line against the recorded "want" of each case; when
 // nginx is installed, it checks the recording against nginx itself (and
-// -update rewrites it from nginx's answer).
+// -update rewrites it from nginx's answer). GRESTY_SKIP_NGINX=1 checks the
+// recordings only.
 func TestBrokenConfigs(t *testing.T) {
 	cases, err := os.ReadDir("testdata/broken")
 	if err != nil {

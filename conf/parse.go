@@ -60,6 +60,8 @@ func ParseFile(path string, opts Options) (*Config, error) {
 // ParseBytes parses data as the content of the configuration file name,
 // which locates errors and directives and whose directory resolves
 // relative includes. Errors are as for ParseFile. name must not be empty.
+// data is kept as Config.Files[0].Data, so the caller must not change it
+// while the Config is in use.
 func ParseBytes(name string, data []byte, opts Options) (*Config, error) {
 	p := newParser(&opts, confPrefix(name, opts.ConfPrefix))
 	return p.finish(p.parseData(name, data))
