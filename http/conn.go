@@ -65,6 +65,10 @@ type Conn struct {
 	processFn func()
 
 	remoteIP string
+
+	// sentHooks run when the output queue drains or the connection
+	// closes (Request.ReleaseAfterSend).
+	sentHooks []func()
 }
 
 // Timer purposes.
@@ -536,6 +540,7 @@ func (c *Conn) OnReadEOF(ec *eventloop.Conn) {
 
 // OnDrain implements eventloop.Handler.
 func (c *Conn) OnDrain(ec *eventloop.Conn) {
+	c.runSentHooks()
 	if c.timerKind == tmSend {
 		c.stopTimer()
 	}
@@ -551,6 +556,7 @@ func (c *Conn) OnDrain(ec *eventloop.Conn) {
 
 // OnClose implements eventloop.Handler.
 func (c *Conn) OnClose(ec *eventloop.Conn, err error) {
+	defer c.runSentHooks()
 	c.stopTimer()
 	if c.timer != nil {
 		c.timer = nil

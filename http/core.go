@@ -165,7 +165,9 @@ type LocConf struct {
 	GzipDisableMsie6           int
 	GzipDisableDegradation     int
 	DisableSymlinks            core.Value[int]
-	TryFiles                   []*tryFile
+	// DisableSymlinksFrom is disable_symlinks' "from=" part, nil without.
+	DisableSymlinksFrom *Template
+	TryFiles            []*tryFile
 
 	// File and Line locate the location block.
 	File string
@@ -478,6 +480,9 @@ func mergeLocConf(cf *Conf, parent, child any) error {
 	core.MergeValue(&p.OpenFileCache, &c.OpenFileCache, nil)
 	core.MergeValue(&p.Resolver, &c.Resolver, nil)
 	core.MergeValue(&p.GzipDisable, &c.GzipDisable, nil)
+	if !c.DisableSymlinks.Set {
+		c.DisableSymlinksFrom = p.DisableSymlinksFrom
+	}
 	core.MergeValue(&p.DisableSymlinks, &c.DisableSymlinks, SymlinksOff)
 	if c.GzipDisableMsie6 == 0 {
 		c.GzipDisableMsie6 = p.GzipDisableMsie6
@@ -593,26 +598,48 @@ func setOpenFileCache(p *core.Parser, d *conf.Directive, c *LocConf) error {
 	return nil
 }
 
+// setDisableSymlinks is ngx_http_disable_symlinks: "off", "on" or
+// "if_not_owner" and an optional "from=" in any order, checked as nginx
+// checks them.
 func setDisableSymlinks(p *core.Parser, d *conf.Directive, c *LocConf) error {
 	if c.DisableSymlinks.Set {
 		return p.Invalid(d, "is duplicate")
 	}
-	switch d.Args[0] {
-	case "off":
-		if len(d.Args) > 1 {
-			return p.Errorf(d, "invalid parameter \"%s\"", d.Args[1])
+	mode := -1
+	var from *Template
+	fromSet := false
+	for _, a := range d.Args {
+		switch {
+		case a == "off":
+			mode = SymlinksOff
+		case a == "if_not_owner":
+			mode = SymlinksNotOwner
+		case a == "on":
+			mode = SymlinksOn
+		case strings.HasPrefix(a, "from="):
+			t, err := CompileTemplateP(p, a[5:])
+			if err != nil {
+				return err
+			}
+			from, fromSet = t, true
+		default:
+			return p.Errorf(d, "invalid parameter \"%s\"", a)
 		}
-		c.DisableSymlinks = core.Of(SymlinksOff)
-	case "on":
-		c.DisableSymlinks = core.Of(SymlinksOn)
-	case "if_not_owner":
-		c.DisableSymlinks = core.Of(SymlinksNotOwner)
-	default:
-		return p.Errorf(d, "invalid value \"%s\" in \"disable_symlinks\" directive", d.Args[0])
 	}
-	if len(d.Args) == 2 && !strings.HasPrefix(d.Args[1], "from=") {
-		return p.Errorf(d, "invalid parameter \"%s\"", d.Args[1])
+	if mode < 0 {
+		return p.Errorf(d, "\"%s\" must have \"off\", \"on\" or \"if_not_owner\" parameter", d.Name)
 	}
+	c.DisableSymlinks = core.Of(mode)
+	if len(d.Args) == 1 {
+		return nil
+	}
+	if !fromSet {
+		return p.Errorf(d, "duplicate parameters \"%s %s\"", d.Args[0], d.Args[1])
+	}
+	if mode == SymlinksOff {
+		return p.Errorf(d, "\"from=\" cannot be used with \"off\" parameter")
+	}
+	c.DisableSymlinksFrom = from
 	return nil
 }
 

@@ -44,8 +44,11 @@ func (r *Request) Finalize(rc int) {
 		return
 	}
 	if rc == OK && r.filterFinalize {
-		c.ec.Abort()
-		rc = Error
+		// nginx only marks the connection failed here (c->error): the
+		// filter that finalized returns an error to its own caller,
+		// whose Finalize terminates the request once the response
+		// queued by the special response has been sent.
+		return
 	}
 	if rc == Declined {
 		r.contentHandler = nil

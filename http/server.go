@@ -189,6 +189,9 @@ type LoopServer struct {
 	date    []byte
 
 	matcher *regex.Matcher
+
+	// files holds the loop's open file caches (static_openfile.go).
+	files fileState
 }
 
 func newLoopServer(l *eventloop.Loop, rt *Runtime) *LoopServer {
