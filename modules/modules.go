@@ -9,9 +9,14 @@ import (
 
 	"gresty/core"
 	"gresty/http"
+	"gresty/http/modules/autoindex"
 	"gresty/http/modules/gzip"
 	"gresty/http/modules/headers"
+	"gresty/http/modules/index"
+	"gresty/http/modules/notmodified"
+	"gresty/http/modules/rangefilter"
 	"gresty/http/modules/rewrite"
+	"gresty/http/modules/static"
 	"gresty/http/modules/zstd"
 )
 
@@ -26,11 +31,16 @@ func list() []*core.Module {
 		core.EventCoreModule,
 		http.HTTPModule,
 		http.CoreModule,
+		// the content handlers run in reverse: index, autoindex,
+		// gzip_static, then static, as nginx's module order makes them.
+		static.Module,
 		// gzip_static follows static in nginx.
 		gzip.StaticModule,
 		// zstd_static (ours) after gzip_static, so its handler runs first
 		// and zstd wins over gzip.
 		zstd.StaticModule,
+		autoindex.Module,
+		index.Module,
 		// try_files and rewrite close nginx's list of phase-handler
 		// modules, after the content ones and before the filters.
 		http.TryFilesModule,
@@ -39,6 +49,7 @@ func list() []*core.Module {
 		http.WriteFilterModule,
 		http.HeaderFilterModule,
 		http.ChunkedFilterModule,
+		rangefilter.HeaderModule,
 		// gzip sits after range's header filter in nginx.
 		gzip.Module,
 		// zstd (ours) after gzip, so its filter runs first.
@@ -46,6 +57,11 @@ func list() []*core.Module {
 		// headers sits after range, gzip, postpone, ssi, charset, sub,
 		// addition, gunzip and userid in nginx's filter list.
 		headers.Module,
+		// copy, the range body filter and not_modified close nginx's
+		// filter list, so they see the handler's output first.
+		http.CopyFilterModule,
+		rangefilter.BodyModule,
+		notmodified.Module,
 	}
 }
 
