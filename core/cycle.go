@@ -203,7 +203,14 @@ func convertErr(err error) error {
 	}
 	var ce *conf.Error
 	if errors.As(err, &ce) {
-		return &Error{Msg: ce.Msg, File: ce.File, Line: ce.Line}
+		e := &Error{Msg: ce.Msg, File: ce.File, Line: ce.Line, CmdLine: ce.File == "" && !ce.NoLocation}
+		if ce.NoLocation {
+			e.File = ""
+		}
+		if ce.Level == "crit" {
+			e.Level = errlog.Crit
+		}
+		return e
 	}
 	return err
 }

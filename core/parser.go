@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 
 	"gresty/conf"
@@ -8,19 +9,34 @@ import (
 )
 
 // Error is a configuration error as nginx prints it after "[emerg]":
-// the message, then " in FILE:LINE" when it belongs to a place in the
-// configuration.
+// the message, then " in FILE:LINE" when it belongs to a place in a file,
+// or " in command line" for a -g directive.
 type Error struct {
-	Msg  string
-	File string
-	Line int
+	Msg     string
+	File    string
+	Line    int
+	CmdLine bool
+	// Level is the level nginx logs it at; zero means emerg.
+	Level errlog.Level
 }
 
 func (e *Error) Error() string {
-	if e.File == "" {
+	switch {
+	case e.CmdLine:
+		return e.Msg + " in command line"
+	case e.File == "":
 		return e.Msg
 	}
 	return fmt.Sprintf("%s in %s:%d", e.Msg, e.File, e.Line)
+}
+
+// LevelOf returns the level a configuration error is logged at.
+func LevelOf(err error) errlog.Level {
+	var ce *Error
+	if errors.As(err, &ce) && ce.Level != 0 {
+		return ce.Level
+	}
+	return errlog.Emerg
 }
 
 // Context is the configuration being filled while a block is parsed: it
@@ -56,7 +72,11 @@ type Parser struct {
 // Errorf returns an error located at directive d (at the line of its ";"
 // or "{", where nginx reports it).
 func (p *Parser) Errorf(d *conf.Directive, format string, args ...any) error {
-	return &Error{Msg: fmt.Sprintf(format, args...), File: d.File, Line: line(d)}
+	msg := fmt.Sprintf(format, args...)
+	if len(msg) > maxErrStr {
+		msg = msg[:maxErrStr]
+	}
+	return &Error{Msg: msg, File: d.File, Line: line(d), CmdLine: d.File == ""}
 }
 
 // Dup returns nginx's `"NAME" directive is duplicate`.
@@ -84,7 +104,11 @@ func (p *Parser) Warnf(d *conf.Directive, format string, args ...any) {
 func (p *Parser) Logf(level errlog.Level, d *conf.Directive, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	if d != nil {
-		msg = fmt.Sprintf("%s in %s:%d", msg, d.File, line(d))
+		if d.File == "" {
+			msg += " in command line"
+		} else {
+			msg = fmt.Sprintf("%s in %s:%d", msg, d.File, line(d))
+		}
 	}
 	p.Cycle.StartLog.Logf(level, "%s", msg)
 }
@@ -97,6 +121,9 @@ func (p *Parser) Ctx() Context { return p.ctx }
 
 // CtxBits returns the context bits of the block being parsed.
 func (p *Parser) CtxBits() Ctx { return p.ctxBits }
+
+// maxErrStr is nginx's NGX_MAX_CONF_ERRSTR: longer messages are cut.
+const maxErrStr = 1024
 
 func line(d *conf.Directive) int {
 	if d.EndLine != 0 {
@@ -166,7 +193,7 @@ func (p *Parser) handle(d *conf.Directive) error {
 		if r.d.Args&Block != 0 && !d.HasBlock {
 			return p.Errorf(d, "directive \"%s\" has no opening \"{\"", d.Name)
 		}
-		if !r.d.Args.countOK(len(d.Args)) {
+		if !r.d.Args.countOK(len(d.HeadArgs())) {
 			return p.Errorf(d, "invalid number of arguments in \"%s\" directive", d.Name)
 		}
 		var c any

@@ -158,7 +158,7 @@ func (st *startup) build(test bool, old *core.Cycle) (*core.Cycle, error) {
 func (st *startup) test() int {
 	c, err := st.build(true, nil)
 	if err != nil {
-		st.log.Logf(errlog.Emerg, "%s", err)
+		st.log.Logf(core.LevelOf(err), "%s", err)
 		st.console.Printf("configuration file %s test failed", st.confFile)
 		return 1
 	}

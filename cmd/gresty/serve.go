@@ -30,7 +30,7 @@ type server struct {
 func (st *startup) serve() int {
 	c, err := st.build(false, nil)
 	if err != nil {
-		st.log.Logf(errlog.Emerg, "%s", err)
+		st.log.Logf(core.LevelOf(err), "%s", err)
 		st.notifyParent(err.Error())
 		return 1
 	}
@@ -183,7 +183,7 @@ func (s *server) reload() {
 	st.files = errlog.NewFiles()
 	c, err := st.build(false, s.cycle)
 	if err != nil {
-		s.cycle.Log.Logf(errlog.Emerg, "%s", err)
+		s.cycle.Log.Logf(core.LevelOf(err), "%s", err)
 		st.files = s.cycle.Files
 		return
 	}

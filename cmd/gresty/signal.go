@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"syscall"
 
+	"gresty/core"
 	"gresty/errlog"
 )
 
@@ -21,7 +22,7 @@ var signalNumbers = map[string]syscall.Signal{
 func (st *startup) sendSignal() int {
 	c, err := st.build(false, nil)
 	if err != nil {
-		st.log.Logf(errlog.Emerg, "%s", err)
+		st.log.Logf(core.LevelOf(err), "%s", err)
 		return 1
 	}
 	path := c.ProcessConf().Pid.V

@@ -58,6 +58,15 @@ func configureArgs(reg *core.Registry) string {
 		b.WriteString(" ")
 		b.WriteString(a)
 	}
+	// nginx builds these HTTP modules unless told not to: say which
+	// ones gresty lacks, so that test harnesses skip what needs them
+	// instead of failing (Test::Nginx then leaves out fastcgi_temp_path &
+	// co., nginx-tests skips the files).
+	for _, name := range defaultHTTPModules {
+		if reg.Find("ngx_http_"+name+"_module") == nil {
+			b.WriteString(" --without-http_" + name + "_module")
+		}
+	}
 	seen := map[string]bool{}
 	for _, m := range reg.Modules {
 		if m.Configure == "" || seen[m.Configure] {
@@ -68,4 +77,14 @@ func configureArgs(reg *core.Registry) string {
 		b.WriteString(m.Configure)
 	}
 	return b.String()
+}
+
+// defaultHTTPModules are the HTTP modules nginx's configure enables by
+// default, by the name their --without- flag uses.
+var defaultHTTPModules = []string{
+	"charset", "gzip", "ssi", "userid", "access", "auth_basic", "mirror", "autoindex",
+	"geo", "map", "split_clients", "referer", "rewrite", "proxy", "fastcgi", "uwsgi", "scgi",
+	"grpc", "memcached", "limit_conn", "limit_req", "empty_gif", "browser",
+	"upstream_hash", "upstream_ip_hash", "upstream_least_conn", "upstream_random",
+	"upstream_keepalive", "upstream_zone",
 }

@@ -142,10 +142,18 @@ func StartBinary(t testing.TB, bin, conf string, modules ...string) *Server {
 		}
 	}
 	port := FreePort(t)
-	globals := fmt.Sprintf("client_body_temp_path %[1]s/client_body_temp;\n"+
-		"proxy_temp_path %[1]s/proxy_temp;\nfastcgi_temp_path %[1]s/fastcgi_temp;\n"+
-		"uwsgi_temp_path %[1]s/uwsgi_temp;\nscgi_temp_path %[1]s/scgi_temp;\n"+
-		"access_log %[1]s/logs/access.log;\n", prefix)
+	// As Test::Nginx does, leave out the temp paths of modules the
+	// binary's -V says it was built without.
+	without := builtWithout(bin)
+	globals := fmt.Sprintf("client_body_temp_path %s/client_body_temp;\n", prefix)
+	for _, m := range []string{"proxy", "fastcgi", "uwsgi", "scgi"} {
+		if !without[m] {
+			globals += fmt.Sprintf("%[1]s_temp_path %[2]s/%[1]s_temp;\n", m, prefix)
+		}
+	}
+	if !without["log"] {
+		globals += fmt.Sprintf("access_log %s/logs/access.log;\n", prefix)
+	}
 	if !strings.Contains(conf, "%%HTTP_GLOBALS%%") {
 		if loc := httpBlock.FindStringIndex(conf); loc != nil {
 			conf = conf[:loc[1]] + "\n%%HTTP_GLOBALS%%\n" + conf[loc[1]:]
@@ -420,4 +428,37 @@ func chunkedLen(b []byte) (int, bool) {
 			return 0, false
 		}
 	}
+}
+
+var withoutFlag = regexp.MustCompile(`--without-http_(\w+)_module`)
+
+// builtWithout returns the HTTP modules "BIN -V" lists as left out.
+func builtWithout(bin string) map[string]bool {
+	out, _ := exec.Command(bin, "-V").CombinedOutput()
+	m := map[string]bool{}
+	for _, sm := range withoutFlag.FindAllStringSubmatch(string(out), -1) {
+		m[sm[1]] = true
+	}
+	if !strings.Contains(string(out), "configure arguments:") {
+		return m
+	}
+	// a binary whose module list lacks the log module cannot take
+	// access_log; gresty says so through its module list.
+	if strings.Contains(string(out), "(gresty/") && !logModuleBuilt(bin) {
+		m["log"] = true
+	}
+	return m
+}
+
+// logModuleBuilt asks the binary whether it knows access_log.
+func logModuleBuilt(bin string) bool {
+	dir, err := os.MkdirTemp("", "nginxtest-probe-")
+	if err != nil {
+		return true
+	}
+	defer os.RemoveAll(dir)
+	conf := filepath.Join(dir, "probe.conf")
+	os.WriteFile(conf, []byte("events {}\nhttp { access_log off; }\n"), 0o644)
+	err = exec.Command(bin, "-t", "-q", "-p", dir+"/", "-c", conf, "-e", filepath.Join(dir, "e.log")).Run()
+	return err == nil
 }
