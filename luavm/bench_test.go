@@ -31,11 +31,12 @@ func benchRun(b *testing.B, vm *VM, src string) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	vals := []lua.LValue{lua.LTrue}
 	b.ReportAllocs()
 	for b.Loop() {
 		th, st := vm.Start(fn)
 		for st == Suspended {
-			st = vm.Resume(th, lua.LTrue)
+			st = vm.Resume(th, vals...)
 		}
 		if st != Done {
 			b.Fatal(st, th.Err())

@@ -7,23 +7,24 @@ import (
 )
 
 // evalSnippet runs a compatCases snippet the way the reference results
-// were taken: loaded under the chunk name "=snip" and called unprotected
-// from the host, so an error surfaces with its bare message.
+// were taken: loaded under the chunk name "=snip" and called from the
+// host, so an error surfaces with its bare message.
 func evalSnippet(vm *VM, src string) string {
 	fn, err := vm.Load(src, "=snip")
 	if err != nil {
 		return "ERR:" + err.Error()
 	}
-	vm.L.Push(fn)
-	if err := vm.L.PCall(0, 1, nil); err != nil {
-		if ae, ok := err.(*lua.ApiError); ok {
-			return "ERR:" + lua.LVAsString(fixMessage(ae.Object))
+	rets, e := vm.Call(fn)
+	if e != nil {
+		if _, ok := e.Value.(lua.LString); !ok {
+			return "ERR:<non-string>"
 		}
-		return "ERR:" + err.Error()
+		return "ERR:" + e.Msg()
 	}
-	defer vm.L.Pop(1)
-	if s, ok := vm.L.Get(-1).(lua.LString); ok {
-		return string(s)
+	if len(rets) > 0 {
+		if s, ok := rets[0].(lua.LString); ok {
+			return string(s)
+		}
 	}
 	return "<non-string>"
 }

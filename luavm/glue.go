@@ -16,7 +16,7 @@ import (
 // Go function (trap L1). The finishers keep result counts exact without
 // building tables.
 const glueSource = `
-local MARK, PENDING, pstart, presume, xstart, xresume, cstart, cresume, fwd, cyield, cwstart, werr = ...
+local MARK, PENDING, pstart, presume, xstart, xresume, cstart, cresume, fwd, cyield, cwstart, werr, sethook = ...
 
 local function id(...) return ... end
 
@@ -25,7 +25,13 @@ local function trampoline(g)
 end
 
 local function prun(f, ...)
+  sethook()
   return MARK, f(...)
+end
+
+local function trun(f, ...)
+  sethook()
+  return f(...)
 end
 
 local pfinish
@@ -72,7 +78,7 @@ local function mkwrap(co)
   return function(...) return wfinish(cfinish(cwstart(co, ...))) end
 end
 
-return trampoline, prun, pcall, xpcall, resume, trampoline(cyield), mkwrap
+return trampoline, prun, pcall, xpcall, resume, trampoline(cyield), mkwrap, trun
 `
 
 // glueChunk is the chunk name of the runtime's own Lua code. The leading
@@ -83,6 +89,7 @@ func (vm *VM) isGlue(p *lua.FunctionProto) bool { return isGlueProto(p) }
 
 func (vm *VM) openGlue() error {
 	L := vm.L
+	vm.panicFn = vm.panicHook
 	chunk, err := parse.Parse(strings.NewReader(glueSource), glueChunk)
 	if err != nil {
 		return err
@@ -103,17 +110,19 @@ func (vm *VM) openGlue() error {
 	fn := L.NewFunctionFromProto(proto)
 	L.Push(fn)
 	for _, v := range []lua.LValue{vm.mark, vm.pending, vm.fnPStart, vm.fnPResume, vm.fnXStart, vm.fnXResume,
-		vm.fnCStart, vm.fnCResume, vm.fnFwd, L.NewFunction(vm.cyield), vm.fnCWStart, L.NewFunction(vm.werr)} {
+		vm.fnCStart, vm.fnCResume, vm.fnFwd, L.NewFunction(vm.cyield), vm.fnCWStart, L.NewFunction(vm.werr),
+		L.NewFunction(vm.setHook)} {
 		L.Push(v)
 	}
-	if err := L.PCall(12, 7, nil); err != nil {
+	if err := L.PCall(13, 8, nil); err != nil {
 		return err
 	}
-	vm.factory = L.Get(-7).(*lua.LFunction)
-	vm.prun = L.Get(-6).(*lua.LFunction)
-	pcall, xpcall, resume, yield := L.Get(-5), L.Get(-4), L.Get(-3), L.Get(-2)
-	vm.mkwrap = L.Get(-1).(*lua.LFunction)
-	L.Pop(7)
+	vm.factory = L.Get(-8).(*lua.LFunction)
+	vm.prun = L.Get(-7).(*lua.LFunction)
+	pcall, xpcall, resume, yield := L.Get(-6), L.Get(-5), L.Get(-4), L.Get(-3)
+	vm.mkwrap = L.Get(-2).(*lua.LFunction)
+	vm.trun = L.Get(-1).(*lua.LFunction)
+	L.Pop(8)
 
 	g := L.Get(lua.GlobalsIndex).(*lua.LTable)
 	g.RawSetString("pcall", pcall)

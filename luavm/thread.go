@@ -224,7 +224,16 @@ func (vm *VM) run(from *lua.LState, th *Thread, fn *lua.LFunction, args []lua.LV
 		}
 		vm.budget.attach(th.co)
 	}
+	if fn != nil {
+		// Fresh start: run fn through trun, which installs the error
+		// message hook first.
+		// args may be the scratch slice of vm.args, so another buffer.
+		args = append(append(vm.startArgs[:0], fn), args...)
+		vm.startArgs = args
+		fn = vm.trun
+	}
 	st, err, rets := vm.resume(from, th.co, fn, args)
+	clear(vm.startArgs)
 	fired := outer && vm.budget.end()
 	vm.current = prev
 	switch st {
@@ -529,11 +538,12 @@ func (vm *VM) Call(fn *lua.LFunction, args ...lua.LValue) (rets []lua.LValue, er
 			rets, err = nil, &Error{Value: lua.LString(fmt.Sprint(r))}
 		}
 	}()
+	L.Push(vm.trun)
 	L.Push(fn)
 	for _, a := range args {
 		L.Push(a)
 	}
-	if e := L.PCall(len(args), lua.MultRet, handler); e != nil {
+	if e := L.PCall(len(args)+1, lua.MultRet, handler); e != nil {
 		L.SetTop(top)
 		v := lua.LValue(lua.LString(e.Error()))
 		if ae, ok := e.(*lua.ApiError); ok {

@@ -94,6 +94,8 @@ type VM struct {
 	factory *lua.LFunction // makes yielding trampolines
 	prun    *lua.LFunction // base function of pcall helpers and coroutines
 	mkwrap  *lua.LFunction // makes coroutine.wrap's wrappers
+	trun    *lua.LFunction // base function of request threads and Call
+	panicFn func(*lua.LState)
 
 	// Go halves of the replaced pcall, xpcall and coroutine functions. The
 	// yield check recognises a thread's resumer by these.
@@ -107,6 +109,9 @@ type VM struct {
 	free    []*Thread
 	current *Thread
 	scratch []lua.LValue
+	// startArgs holds a fresh thread's function and arguments until
+	// Resume has copied them onto the thread.
+	startArgs []lua.LValue
 
 	budget *budget
 	closed bool
