@@ -363,4 +363,21 @@ func TestGzipAgainstNginx(t *testing.T) {
 	if len(tests) < 60 {
 		t.Fatalf("only %d requests", len(tests))
 	}
+
+	// repeated bodies come from the loop's body cache from the second
+	// time on; a changed file must be served changed at once.
+	get := "GET /mid.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAccept-Encoding: gzip\r\n\r\n"
+	for i := 0; i < 4; i++ {
+		check(t, p, fmt.Sprintf("repeated body %d", i), get)
+	}
+	for i := 0; i < 3; i++ {
+		if err := os.WriteFile(filepath.Join(dir, "mid.txt"), text(6000, fmt.Sprint("changed", i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		check(t, p, fmt.Sprintf("changed body %d", i), get)
+		check(t, p, fmt.Sprintf("changed body %d again", i), get)
+	}
+	for i := 0; i < 3; i++ {
+		check(t, p, fmt.Sprintf("repeated return %d", i), "GET /ret HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAccept-Encoding: gzip\r\n\r\n")
+	}
 }

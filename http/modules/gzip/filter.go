@@ -58,8 +58,9 @@ const readChunk = 32 << 10
 
 // loopPool is one loop's idle encoders; only that loop touches it.
 type loopPool struct {
-	idle map[int][]Encoder
-	rbuf []byte
+	idle  map[int][]Encoder
+	rbuf  []byte
+	cache *bodyCache
 }
 
 func (p *Pools) loop(r *http.Request) *loopPool {
@@ -177,7 +178,8 @@ func encoded(r *http.Request) bool {
 // body compresses the body as it passes. Output is passed on when a
 // buffer asks for a flush (after a sync flush of the compressor), at the
 // end, and whenever Chunk bytes have collected; the compressor goes back
-// to its loop's pool as soon as the stream ends.
+// to its loop's pool as soon as the stream ends. A small body that
+// arrives whole may be answered from the loop's body cache (cache.go).
 func (f *Filter) body(r *http.Request, in []http.Buf, next http.BodyFilterFunc) int {
 	st, _ := r.Ctx(f.Module.TypeIndex).(*Stream)
 	if st == nil || st.done || r.HeaderOnly || len(in) == 0 {
@@ -185,6 +187,9 @@ func (f *Filter) body(r *http.Request, in []http.Buf, next http.BodyFilterFunc) 
 	}
 	lp := f.Pools.loop(r)
 	if st.enc == nil {
+		if rc, ok := f.cached(r, st, lp, in, next); ok {
+			return rc
+		}
 		st.enc = lp.get(f.Pools, st.level)
 		st.enc.Start(st.size)
 	}

@@ -112,3 +112,32 @@ func TestEncoderReuseDoesNotAllocate(t *testing.T) {
 		t.Errorf("a reused encoder allocates %.1f times per response", n)
 	}
 }
+
+func TestEncoderDeterministic(t *testing.T) {
+	// the body cache relies on equal input giving equal output.
+	in := []byte(strings.Repeat("deterministic output for the cache ", 400))
+	compress := func(e interface {
+		Start(int64)
+		Write([]byte) error
+		Finish() error
+		Bytes() []byte
+		Reset()
+	}, b []byte) []byte {
+		e.Start(int64(len(b)))
+		e.Write(b)
+		e.Finish()
+		out := append([]byte(nil), e.Bytes()...)
+		e.Reset()
+		return out
+	}
+	for _, level := range []int{1, 3, 7, 19} {
+		want := compress(newZstdEncoder(level), in)
+		used := newZstdEncoder(level)
+		for i := 0; i < 3; i++ {
+			compress(used, []byte(strings.Repeat("other body ", 100+i*77)))
+		}
+		if got := compress(used, in); !bytes.Equal(got, want) {
+			t.Errorf("level %d: a reused encoder's output differs from a fresh one's", level)
+		}
+	}
+}
