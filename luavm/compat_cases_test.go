@@ -296,4 +296,16 @@ var compatCases = []struct{ src, want string }{
 	{"return select(2, pcall(function() local t = setmetatable({}, {__index = function() return nil end}) return t.x.y end))", "snip:1: attempt to index field 'x' (a nil value)"},
 	{"return select(2, pcall(function() nilglobal.field = 1 end))", "snip:1: attempt to index global 'nilglobal' (a nil value)"},
 	{"return select(2, pcall(function() local t = {} t[nil] = 1 end))", "snip:1: table index is nil"},
+	// Library argument errors.
+	{"return select(2, pcall(string.sub))", "bad argument #1 to '?' (string expected, got no value)"},
+	{"return select(2, pcall(function() string.sub() end))", "snip:1: bad argument #1 to 'sub' (string expected, got no value)"},
+	{"return select(2, pcall(function() string.upper(nil) end))", "snip:1: bad argument #1 to 'upper' (string expected, got nil)"},
+	{"return select(2, pcall(function() local s = \"x\" return s:sub({}) end))", "bad argument #2 to '?' (number expected, got table)"},
+	{"return select(2, pcall(function() table.insert(1, 2) end))", "snip:1: bad argument #1 to 'insert' (table expected, got number)"},
+	{"return select(2, pcall(function() math.floor(\"a\") end))", "snip:1: bad argument #1 to 'floor' (number expected, got string)"},
+	{"return select(2, pcall(function() return math.floor(\"a\") end))", "bad argument #1 to '?' (number expected, got string)"},
+	{"return select(2, pcall(function() string.find(\"a\", \"(\") end))", "snip:1: unfinished capture"},
+	{"return select(2, pcall(function() (\"x\"):rep() end))", "snip:1: bad argument #1 to 'rep' (number expected, got no value)"},
+	{"return select(2, pcall(function() string.char(256) end))", "snip:1: bad argument #1 to 'char' (invalid value)"},
+	{"return select(2, pcall(function() local t = setmetatable({}, {__index = string}) return t:upper() end))", "bad argument #1 to '?' (string expected, got table)"},
 }

@@ -1,6 +1,7 @@
 package luavm
 
 import (
+	"strconv"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -31,7 +32,16 @@ func instOp(i uint32) int { return int(i >> opShift) }
 func (vm *VM) panicHook(L *lua.LState) {
 	v := L.Get(-1)
 	if s, ok := v.(lua.LString); ok {
-		if f := curFrame(L); f != nil && !f.Fn.IsG && f.Pc > 0 && f.Pc <= len(f.Fn.Proto.Code) {
+		f := curFrame(L)
+		switch {
+		case f == nil:
+		case f.Fn.IsG:
+			if m, ok := builtinArgError(L, string(s)); ok {
+				v = lua.LString(m)
+			} else if m, ok := patternError(string(s)); ok {
+				v = lua.LString(m)
+			}
+		case f.Pc > 0 && f.Pc <= len(f.Fn.Proto.Code):
 			if m, ok := luajitMessage(L, f, string(s)); ok {
 				v = lua.LString(m)
 			}
@@ -44,6 +54,55 @@ func (vm *VM) panicHook(L *lua.LState) {
 func (vm *VM) setHook(L *lua.LState) int {
 	L.Panic = vm.panicFn
 	return 0
+}
+
+// builtinArgError rewrites the "bad argument" errors of gopher-lua's own
+// library functions ("bad argument #1 to sub (string expected, got nil)"),
+// raised while their frame is current, into LuaJIT's form: the name as the
+// caller wrote it, self not counted in method calls, and "no value" for a
+// missing argument.
+func builtinArgError(L *lua.LState, msg string) (string, bool) {
+	i := strings.Index(msg, "bad argument #")
+	if i < 0 || !strings.HasSuffix(msg, ")") {
+		return "", false
+	}
+	rest := msg[i+len("bad argument #"):]
+	sp := strings.IndexByte(rest, ' ')
+	if sp < 0 {
+		return "", false
+	}
+	n, err := strconv.Atoi(rest[:sp])
+	if err != nil || !strings.HasPrefix(rest[sp:], " to ") {
+		return "", false
+	}
+	open := strings.Index(rest, " (")
+	if open < 0 || strings.HasPrefix(rest[sp+4:], "'") {
+		return "", false
+	}
+	detail := rest[open+2 : len(rest)-1]
+	// The message was pushed on top of the arguments.
+	if n > L.GetTop()-1 && strings.HasSuffix(detail, ", got nil") {
+		detail = strings.TrimSuffix(detail, "nil") + "no value"
+	}
+	return argErrorText(L, n, detail), true
+}
+
+// patternError drops the " at EOS" or " at <offset>" gopher-lua's pattern
+// matcher appends to its errors, and names a stray ')' as LuaJIT does.
+func patternError(msg string) (string, bool) {
+	for _, p := range []struct{ gopher, luajit string }{
+		{"unfinished capture", "unfinished capture"},
+		{"invalid capture index", "invalid capture index"},
+		{"invalid ')'", "invalid pattern capture"},
+		{"unexpected EOS", "malformed pattern (ends with '%')"},
+	} {
+		i := strings.LastIndex(msg, p.gopher+" at ")
+		if i < 0 {
+			continue
+		}
+		return msg[:i] + p.luajit, true
+	}
+	return "", false
 }
 
 var gopherPhrases = []string{

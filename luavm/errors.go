@@ -82,18 +82,27 @@ func isMethodCall(caller *frame) bool {
 // function, naming the function as the caller wrote it and not counting
 // self in obj:method() calls. Callable from inside Lua.
 func ArgError(L *lua.LState, n int, msg string) {
+	L.Error(lua.LString(argErrorText(L, n, msg)), 0)
+}
+
+// argErrorText is the message ArgError raises.
+func argErrorText(L *lua.LState, n int, msg string) string {
 	callee, caller := callSite(L)
 	name := "?"
 	if callee != nil {
 		name = callName(callee)
 	}
-	if isMethodCall(caller) {
+	w := Where(L)
+	if w != "" {
+		w += " "
+	}
+	if isMethodCall(caller) && !tailCalled(callee) {
 		n--
 		if n == 0 {
-			Raise(L, "calling '%s' on bad self (%s)", name, msg)
+			return w + "calling '" + name + "' on bad self (" + msg + ")"
 		}
 	}
-	Raise(L, "bad argument #%d to '%s' (%s)", n, name, msg)
+	return w + "bad argument #" + strconv.Itoa(n) + " to '" + name + "' (" + msg + ")"
 }
 
 // TypeError raises ArgError's "<expected> expected, got <type>", where a

@@ -14,6 +14,7 @@ func (vm *VM) openString() {
 	s := L.GetGlobal("string").(*lua.LTable)
 	s.RawSetString("format", L.NewFunction(vm.strFormat))
 	s.RawSetString("rep", L.NewFunction(strRep))
+	s.RawSetString("char", L.NewFunction(strChar))
 }
 
 // maxStr bounds strings built by string.rep; LuaJIT fails to allocate
@@ -347,4 +348,20 @@ func appendQuoted(b []byte, s string) []byte {
 		}
 	}
 	return append(b, '"')
+}
+
+// strChar rejects codes outside 0..255 as LuaJIT does; gopher-lua's
+// truncates them.
+func strChar(L *lua.LState) int {
+	n := L.GetTop()
+	b := make([]byte, n)
+	for i := 1; i <= n; i++ {
+		c := toInt32(checkNumber(L, i))
+		if c < 0 || c > 255 {
+			ArgError(L, i, "invalid value")
+		}
+		b[i-1] = byte(c)
+	}
+	L.Push(lua.LString(b))
+	return 1
 }
