@@ -134,7 +134,7 @@ func baseToNumber(L *lua.LState) int {
 // it has a name. Only the base name of a file path is kept. Callable from
 // inside Lua.
 func LogPrefix(L *lua.LState) string {
-	callee, caller := callSite(L)
+	_, caller := callSite(L)
 	if caller == nil || caller.Fn.IsG {
 		return "[C]:-1: "
 	}
@@ -147,7 +147,6 @@ func LogPrefix(L *lua.LState) string {
 	b.WriteByte(':')
 	b.WriteString(strconv.Itoa(frameLine(caller)))
 	b.WriteString(": ")
-	_ = callee
 	if caller.Parent != nil {
 		if name := callName(caller); name != "?" {
 			b.WriteString(name)

@@ -15,7 +15,7 @@ import (
 func (vm *VM) coCreate(L *lua.LState) int {
 	f, ok := L.Get(1).(*lua.LFunction)
 	if !ok || f.IsG {
-		argError(L, 1, "create", "Lua function expected")
+		ArgError(L, 1, "Lua function expected")
 	}
 	co := vm.newCoState()
 	if vm.budget != nil {
@@ -29,7 +29,7 @@ func (vm *VM) coCreate(L *lua.LState) int {
 func (vm *VM) coWrap(L *lua.LState) int {
 	f, ok := L.Get(1).(*lua.LFunction)
 	if !ok || f.IsG {
-		argError(L, 1, "wrap", "Lua function expected")
+		ArgError(L, 1, "Lua function expected")
 	}
 	co := vm.newCoState()
 	if vm.budget != nil {
@@ -42,7 +42,7 @@ func (vm *VM) coWrap(L *lua.LState) int {
 	return 1
 }
 
-// wrapper builds function(...) return wfinish(resume(co, ...)) end.
+// wrapper builds the glue's function(...) return wfinish(cfinish(cwstart(co, ...))) end.
 func (vm *VM) wrapper(L *lua.LState, co *lua.LState) lua.LValue {
 	L.Push(vm.mkwrap)
 	L.Push(co)
@@ -81,7 +81,7 @@ func (vm *VM) coStatusOf(L, co *lua.LState) string {
 func (vm *VM) coStatus(L *lua.LState) int {
 	co, ok := L.Get(1).(*lua.LState)
 	if !ok {
-		argError(L, 1, "status", "coroutine expected")
+		ArgError(L, 1, "coroutine expected")
 	}
 	L.Push(lua.LString(vm.coStatusOf(L, co)))
 	return 1
@@ -119,7 +119,7 @@ func (vm *VM) IsYieldable(L *lua.LState) bool {
 func (vm *VM) cstart(L *lua.LState) int {
 	co, ok := L.Get(1).(*lua.LState)
 	if !ok {
-		argError(L, 1, "resume", "coroutine expected")
+		ArgError(L, 1, "coroutine expected")
 	}
 	if s := vm.coStatusOf(L, co); s != "suspended" {
 		L.Push(lua.LFalse)

@@ -115,8 +115,6 @@ func TypeError(L *lua.LState, n int, expected string) {
 	ArgError(L, n, expected+" expected, got "+got)
 }
 
-func argError(L *lua.LState, n int, _ string, msg string) { ArgError(L, n, msg) }
-
 func typeName(v lua.LValue) string { return v.Type().String() }
 
 // fixMessage rewrites gopher-lua's own "bad argument #1 to sub (...)"

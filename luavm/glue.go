@@ -196,7 +196,7 @@ func callable(L *lua.LState, v lua.LValue) bool {
 // yield inside it can be forwarded instead of tearing a nested VM loop.
 func (vm *VM) pstart(L *lua.LState) int {
 	if L.GetTop() == 0 {
-		argError(L, 1, "pcall", "value expected")
+		ArgError(L, 1, "value expected")
 	}
 	f := L.Get(1)
 	if !callable(L, f) {
@@ -218,11 +218,11 @@ func (vm *VM) presume(L *lua.LState) int {
 func (vm *VM) xstart(L *lua.LState) int {
 	n := L.GetTop()
 	if n < 2 {
-		argError(L, n+1, "xpcall", "value expected")
+		ArgError(L, n+1, "value expected")
 	}
 	handler, ok := L.Get(2).(*lua.LFunction)
 	if !ok {
-		argError(L, 2, "xpcall", "function expected, got "+typeName(L.Get(2)))
+		ArgError(L, 2, "function expected, got "+typeName(L.Get(2)))
 	}
 	f := L.Get(1)
 	if !callable(L, f) {

@@ -95,7 +95,6 @@ type spec struct {
 // digits, the conversion letter. It returns the index after it, or ok=false
 // with the text to put in "invalid option".
 func parseSpec(f string, i int) (sp spec, next int, ok bool) {
-	start := i - 1
 	sp.prec = -1
 	for ; i < len(f); i++ {
 		switch f[i] {
@@ -134,7 +133,6 @@ width:
 		sp.conv = c
 		return sp, i + 1, true
 	}
-	_ = start
 	return sp, i + 1, false
 }
 
