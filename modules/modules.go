@@ -9,6 +9,7 @@ import (
 
 	"gresty/core"
 	"gresty/http"
+	"gresty/http/modules/access"
 	"gresty/http/modules/autoindex"
 	"gresty/http/modules/gzip"
 	"gresty/http/modules/headers"
@@ -44,6 +45,9 @@ func list() []*core.Module {
 		// try_files and rewrite close nginx's list of phase-handler
 		// modules, after the content ones and before the filters.
 		http.TryFilesModule,
+		// access follows auth_basic in nginx, so allow/deny are checked
+		// before the password.
+		access.Module,
 		rewrite.Module,
 
 		http.WriteFilterModule,
