@@ -41,6 +41,8 @@ type budgetCtx struct {
 
 func newBudgetCtx() *budgetCtx { return &budgetCtx{done: make(chan struct{})} }
 
+// budgetCtx is a context.Context whose Err names the limit, which is the
+// text gopher-lua raises when it sees the context done.
 func (c *budgetCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
 func (c *budgetCtx) Done() <-chan struct{}       { return c.done }
 func (c *budgetCtx) Value(any) any               { return nil }

@@ -24,6 +24,7 @@ const (
 	Failed
 )
 
+// String names the status for logs and tests.
 func (s Status) String() string {
 	switch s {
 	case Done:
@@ -109,6 +110,7 @@ func (e *Error) Msg() string {
 	return "unknown reason"
 }
 
+// Error returns Msg, so an *Error is an error.
 func (e *Error) Error() string { return e.Msg() }
 
 // Unwrap returns ErrRunningTime for a thread stopped by the watchdog.

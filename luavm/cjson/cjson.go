@@ -30,18 +30,31 @@ type Env struct {
 // Config is the setting set of one module instance (cjson.new() makes a
 // fresh one). The zero value is not valid; use NewConfig.
 type Config struct {
-	SparseConvert      bool
-	SparseRatio        int
-	SparseSafe         int
-	EncodeMaxDepth     int
-	DecodeMaxDepth     int
-	EncodeInvalidNums  int // 0 off (error), 1 on (NaN/Infinity), 2 "null"
-	DecodeInvalidNums  bool
-	KeepBuffer         bool
-	NumberPrecision    int
+	// SparseConvert, SparseRatio and SparseSafe are encode_sparse_array:
+	// whether an excessively sparse array becomes an object instead of
+	// an error, the ratio that makes it excessive (0: never), and the
+	// largest index always encoded as an array.
+	SparseConvert bool
+	SparseRatio   int
+	SparseSafe    int
+	// EncodeMaxDepth and DecodeMaxDepth bound nesting.
+	EncodeMaxDepth int
+	DecodeMaxDepth int
+	// EncodeInvalidNums is encode_invalid_numbers: 0 off (error), 1 on
+	// (NaN, Infinity), 2 "null". DecodeInvalidNums accepts hex, leading
+	// zeros, a leading '+', inf and nan.
+	EncodeInvalidNums int
+	DecodeInvalidNums bool
+	// KeepBuffer reuses the encode buffer between calls.
+	KeepBuffer bool
+	// NumberPrecision is the %.Ng precision of encoded numbers (1-16).
+	NumberPrecision int
+	// EmptyTableAsObject encodes {} as an object rather than [].
 	EmptyTableAsObject bool
-	DecodeArrayWithMT  bool
-	EscapeSlash        bool
+	// DecodeArrayWithMT gives decoded arrays cjson.array_mt.
+	DecodeArrayWithMT bool
+	// EscapeSlash writes "/" as "\/".
+	EscapeSlash bool
 
 	buf []byte
 }
