@@ -562,20 +562,19 @@ func setTempPath(p *core.Parser, d *conf.Directive, c *LocConf) error {
 	return nil
 }
 
+// setOpenFileCache is ngx_http_core_open_file_cache: "max=" and
+// "inactive=" in any order, or "off", which wins over the others.
 func setOpenFileCache(p *core.Parser, d *conf.Directive, c *LocConf) error {
 	if c.OpenFileCache.Set {
 		return p.Invalid(d, "is duplicate")
 	}
-	if d.Args[0] == "off" && len(d.Args) == 1 {
-		c.OpenFileCache = core.Of[*OpenFileCacheConf](nil)
-		return nil
-	}
-	oc := &OpenFileCacheConf{Max: -1, Inactive: 60 * time.Second}
+	oc := &OpenFileCacheConf{Inactive: 60 * time.Second}
+	off := false
 	for _, a := range d.Args {
 		switch {
 		case strings.HasPrefix(a, "max="):
 			n, ok := core.Atoi(a[4:])
-			if !ok || n == 0 {
+			if !ok || n <= 0 {
 				return p.Errorf(d, "invalid \"open_file_cache\" parameter \"%s\"", a)
 			}
 			oc.Max = n
@@ -586,12 +585,16 @@ func setOpenFileCache(p *core.Parser, d *conf.Directive, c *LocConf) error {
 			}
 			oc.Inactive = time.Duration(s) * time.Second
 		case a == "off":
-			return p.Errorf(d, "invalid \"open_file_cache\" parameter \"%s\"", a)
+			off = true
 		default:
 			return p.Errorf(d, "invalid \"open_file_cache\" parameter \"%s\"", a)
 		}
 	}
-	if oc.Max == -1 {
+	if off {
+		c.OpenFileCache = core.Of[*OpenFileCacheConf](nil)
+		return nil
+	}
+	if oc.Max == 0 {
 		return p.Errorf(d, "\"open_file_cache\" must have the \"max\" parameter")
 	}
 	c.OpenFileCache = core.Of(oc)
