@@ -1,0 +1,81 @@
+package static_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"gresty/http/modules/static/statictest"
+	"gresty/internal/nginxtest"
+)
+
+// hotConf serves a settled 1 KiB file, as a static-file benchmark does.
+const hotConf = `
+http {
+    server {
+        listen 127.0.0.1:PORT;
+        root ROOT;
+        sendfile on;
+        keepalive_requests 100000000;
+    }
+}
+`
+
+func hotServer(t testing.TB) *statictest.Client {
+	t.Helper()
+	root := t.TempDir()
+	p := filepath.Join(root, "1k.html")
+	if err := os.WriteFile(p, bytes.Repeat([]byte("x"), 1024), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	conf := strings.NewReplacer("ROOT", root, "PORT", strconv.Itoa(nginxtest.FreePort(t))).Replace(hotConf)
+	addr := statictest.Serve(t, conf)
+	return statictest.Dial(t, addr, "GET /1k.html HTTP/1.1\r\nHost: bench\r\n\r\n")
+}
+
+// A settled small file is served from the loop's cache: after warm-up a
+// request allocates nothing, on the server or in this client.
+func TestHotFileAllocs(t *testing.T) {
+	cl := hotServer(t)
+	for i := 0; i < 50; i++ {
+		resp, err := cl.Do()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(resp, []byte("HTTP/1.1 200 OK\r\n")) || !bytes.HasSuffix(resp, bytes.Repeat([]byte("x"), 1024)) {
+			t.Fatalf("unexpected response:\n%s", resp)
+		}
+	}
+	allocs := testing.AllocsPerRun(500, func() {
+		if _, err := cl.Do(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per request, want 0", allocs)
+	}
+}
+
+// BenchmarkHotFile measures a keepalive request for a cached 1 KiB file,
+// client included.
+func BenchmarkHotFile(b *testing.B) {
+	cl := hotServer(b)
+	for i := 0; i < 50; i++ {
+		cl.Do()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := cl.Do(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
