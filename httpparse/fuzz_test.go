@@ -96,11 +96,11 @@ func FuzzRequest(f *testing.F) {
 			r.Reset(cfg)
 			if r.Parse(append([]byte(nil), data[:at]...)) == NeedMore {
 				if got := summary(&r, r.Parse(data)); got != want {
-					t.Fatalf("cut %d:\n got %s\nwant %s", at, got, want)
+					t.Fatalf("cut %d:\n got %q\nwant %q", at, got, want)
 				}
 			} else if st != NeedMore {
 				if got := summary(&r, r.Parse(data)); got != want {
-					t.Fatalf("cut %d, early verdict:\n got %s\nwant %s", at, got, want)
+					t.Fatalf("cut %d, early verdict:\n got %q\nwant %q", at, got, want)
 				}
 			}
 		}

@@ -1,37 +1,54 @@
 package httpparse
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 )
 
 // summary renders everything a parse produced, so that two parses can be
-// compared as strings.
+// compared as strings. It appends raw bytes rather than formatting, to keep
+// the fuzz targets that call it fast; fields are separated by "|".
 func summary(r *Request, st State) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "state=%d status=%d reason=%q", st, r.Status(), r.Reason())
+	b := make([]byte, 0, 512)
+	num := func(n int) { b = strconv.AppendInt(b, int64(n), 10); b = append(b, '|') }
+	str := func(s []byte) { b = append(b, s...); b = append(b, '|') }
+	flag := func(v bool) { b = strconv.AppendBool(b, v); b = append(b, '|') }
+	num(int(st))
+	num(r.Status())
+	str([]byte(r.Reason().String()))
 	if st == Failed {
 		text, prev, bad := r.ErrorText()
-		fmt.Fprintf(&b, " err=%q prev=%q bad=%d", text, prev, bad)
-		return b.String()
+		str(text)
+		str(prev)
+		num(bad)
+		return string(b)
 	}
 	if st != Done {
-		return b.String()
+		return string(b)
 	}
-	fmt.Fprintf(&b, " head=%d method=%v/%q version=%d line=%q raw=%q path=%q args=%q exten=%q",
-		r.HeadLen(), r.Method, r.MethodName(), r.Version, r.RequestLine(), r.RawURI(), r.Path(), r.Args(), r.Exten())
-	fmt.Fprintf(&b, " schema=%q host=%q port=%q proto=%q server=%q flags=%v%v%v%v",
-		r.Schema(), r.Host(), r.Port(), r.Protocol(), r.Server(), r.ComplexURI, r.QuotedURI, r.PlusInURI, r.EmptyPathInURI)
-	fmt.Fprintf(&b, " cl=%d chunked=%v conn=%d keepalive=%v", r.ContentLength, r.Chunked, r.Connection, r.KeepAlive())
+	num(r.HeadLen())
+	num(int(r.Method))
+	num(r.Version)
+	for _, s := range [][]byte{r.MethodName(), r.RequestLine(), r.RawURI(), r.Path(), r.Args(), r.Exten(),
+		r.Schema(), r.Host(), r.Port(), r.Protocol(), r.Server()} {
+		str(s)
+	}
+	for _, v := range []bool{r.ComplexURI, r.QuotedURI, r.PlusInURI, r.EmptyPathInURI, r.Chunked, r.KeepAlive()} {
+		flag(v)
+	}
+	num(int(r.ContentLength))
+	num(int(r.Connection))
 	for i := 0; i < r.NumHeaders(); i++ {
 		h := r.Header(i)
-		fmt.Fprintf(&b, " [%q:%q %v]", h.Name, h.Value, h.Known)
+		str(h.Name)
+		str(h.Value)
+		num(int(h.Known))
 	}
 	for i := 0; i < r.NumIgnored(); i++ {
-		fmt.Fprintf(&b, " ignored=%q", r.Ignored(i))
+		str(r.Ignored(i))
 	}
-	return b.String()
+	return string(b)
 }
 
 func parseAll(raw string, cfg *Config) (*Request, State) {
@@ -124,7 +141,7 @@ func TestRequestHeaders(t *testing.T) {
 		{[]byte("USER-AGENT"), []byte("ua"), HdrUserAgent},
 	}
 	if r.NumHeaders() != len(want) {
-		t.Fatalf("%d headers: %s", r.NumHeaders(), summary(r, st))
+		t.Fatalf("%d headers: %q", r.NumHeaders(), summary(r, st))
 	}
 	for i, w := range want {
 		h := r.Header(i)
@@ -133,7 +150,7 @@ func TestRequestHeaders(t *testing.T) {
 		}
 	}
 	if r.NumIgnored() != 2 || string(r.Ignored(0)) != "X_Under: u" || string(r.Ignored(1)) != "X@Y: z" {
-		t.Errorf("ignored: %s", summary(r, st))
+		t.Errorf("ignored: %q", summary(r, st))
 	}
 	if v := r.Get(HdrCookie); string(v) != "a=1" {
 		t.Errorf("Get(Cookie) = %q", v)
@@ -154,12 +171,12 @@ func TestRequestHeaders(t *testing.T) {
 	// with ignore_invalid_headers off and underscores allowed both stay
 	r, st = parseAll(raw, &Config{KeepInvalidHeaders: true, UnderscoresInHeaders: true})
 	if st != Done || r.NumHeaders() != 9 || r.NumIgnored() != 0 {
-		t.Errorf("lax: %s", summary(r, st))
+		t.Errorf("lax: %q", summary(r, st))
 	}
 	// underscores allowed, invalid names still skipped
 	r, st = parseAll(raw, &Config{UnderscoresInHeaders: true})
 	if st != Done || r.NumHeaders() != 8 || r.NumIgnored() != 1 {
-		t.Errorf("underscores: %s", summary(r, st))
+		t.Errorf("underscores: %q", summary(r, st))
 	}
 }
 
@@ -196,7 +213,7 @@ func TestRequestErrors(t *testing.T) {
 	for _, tt := range tests {
 		r, st := parseAll(tt.raw, nil)
 		if st != Failed || r.Status() != tt.status || r.Reason() != tt.reason {
-			t.Errorf("%q: %s, want %d %q", tt.raw, summary(r, st), tt.status, tt.reason)
+			t.Errorf("%q: %q, want %d %q", tt.raw, summary(r, st), tt.status, tt.reason)
 			continue
 		}
 		text, prev, bad := r.ErrorText()
@@ -240,12 +257,12 @@ func TestIncrementalSplits(t *testing.T) {
 			if first == Done || first == Failed {
 				// a verdict from a prefix must be final
 				if got := summary(&r, r.Parse(raw)); got != want && st != NeedMore {
-					t.Errorf("%s: cut %d: early verdict differs:\n got %s\nwant %s", c.name, cut, got, want)
+					t.Errorf("%s: cut %d: early verdict differs:\n got %q\nwant %q", c.name, cut, got, want)
 				}
 				continue
 			}
 			if got := summary(&r, r.Parse(raw)); got != want {
-				t.Errorf("%s: cut %d:\n got %s\nwant %s", c.name, cut, got, want)
+				t.Errorf("%s: cut %d:\n got %q\nwant %q", c.name, cut, got, want)
 				break
 			}
 		}
@@ -260,7 +277,7 @@ func TestIncrementalSplits(t *testing.T) {
 			}
 		}
 		if s := summary(&r, r.Parse(append([]byte(nil), raw...))); s != want {
-			t.Errorf("%s: byte by byte:\n got %s\nwant %s", c.name, s, want)
+			t.Errorf("%s: byte by byte:\n got %q\nwant %q", c.name, s, want)
 		}
 	}
 }
@@ -285,13 +302,13 @@ func TestSelectServer(t *testing.T) {
 	}
 	// X_A came before the switch and was ignored; X_B after it is kept.
 	if r.NumIgnored() != 1 || string(r.Ignored(0)) != "X_A: 1" || r.NumHeaders() != 3 {
-		t.Errorf("after switch: %s", summary(r, st))
+		t.Errorf("after switch: %q", summary(r, st))
 	}
 	// an absolute URI selects the server; Host does not select again
 	seen = nil
 	r, st = parseAll("GET http://abs/ HTTP/1.1\r\nHost: Lax\r\n\r\n", cfg)
 	if st != Done || len(seen) != 1 || seen[0] != "abs" || string(r.Server()) != "abs" {
-		t.Errorf("absolute: seen %q, %s", seen, summary(r, st))
+		t.Errorf("absolute: seen %q, %q", seen, summary(r, st))
 	}
 }
 
@@ -303,14 +320,14 @@ func TestPipelinedWindow(t *testing.T) {
 	var r Request
 	r.Reset(cfg)
 	if st := r.Parse(raw); st != Done || r.BufferEnd() != 64 || r.LargeBuffers() != 0 {
-		t.Fatalf("first: %s end=%d large=%d", summary(&r, st), r.BufferEnd(), r.LargeBuffers())
+		t.Fatalf("first: %q end=%d large=%d", summary(&r, st), r.BufferEnd(), r.LargeBuffers())
 	}
 	next := r.HeadLen()
 	r.ResetPipelined(cfg, r.BufferEnd()-next, min(r.LargeBuffers(), 1))
 	// 37 bytes of room: the request line does not fit and moves to a large
 	// buffer, as in nginx.
 	if st := r.Parse(raw[next:]); st != Done || r.LargeBuffers() != 1 || r.BufferEnd() != 256 {
-		t.Fatalf("second: %s end=%d large=%d", summary(&r, st), r.BufferEnd(), r.LargeBuffers())
+		t.Fatalf("second: %q end=%d large=%d", summary(&r, st), r.BufferEnd(), r.LargeBuffers())
 	}
 }
 
@@ -393,7 +410,7 @@ func TestWireStatus(t *testing.T) {
 func TestZeroValues(t *testing.T) {
 	var r Request
 	if st := r.Parse([]byte("GET / HTTP/1.0\r\n\r\n")); st != Done || r.ContentLength != -1 {
-		t.Errorf("zero Request: %s", summary(&r, st))
+		t.Errorf("zero Request: %q", summary(&r, st))
 	}
 	var resp Response
 	if st := resp.Parse([]byte("HTTP/1.1 200 OK\r\n\r\n")); st != Done || resp.ContentLength != -1 {
