@@ -12,8 +12,11 @@
 package http
 
 import (
+	"sync"
+
 	"gresty/conf"
 	"gresty/core"
+	"gresty/errlog"
 )
 
 // Hooks are an HTTP module's configuration hooks (ngx_http_module_t).
@@ -35,6 +38,17 @@ type Hooks struct {
 	// Postconfiguration runs after every configuration is merged: the
 	// place to install phase handlers and filters.
 	Postconfiguration func(cf *Conf) error
+
+	// InitLoop runs on a loop's goroutine when the loop starts serving a
+	// configuration (nginx's init_process: a worker starting, or new
+	// workers after a reload) and returns the module's state for that
+	// loop and configuration, found later with Request.LoopState. An
+	// error is logged and the module's state stays nil.
+	InitLoop func(cfg *Config, ls *LoopServer) (any, error)
+	// ExitLoop runs on the loop's goroutine when it stops serving the
+	// configuration: a reload replaced it, or the server shuts down
+	// (nginx's exit_process).
+	ExitLoop func(cfg *Config, ls *LoopServer, state any)
 }
 
 // ConfCtx is an http, server or location context: one configuration
@@ -66,6 +80,8 @@ type Conf struct {
 	// Dir is the http directive, for errors reported after the block.
 	Dir  *conf.Directive
 	mods []*core.Module
+	// afterParse runs once the whole http block is built (AfterParse).
+	afterParse []func() error
 }
 
 // Modules returns the HTTP modules in order.
@@ -109,6 +125,76 @@ type Config struct {
 	Addrs []*ListenAddr
 	mods  []*core.Module
 	cycle *core.Cycle
+
+	// loopStates[loop][module TypeIndex] is what InitLoop returned.
+	loopStates [][]any
+	loopMu     sync.Mutex
+}
+
+// Cycle returns the cycle the configuration belongs to.
+func (c *Config) Cycle() *core.Cycle { return c.cycle }
+
+// Modules returns the HTTP modules in order.
+func (c *Config) Modules() []*core.Module { return c.mods }
+
+// initLoop runs the modules' InitLoop hooks for loop ls. Loop goroutine.
+func (c *Config) initLoop(ls *LoopServer) {
+	states := make([]any, len(c.mods))
+	for _, m := range c.mods {
+		if h := hooks(m); h.InitLoop != nil {
+			st, err := h.InitLoop(c, ls)
+			if err != nil {
+				c.cycle.Log.Printf(errlog.Error, errlog.Entry{Loop: ls.loop.ID()}, "%s", err)
+				continue
+			}
+			states[m.TypeIndex] = st
+		}
+	}
+	c.loopMu.Lock()
+	for len(c.loopStates) <= ls.loop.ID() {
+		c.loopStates = append(c.loopStates, nil)
+	}
+	c.loopStates[ls.loop.ID()] = states
+	c.loopMu.Unlock()
+}
+
+// exitLoop runs the modules' ExitLoop hooks for loop ls. Loop goroutine.
+func (c *Config) exitLoop(ls *LoopServer) {
+	states := c.states(ls.loop.ID())
+	if states == nil {
+		return
+	}
+	for i := len(c.mods) - 1; i >= 0; i-- {
+		m := c.mods[i]
+		if h := hooks(m); h.ExitLoop != nil {
+			h.ExitLoop(c, ls, states[m.TypeIndex])
+		}
+	}
+}
+
+func (c *Config) states(loop int) []any {
+	c.loopMu.Lock()
+	defer c.loopMu.Unlock()
+	if loop < len(c.loopStates) {
+		return c.loopStates[loop]
+	}
+	return nil
+}
+
+// LoopState returns module m's state for the loop ls and this
+// configuration, or nil.
+func (c *Config) LoopState(ls *LoopServer, m *core.Module) any {
+	states := c.states(ls.loop.ID())
+	if states == nil {
+		return nil
+	}
+	return states[m.TypeIndex]
+}
+
+// LoopState returns module m's state for the request's loop and
+// configuration (what its InitLoop hook returned).
+func (r *Request) LoopState(m *core.Module) any {
+	return r.Conn.cfg.LoopState(r.Conn.srv, m)
 }
 
 func httpBlock(p *core.Parser, d *conf.Directive, c any) error {
@@ -190,6 +276,11 @@ func httpBlock(p *core.Parser, d *conf.Directive, c any) error {
 		return err
 	}
 	cfg.Addrs = addrs
+	for _, f := range cf.afterParse {
+		if err := f(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

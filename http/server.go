@@ -66,9 +66,18 @@ func (rt *Runtime) Apply(cfg *Config, log *errlog.Log) error {
 	for _, s := range rt.servers {
 		s := s
 		wg.Add(1)
-		if !s.loop.Post(func() { s.cfg = cfg; wg.Done() }) {
+		switch1 := func() {
+			old := s.cfg
 			s.cfg = cfg
+			cfg.initLoop(s)
+			if old != nil && old != cfg {
+				old.exitLoop(s)
+			}
 			wg.Done()
+		}
+		if !s.loop.Post(switch1) {
+			// the loop is not running: nothing can race with us.
+			switch1()
 		}
 	}
 	wg.Wait()
@@ -192,6 +201,9 @@ type LoopServer struct {
 
 	// files holds the loop's open file caches (static_openfile.go).
 	files fileState
+
+	// locals holds modules' per-loop state (LoopServer.Local).
+	locals []any
 }
 
 func newLoopServer(l *eventloop.Loop, rt *Runtime) *LoopServer {
@@ -264,3 +276,13 @@ func (r *Request) reset() {
 }
 
 var _ = time.Second
+
+// LoopShutdown runs the modules' ExitLoop hooks of the configuration a
+// loop serves when the server shuts down. Loop goroutine (eventloop's
+// Config.OnShutdown).
+func (rt *Runtime) LoopShutdown(i int) {
+	s := rt.servers[i]
+	if s.cfg != nil {
+		s.cfg.exitLoop(s)
+	}
+}
