@@ -84,6 +84,13 @@ func (s *server) start() error {
 			Logf: func(level int, connID uint64, format string, args ...any) {
 				s.cycle.Log.Printf(errlog.Level(level), errlog.Entry{Conn: connID}, format, args...)
 			},
+			// a graceful shutdown lets the modules finish their
+			// per-loop work (exit_worker_by_lua, premature timers).
+			OnShutdown: func(l *eventloop.Loop) {
+				if s.rt != nil {
+					s.rt.LoopShutdown(l.ID())
+				}
+			},
 		},
 		AffinityAuto: pc.CPUAffinityAuto,
 		Affinity:     pc.CPUAffinity,
