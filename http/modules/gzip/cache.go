@@ -177,7 +177,7 @@ func (f *Filter) cached(r *http.Request, st *Stream, lp *loopPool, in []http.Buf
 			return 0, false
 		}
 		enc := lp.get(f.Pools, st.level)
-		enc.Start(st.size)
+		enc.Start(int64(size))
 		for i := range in {
 			if err := enc.Write(in[i].Data); err != nil {
 				return http.Error, true

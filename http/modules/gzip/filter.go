@@ -119,7 +119,6 @@ type Filter struct {
 type Stream struct {
 	// In and Out count the bytes before and after compression.
 	In, Out int64
-	size    int64
 	level   int
 	chunk   int
 	enc     Encoder
@@ -160,7 +159,7 @@ func (f *Filter) header(r *http.Request, next http.HeaderFilterFunc) int {
 	if chunk <= 0 {
 		chunk = 128 << 10
 	}
-	r.SetCtx(f.Module.TypeIndex, &Stream{size: r.Out.ContentLength, level: s.Level, chunk: chunk})
+	r.SetCtx(f.Module.TypeIndex, &Stream{level: s.Level, chunk: chunk})
 	r.Out.Add(contentEncoding, f.Encoding)
 	r.Out.ClearContentLength()
 	r.Out.ClearAcceptRanges()
@@ -191,7 +190,9 @@ func (f *Filter) body(r *http.Request, in []http.Buf, next http.BodyFilterFunc) 
 			return rc
 		}
 		st.enc = lp.get(f.Pools, st.level)
-		st.enc.Start(st.size)
+		// a streamed body's length is not known for sure: a filter
+		// before this one may change it.
+		st.enc.Start(-1)
 	}
 	enc := st.enc
 	rc := http.OK
