@@ -160,11 +160,11 @@ func (c *bodyCache) store(k cacheKey, in []http.Buf, out []byte) *cacheEntry {
 // cached answers a whole body from the loop's cache, or compresses it
 // and stores it when it was seen recently. It returns false when the body
 // is not a candidate or was not seen before; the caller then compresses
-// as usual.
-func (f *Filter) cached(r *http.Request, st *Stream, lp *loopPool, in []http.Buf, next http.BodyFilterFunc) (int, bool) {
+// as usual, and whole tells the body's length (-1 when it is not whole).
+func (f *Filter) cached(r *http.Request, st *Stream, lp *loopPool, in []http.Buf, next http.BodyFilterFunc) (rc int, done bool, whole int64) {
 	size, ok := cacheable(in)
 	if !ok {
-		return 0, false
+		return 0, false, -1
 	}
 	if lp.cache == nil {
 		lp.cache = newBodyCache()
@@ -174,17 +174,17 @@ func (f *Filter) cached(r *http.Request, st *Stream, lp *loopPool, in []http.Buf
 	e := c.lookup(k, in)
 	if e == nil {
 		if !c.admit(k) {
-			return 0, false
+			return 0, false, int64(size)
 		}
 		enc := lp.get(f.Pools, st.level)
 		enc.Start(int64(size))
 		for i := range in {
 			if err := enc.Write(in[i].Data); err != nil {
-				return http.Error, true
+				return http.Error, true, -1
 			}
 		}
 		if err := enc.Finish(); err != nil {
-			return http.Error, true
+			return http.Error, true, -1
 		}
 		e = c.store(k, in, enc.Bytes())
 		lp.put(st.level, enc)
@@ -192,7 +192,7 @@ func (f *Filter) cached(r *http.Request, st *Stream, lp *loopPool, in []http.Buf
 	st.In, st.Out = int64(len(e.in)), int64(len(e.out))
 	st.done = true
 	st.bufs[0] = http.Buf{Data: e.out, Owned: true, Last: true, LastInChain: true}
-	rc := next(r, st.bufs[:])
+	rc = next(r, st.bufs[:])
 	st.bufs[0] = http.Buf{}
-	return rc, true
+	return rc, true, -1
 }

@@ -186,13 +186,14 @@ func (f *Filter) body(r *http.Request, in []http.Buf, next http.BodyFilterFunc) 
 	}
 	lp := f.Pools.loop(r)
 	if st.enc == nil {
-		if rc, ok := f.cached(r, st, lp, in, next); ok {
+		rc, done, whole := f.cached(r, st, lp, in, next)
+		if done {
 			return rc
 		}
 		st.enc = lp.get(f.Pools, st.level)
-		// a streamed body's length is not known for sure: a filter
-		// before this one may change it.
-		st.enc.Start(-1)
+		// only a body seen whole has a length known for sure: a filter
+		// before this one may change a streamed body's.
+		st.enc.Start(whole)
 	}
 	enc := st.enc
 	rc := http.OK
