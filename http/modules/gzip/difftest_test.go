@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,34 @@ func headLines(raw []byte) []string {
 		out = append(out, l)
 	}
 	return out
+}
+
+// trailerBlock returns the trailer section of a chunked response (the
+// lines after the last chunk), "" for other responses.
+func trailerBlock(raw []byte) string {
+	end := bytes.Index(raw, []byte("\r\n\r\n"))
+	if end < 0 || !bytes.Contains(bytes.ToLower(raw[:end]), []byte("transfer-encoding: chunked")) {
+		return ""
+	}
+	b := raw[end+4:]
+	for {
+		nl := bytes.Index(b, []byte("\r\n"))
+		if nl < 0 {
+			return "(truncated)"
+		}
+		size, err := strconv.ParseInt(string(b[:nl]), 16, 64)
+		if err != nil {
+			return "(bad chunk)"
+		}
+		b = b[nl+2:]
+		if size == 0 {
+			return string(b)
+		}
+		if int64(len(b)) < size+2 {
+			return "(truncated)"
+		}
+		b = b[size+2:]
+	}
 }
 
 // decoded returns the body with its content encoding removed; gzip is
@@ -102,6 +131,9 @@ func check(t *testing.T, p *difftest.Pair, name, raw string) {
 		}
 		if !bytes.Equal(nb, gb) {
 			diffs = append(diffs, fmt.Sprintf("decoded body: nginx %d bytes %q, gresty %d bytes %q", len(nb), clip(nb), len(gb), clip(gb)))
+		}
+		if a, b := trailerBlock(ng.Raw), trailerBlock(gr.Raw); a != b {
+			diffs = append(diffs, fmt.Sprintf("trailers: nginx %q, gresty %q", a, b))
 		}
 		if len(diffs) == 0 {
 			return
@@ -212,6 +244,7 @@ http {
         location /weak/ { alias DIR/; add_header ETag "W/\"already\""; }
         location /unquoted/ { alias DIR/; add_header ETag "unquoted"; }
         location /encoded/ { alias DIR/; add_header Content-Encoding identity; }
+        location /trailer/ { alias DIR/; add_trailer X-Trailer "t $uri"; }
         location /ret {
             default_type text/plain;
             return 200 "a text that is long enough to be compressed, a text that is long enough\n";
@@ -326,6 +359,9 @@ func TestGzipAgainstNginx(t *testing.T) {
 	add("already weak etag", "GET", "/weak/text.txt", "HTTP/1.1", ae("gzip"))
 	add("unquoted etag dropped", "GET", "/unquoted/text.txt", "HTTP/1.1", ae("gzip"))
 	add("content-encoding from add_header", "GET", "/encoded/text.txt", "HTTP/1.1", ae("gzip"))
+	add("trailers after compressed body", "GET", "/trailer/text.txt", "HTTP/1.1", ae("gzip"))
+	add("trailers uncompressed", "GET", "/trailer/text.txt", "HTTP/1.1")
+	add("trailers compressed big", "GET", "/trailer/big.txt", "HTTP/1.1", ae("gzip"))
 	add("return text", "GET", "/ret", "HTTP/1.1", ae("gzip"))
 	add("return short", "GET", "/ret-short", "HTTP/1.1", ae("gzip"))
 	add("return 403", "GET", "/ret-403", "HTTP/1.1", ae("gzip"))
