@@ -332,3 +332,6 @@ func mergeLocations(cf *Conf, locs []*LocConf, parent []any, m *core.Module) err
 	}
 	return nil
 }
+
+// MainConfOf returns module m's http-level configuration.
+func (c *Config) MainConfOf(m *core.Module) any { return c.Ctx.Main[m.TypeIndex] }

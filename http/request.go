@@ -395,9 +395,17 @@ func (r *Request) Ctx(typeIndex int) any {
 // SetCtx stores an HTTP module's request context.
 func (r *Request) SetCtx(typeIndex int, v any) {
 	if typeIndex >= len(r.ctx) {
-		n := make([]any, typeIndex+1, max(typeIndex+1, 16))
-		copy(n, r.ctx)
-		r.ctx = n
+		if typeIndex < cap(r.ctx) {
+			// reuse the pooled request's slice: clear what a previous
+			// request left beyond the current length.
+			old := len(r.ctx)
+			r.ctx = r.ctx[:typeIndex+1]
+			clear(r.ctx[old:])
+		} else {
+			n := make([]any, typeIndex+1, max(typeIndex+1, 32))
+			copy(n, r.ctx)
+			r.ctx = n
+		}
 	}
 	r.ctx[typeIndex] = v
 }
