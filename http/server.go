@@ -201,9 +201,6 @@ type LoopServer struct {
 
 	// files holds the loop's open file caches (static_openfile.go).
 	files fileState
-
-	// locals holds modules' per-loop state (LoopServer.Local).
-	locals []any
 }
 
 func newLoopServer(l *eventloop.Loop, rt *Runtime) *LoopServer {

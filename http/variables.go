@@ -403,8 +403,9 @@ func coreVariables() []*Variable {
 		}},
 		{Name: "document_root", Get: varDocumentRoot, Flags: nc},
 		{Name: "realpath_root", Get: varRealpathRoot, Flags: nc},
-		{Name: "query_string", Get: func(r *Request, _ any) ([]byte, bool) { return r.Args, true }, Flags: nc},
-		{Name: "args", Get: func(r *Request, _ any) ([]byte, bool) { return r.Args, true },
+		// as nginx, $args is not found when the URI had no "?".
+		{Name: "query_string", Get: func(r *Request, _ any) ([]byte, bool) { return r.Args, r.Args != nil }, Flags: nc},
+		{Name: "args", Get: func(r *Request, _ any) ([]byte, bool) { return r.Args, r.Args != nil },
 			Set: func(r *Request, v []byte, _ any) { r.Args = v }, Flags: nc | VarChangeable},
 		{Name: "is_args", Get: func(r *Request, _ any) ([]byte, bool) {
 			if len(r.Args) > 0 {
@@ -467,14 +468,16 @@ func coreVariables() []*Variable {
 		}, Flags: nc},
 		{Name: "request_id", Get: varRequestID},
 		{Name: "status", Get: func(r *Request, _ any) ([]byte, bool) {
-			st := r.Main.Out.Status
-			if r.Main.logStatus != 0 {
-				st = r.Main.logStatus
+			st := r.Main.LogStatus()
+			b := make([]byte, 0, 3)
+			// nginx prints "%03ui": 000 when no response was made.
+			if st < 100 {
+				b = append(b, '0')
+				if st < 10 {
+					b = append(b, '0')
+				}
 			}
-			if st == 0 {
-				return str("000"), true
-			}
-			return strconv.AppendInt(nil, int64(st), 10), true
+			return strconv.AppendInt(b, int64(st), 10), true
 		}, Flags: nc},
 		{Name: "sent_http_content_type", Get: func(r *Request, _ any) ([]byte, bool) {
 			if r.Out.ContentType == "" {
@@ -597,32 +600,17 @@ var hostname = func() string { h, _ := os.Hostname(); return h }()
 
 func underscoreName(s string) string { return strings.ReplaceAll(s, "_", "-") }
 
-// headerVar is $http_NAME: headers whose name matches with "_" for "-",
-// several joined by ", " (nginx 1.22 joins only cookies with "; ").
+// headerVar is $http_NAME: the first header whose name matches with "_"
+// for "-" (nginx 1.22 joins repeated headers only for the variables it
+// names, such as $http_cookie and $http_x_forwarded_for).
 func (r *Request) headerVar(name string) ([]byte, bool) {
-	var out []byte
-	n := 0
-	sep := ", "
-	if name == "cookie" {
-		sep = "; "
-	}
 	for i := range r.In {
 		h := &r.In[i]
-		if !nameMatchesUnderscored(h.Name, name) {
-			continue
+		if nameMatchesUnderscored(h.Name, name) {
+			return h.Value, true
 		}
-		if n == 0 {
-			out = h.Value
-		} else {
-			if n == 1 {
-				out = append([]byte(nil), out...)
-			}
-			out = append(out, sep...)
-			out = append(out, h.Value...)
-		}
-		n++
 	}
-	return out, n > 0
+	return nil, false
 }
 
 func nameMatchesUnderscored(h []byte, name string) bool {

@@ -14,6 +14,7 @@ import (
 	"gresty/http/modules/gzip"
 	"gresty/http/modules/headers"
 	"gresty/http/modules/index"
+	logmod "gresty/http/modules/log"
 	"gresty/http/modules/notmodified"
 	"gresty/http/modules/rangefilter"
 	"gresty/http/modules/rewrite"
@@ -32,6 +33,8 @@ func list() []*core.Module {
 		core.EventCoreModule,
 		http.HTTPModule,
 		http.CoreModule,
+		// the log module follows the core module in nginx.
+		logmod.Module,
 		// the content handlers run in reverse: index, autoindex,
 		// gzip_static, then static, as nginx's module order makes them.
 		static.Module,
