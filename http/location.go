@@ -340,3 +340,21 @@ func (r *Request) findLocation(pl *LocConf) (*LocConf, int, error) {
 	}
 	return cur, rc, nil
 }
+
+// AllLocations returns every location configuration of the http block:
+// each server's own, and every location, nested location, named
+// location, if and limit_except block below it.
+func (cf *Conf) AllLocations() []*LocConf {
+	var out []*LocConf
+	var walk func(l *LocConf)
+	walk = func(l *LocConf) {
+		out = append(out, l)
+		for _, c := range l.locations {
+			walk(c)
+		}
+	}
+	for _, s := range cf.Main.Servers {
+		walk(s.Loc())
+	}
+	return out
+}

@@ -421,3 +421,11 @@ func (r *Request) safari() bool {
 	}
 	return containsBytes(ua, "Safari/") && containsBytes(ua, "Mac OS X") && !containsBytes(ua, "Chrome/")
 }
+
+// AddPostponedPhaseHandler registers h to run after every other handler of
+// the phase, whatever the module order: ngx_lua moves its rewrite and
+// access handlers to the end of their phases so that the rewrite and
+// access modules' directives run first.
+func (cf *Conf) AddPostponedPhaseHandler(p Phase, h PhaseHandler) {
+	cf.Main.phases[p] = append([]PhaseHandler{h}, cf.Main.phases[p]...)
+}

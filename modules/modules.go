@@ -14,6 +14,7 @@ import (
 	"gresty/http/modules/gzip"
 	"gresty/http/modules/headers"
 	"gresty/http/modules/index"
+	"gresty/http/modules/lua"
 	logmod "gresty/http/modules/log"
 	"gresty/http/modules/notmodified"
 	"gresty/http/modules/rangefilter"
@@ -64,6 +65,9 @@ func list() []*core.Module {
 		// headers sits after range, gzip, postpone, ssi, charset, sub,
 		// addition, gunzip and userid in nginx's filter list.
 		headers.Module,
+		// ngx_lua is an auxiliary filter module: after the stock filters
+		// and before copy, range's body filter and not_modified.
+		lua.Module,
 		// copy, the range body filter and not_modified close nginx's
 		// filter list, so they see the handler's output first.
 		http.CopyFilterModule,

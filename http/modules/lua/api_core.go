@@ -1,0 +1,365 @@
+package lua
+
+import (
+	"time"
+
+	glua "github.com/yuin/gopher-lua"
+
+	"gresty/errlog"
+	"gresty/http"
+	"gresty/luavm"
+)
+
+// This file holds the ngx.* essentials every handler uses: output, exit,
+// status, logging, ngx.ctx, ngx.var, sleeping, the phase, and the
+// constants.
+
+func init() { registerAPI(installCore) }
+
+// request returns the context of the running code and checks that the
+// API may run in its phase; it raises ngx_lua's errors otherwise.
+func (st *loopState) request(L *glua.LState, allowed Phase) *reqCtx {
+	c := st.cur()
+	if c == nil {
+		L.RaiseError("no request found")
+		return nil
+	}
+	if allowed != 0 && c.phase&allowed == 0 {
+		L.RaiseError("API disabled in the context of %s", c.phase.contextName())
+		return nil
+	}
+	if c.r == nil && allowed&PhasesRequest != 0 && c.phase&PhasesRequest == 0 {
+		L.RaiseError("no request found")
+		return nil
+	}
+	return c
+}
+
+// contextName is the phase as ngx_lua's error messages name it.
+func (p Phase) contextName() string {
+	if p == PhaseTimer {
+		return "ngx.timer"
+	}
+	return p.directiveName()
+}
+
+const (
+	outputPhases = PhaseRewrite | PhaseAccess | PhaseContent
+	exitPhases   = PhaseRewrite | PhaseServerRewrite | PhaseAccess | PhaseContent | PhaseTimer |
+		PhaseHeaderFilter | PhaseBalancer | PhaseInitWorker
+	sleepPhases = PhaseRewrite | PhaseServerRewrite | PhaseAccess | PhaseContent | PhaseTimer | PhaseInitWorker
+)
+
+var logLevels = map[string]errlog.Level{
+	"STDERR": errlog.Stderr, "EMERG": errlog.Emerg, "ALERT": errlog.Alert, "CRIT": errlog.Crit,
+	"ERR": errlog.Error, "WARN": errlog.Warn, "NOTICE": errlog.Notice, "INFO": errlog.Info, "DEBUG": errlog.Debug,
+}
+
+// httpConstants are ngx.HTTP_* as ngx_lua defines them.
+var httpConstants = map[string]int{
+	"HTTP_CONTINUE": 100, "HTTP_SWITCHING_PROTOCOLS": 101, "HTTP_OK": 200, "HTTP_CREATED": 201,
+	"HTTP_ACCEPTED": 202, "HTTP_NO_CONTENT": 204, "HTTP_PARTIAL_CONTENT": 206, "HTTP_SPECIAL_RESPONSE": 300,
+	"HTTP_MOVED_PERMANENTLY": 301, "HTTP_MOVED_TEMPORARILY": 302, "HTTP_SEE_OTHER": 303,
+	"HTTP_NOT_MODIFIED": 304, "HTTP_TEMPORARY_REDIRECT": 307, "HTTP_PERMANENT_REDIRECT": 308,
+	"HTTP_BAD_REQUEST": 400, "HTTP_UNAUTHORIZED": 401, "HTTP_PAYMENT_REQUIRED": 402, "HTTP_FORBIDDEN": 403,
+	"HTTP_NOT_FOUND": 404, "HTTP_NOT_ALLOWED": 405, "HTTP_NOT_ACCEPTABLE": 406, "HTTP_REQUEST_TIMEOUT": 408,
+	"HTTP_CONFLICT": 409, "HTTP_GONE": 410, "HTTP_UPGRADE_REQUIRED": 426, "HTTP_TOO_MANY_REQUESTS": 429,
+	"HTTP_CLOSE": 444, "HTTP_ILLEGAL": 451, "HTTP_INTERNAL_SERVER_ERROR": 500, "HTTP_METHOD_NOT_IMPLEMENTED": 501,
+	"HTTP_BAD_GATEWAY": 502, "HTTP_SERVICE_UNAVAILABLE": 503, "HTTP_GATEWAY_TIMEOUT": 504,
+	"HTTP_VERSION_NOT_SUPPORTED": 505, "HTTP_INSUFFICIENT_STORAGE": 507,
+}
+
+// methodConstants are ngx.HTTP_GET and friends (ngx_lua's method bits).
+var methodConstants = map[string]int{
+	"HTTP_GET": 0x0002, "HTTP_HEAD": 0x0004, "HTTP_POST": 0x0008, "HTTP_PUT": 0x0010,
+	"HTTP_DELETE": 0x0020, "HTTP_MKCOL": 0x0040, "HTTP_COPY": 0x0080, "HTTP_MOVE": 0x0100,
+	"HTTP_OPTIONS": 0x0200, "HTTP_PROPFIND": 0x0400, "HTTP_PROPPATCH": 0x0800, "HTTP_LOCK": 0x1000,
+	"HTTP_UNLOCK": 0x2000, "HTTP_PATCH": 0x4000, "HTTP_TRACE": 0x8000,
+}
+
+func installCore(st *loopState) {
+	L := st.vm.L
+	ngx := st.ngx
+	set := func(name string, v glua.LValue) { ngx.RawSetString(name, v) }
+	fn := func(name string, f glua.LGFunction) { ngx.RawSetString(name, L.NewFunction(f)) }
+
+	set("OK", glua.LNumber(0))
+	set("ERROR", glua.LNumber(-1))
+	set("AGAIN", glua.LNumber(-2))
+	set("DONE", glua.LNumber(-4))
+	set("DECLINED", glua.LNumber(-5))
+	set("null", st.vm.Null())
+	for k, v := range httpConstants {
+		set(k, glua.LNumber(v))
+	}
+	for k, v := range methodConstants {
+		set(k, glua.LNumber(v))
+	}
+	for k, v := range logLevels {
+		set(k, glua.LNumber(v))
+	}
+
+	fn("say", func(L *glua.LState) int { return st.say(L, true) })
+	fn("print", func(L *glua.LState) int { return st.say(L, false) })
+	fn("log", func(L *glua.LState) int {
+		lv := L.CheckInt(1)
+		if lv < int(errlog.Stderr) || lv > int(errlog.Debug) {
+			L.RaiseError("bad log level: %d", lv)
+		}
+		logLua(st, L, errlog.Level(lv), st.vm.LogArgs(L, 2))
+		return 0
+	})
+	fn("get_phase", func(L *glua.LState) int {
+		c := st.cur()
+		if c == nil {
+			L.Push(glua.LString("init"))
+			return 1
+		}
+		L.Push(glua.LString(c.phase.Name()))
+		return 1
+	})
+	st.vm.RegisterYielding(ngx, "exit", func(L *glua.LState) int { return st.exit(L) })
+	st.vm.RegisterYielding(ngx, "eof", func(L *glua.LState) int {
+		c := st.request(L, outputPhases)
+		if L.GetTop() != 0 {
+			L.RaiseError("no argument is expected")
+		}
+		if c.eof {
+			L.Push(glua.LNil)
+			L.Push(glua.LString("seen eof"))
+			return 2
+		}
+		rc := c.sendEOF()
+		if rc == http.Error || rc >= 300 {
+			L.Push(glua.LNil)
+			L.Push(glua.LString("nginx output filter error"))
+			return 2
+		}
+		L.Push(glua.LTrue)
+		return 1
+	})
+	st.vm.RegisterYielding(ngx, "flush", func(L *glua.LState) int { return st.flush(L) })
+	st.vm.RegisterYielding(ngx, "sleep", func(L *glua.LState) int { return st.sleep(L) })
+
+	// ngx.status, ngx.ctx and the like are properties: a metatable on ngx.
+	mt := L.NewTable()
+	mt.RawSetString("__index", L.NewFunction(func(L *glua.LState) int {
+		key := L.CheckString(2)
+		switch key {
+		case "status":
+			c := st.request(L, PhasesRequest)
+			if c.r == nil {
+				L.RaiseError("no request found")
+			}
+			L.Push(glua.LNumber(c.r.Out.Status))
+			return 1
+		case "ctx":
+			c := st.cur()
+			if c == nil || c.r == nil && c.phase&(PhaseTimer|PhaseInitWorker) == 0 {
+				L.RaiseError("no request found")
+			}
+			if c.ctxTable == nil {
+				c.ctxTable = L.NewTable()
+			}
+			L.Push(c.ctxTable)
+			return 1
+		}
+		if g, ok := propertyGetters[key]; ok {
+			return g(st, L)
+		}
+		L.Push(glua.LNil)
+		return 1
+	}))
+	mt.RawSetString("__newindex", L.NewFunction(func(L *glua.LState) int {
+		key := L.CheckString(2)
+		switch key {
+		case "status":
+			c := st.request(L, PhasesRequest)
+			st.setStatus(L, c, L.CheckInt(3))
+			return 0
+		case "ctx":
+			c := st.cur()
+			if c == nil || c.r == nil && c.phase&(PhaseTimer|PhaseInitWorker) == 0 {
+				L.RaiseError("no request found")
+			}
+			t, ok := L.Get(3).(*glua.LTable)
+			if !ok {
+				L.RaiseError("ctx should be a table while getting a %s value", L.Get(3).Type().String())
+			}
+			c.ctxTable = t
+			return 0
+		}
+		if s, ok := propertySetters[key]; ok {
+			return s(st, L)
+		}
+		ngx.RawSetString(key, L.Get(3))
+		return 0
+	}))
+	L.SetMetatable(ngx, mt)
+}
+
+// propertyGetters and propertySetters extend ngx's metatable with the
+// properties other API files define (ngx.header, ngx.var, ngx.arg...).
+var (
+	propertyGetters = map[string]func(st *loopState, L *glua.LState) int{}
+	propertySetters = map[string]func(st *loopState, L *glua.LState) int{}
+)
+
+// setStatus is ngx.status = code.
+func (st *loopState) setStatus(L *glua.LState, c *reqCtx, code int) {
+	r := c.r
+	if r.HeaderSent || c.headersSent {
+		r.Logf(errlog.Error, "attempt to set ngx.status after sending out response headers")
+		return
+	}
+	if code == 101 {
+		// ngx_lua keeps 101 as is for websockets.
+		r.Out.Status = code
+		return
+	}
+	r.Out.Status = code
+	r.Out.StatusLine = ""
+}
+
+// appendOutput formats ngx.say/print arguments: strings, numbers,
+// booleans, nil, ngx.null and array tables of those (flattened).
+func (st *loopState) appendOutput(L *glua.LState, b []byte, v glua.LValue, arg int, fname string) []byte {
+	switch x := v.(type) {
+	case glua.LString:
+		return append(b, x...)
+	case glua.LNumber:
+		return luavm.AppendNumber(b, float64(x))
+	case glua.LBool:
+		if x {
+			return append(b, "true"...)
+		}
+		return append(b, "false"...)
+	case *glua.LNilType:
+		return append(b, "nil"...)
+	case *glua.LUserData:
+		if x == st.vm.Null() {
+			return append(b, "null"...)
+		}
+	case *glua.LTable:
+		n := x.Len()
+		for i := 1; i <= n; i++ {
+			b = st.appendTableElem(L, b, x.RawGetInt(i), arg, fname)
+		}
+		return b
+	}
+	L.ArgError(arg, "string, number, boolean, nil, ngx.null, or array table expected, got "+v.Type().String())
+	return b
+}
+
+func (st *loopState) appendTableElem(L *glua.LState, b []byte, v glua.LValue, arg int, fname string) []byte {
+	switch v.(type) {
+	case glua.LString, glua.LNumber, glua.LBool, *glua.LTable:
+		return st.appendOutput(L, b, v, arg, fname)
+	case *glua.LUserData:
+		if v == st.vm.Null() {
+			return append(b, "null"...)
+		}
+	}
+	L.RaiseError("bad argument #%d to '%s' (non-array table found)", arg, fname)
+	return b
+}
+
+// say is ngx.say (newline) and ngx.print.
+func (st *loopState) say(L *glua.LState, newline bool) int {
+	c := st.request(L, outputPhases)
+	fname := "print"
+	if newline {
+		fname = "say"
+	}
+	var b []byte
+	for i, n := 1, L.GetTop(); i <= n; i++ {
+		b = st.appendOutput(L, b, L.Get(i), i, fname)
+	}
+	if newline {
+		b = append(b, '\n')
+	}
+	if c.eof {
+		L.Push(glua.LNil)
+		L.Push(glua.LString("seen eof"))
+		return 2
+	}
+	rc := c.output(b, false)
+	if rc == http.Error || rc >= 300 {
+		L.Push(glua.LNil)
+		L.Push(glua.LString("nginx output filter error"))
+		return 2
+	}
+	L.Push(glua.LNumber(1))
+	return 1
+}
+
+// exit is ngx.exit(status): the phase's code stops here.
+func (st *loopState) exit(L *glua.LState) int {
+	c := st.request(L, exitPhases)
+	code := L.CheckInt(1)
+	if code != http.OK && code != http.Error && code != http.Done && code != http.Declined && code < 200 {
+		if c.phase != PhaseTimer {
+			L.RaiseError("bad argument to 'ngx.exit': does not accept status code %d", code)
+		}
+	}
+	c.exited = true
+	c.exitCode = code
+	switch c.phase {
+	case PhaseHeaderFilter, PhaseBodyFilter, PhaseBalancer:
+		return 0
+	}
+	return st.vm.Suspend(L)
+}
+
+// flush is ngx.flush([wait]).
+func (st *loopState) flush(L *glua.LState) int {
+	c := st.request(L, outputPhases)
+	if c.eof {
+		L.Push(glua.LNil)
+		L.Push(glua.LString("seen eof"))
+		return 2
+	}
+	if c.out.buffering {
+		L.Push(glua.LTrue)
+		return 1
+	}
+	if rc := c.sendHeaderIfNeeded(); rc == http.Error || rc >= 300 {
+		L.Push(glua.LNil)
+		L.Push(glua.LString("nginx output filter error"))
+		return 2
+	}
+	c.r.SendFlush()
+	wait := L.OptBool(1, false)
+	ec := c.r.Conn.EventConn()
+	if !wait || ec.Buffered() == 0 {
+		L.Push(glua.LTrue)
+		return 1
+	}
+	th := st.vm.Current()
+	c.r.SetDrainHandler(func(r *http.Request) {
+		r.SetDrainHandler(nil)
+		c.resume(th, glua.LTrue)
+	})
+	return st.vm.Suspend(L)
+}
+
+// sleep is ngx.sleep(seconds): the thread waits on a loop timer.
+func (st *loopState) sleep(L *glua.LState) int {
+	c := st.request(L, sleepPhases)
+	secs := float64(L.CheckNumber(1))
+	if secs < 0 {
+		L.RaiseError("invalid sleep duration \"%s\"", luavm.FormatNumber(secs))
+	}
+	th := st.vm.Current()
+	d := time.Duration(secs * float64(time.Second))
+	var t interface{ Stop() bool }
+	timer := st.ls.Loop().AfterFunc(d, func() {
+		if c.r != nil {
+			c.r.Logf(errlog.Debug, "lua sleep timer expired: \"%s?%s\"", c.r.URI, c.r.Args)
+		}
+		c.resume(th)
+	})
+	t = timer
+	c.onCleanup(func() { t.Stop() })
+	return st.vm.Suspend(L)
+}

@@ -1,0 +1,260 @@
+package lua
+
+import (
+	glua "github.com/yuin/gopher-lua"
+
+	"gresty/conf"
+	"gresty/core"
+	"gresty/errlog"
+	"gresty/http"
+	"gresty/http/modules/rewrite"
+	"gresty/luavm"
+)
+
+func stateOf(r *http.Request) *loopState {
+	st, _ := r.LoopState(Module).(*loopState)
+	return st
+}
+
+func postconfiguration(cf *http.Conf) error {
+	m := mainConf(cf)
+	if m == nil {
+		return nil
+	}
+	// init_by_lua runs at configuration time in nginx, so that -t and a
+	// reload see its errors; the loops' VMs run it again.
+	if err := checkInit(cf, m); err != nil {
+		return err
+	}
+	// ngx_lua runs its rewrite and access handlers after the other
+	// modules' of the same phase (the rewrite module's directives, allow
+	// and deny come first).
+	cf.AddPostponedPhaseHandler(http.RewritePhase, rewriteHandler)
+	cf.AddPostponedPhaseHandler(http.AccessPhase, accessHandler)
+	cf.AddPhaseHandler(http.ServerRewritePhase, serverRewriteHandler)
+	cf.AddPhaseHandler(http.LogPhase, logHandler)
+	cf.AddHeaderFilter(headerFilter)
+	cf.AddBodyFilter(bodyFilter)
+	// content_by_lua is a location's exclusive content handler.
+	for _, l := range cf.AllLocations() {
+		if lc, ok := l.LocConfOf(Module).(*LocConf); ok && lc.Content != nil {
+			l.Handler = contentHandler
+		}
+	}
+	return nil
+}
+
+// phaseHandler is the common body of the rewrite, server-rewrite and
+// access handlers: the first call starts the code; when the code had to
+// wait, the phases run again and the second call returns its result.
+func phaseHandler(r *http.Request, h *Handler, phase Phase) int {
+	if h == nil {
+		return http.Declined
+	}
+	st := stateOf(r)
+	if st == nil {
+		return http.Declined
+	}
+	if c, ok := r.Ctx(Module.TypeIndex).(*reqCtx); ok && c != nil && c.entered && c.phase == phase {
+		if !c.done {
+			return http.Done
+		}
+		c.entered = false
+		rc := c.result
+		if rc == http.OK {
+			rc = http.Declined
+		}
+		return rc
+	}
+	rc := runPhase(st, r, h, phase)
+	if rc == http.Done {
+		return http.Done
+	}
+	c := r.Ctx(Module.TypeIndex).(*reqCtx)
+	c.entered = false
+	return rc
+}
+
+func rewriteHandler(r *http.Request) int {
+	if r.URIChanged() {
+		return http.Declined
+	}
+	lc := r.Loc.LocConfOf(Module).(*LocConf)
+	return phaseHandler(r, lc.Rewrite, PhaseRewrite)
+}
+
+func serverRewriteHandler(r *http.Request) int {
+	lc := r.Srv.Loc().LocConfOf(Module).(*LocConf)
+	return phaseHandler(r, lc.ServerRewrite, PhaseServerRewrite)
+}
+
+func accessHandler(r *http.Request) int {
+	lc := r.Loc.LocConfOf(Module).(*LocConf)
+	return phaseHandler(r, lc.Access, PhaseAccess)
+}
+
+// contentHandler is content_by_lua (ngx_http_lua_content_handler).
+func contentHandler(r *http.Request) int {
+	st := stateOf(r)
+	lc := r.Loc.LocConfOf(Module).(*LocConf)
+	if st == nil || lc.Content == nil {
+		return http.Declined
+	}
+	if lc.NeedRequestBody.V {
+		rc := r.ReadBody(func(r *http.Request) {
+			rc := runPhase(st, r, lc.Content, PhaseContent)
+			if rc == http.Done {
+				// the thread waits; it will finalize the request.
+				r.Finalize(http.Done)
+				return
+			}
+			r.Finalize(rc)
+		})
+		if rc != http.OK {
+			return rc
+		}
+		return http.Done
+	}
+	return runPhase(st, r, lc.Content, PhaseContent)
+}
+
+// logHandler runs log_by_lua; its code cannot wait.
+func logHandler(r *http.Request) int {
+	lc, ok := r.Loc.LocConfOf(Module).(*LocConf)
+	if !ok || lc.Log == nil {
+		return http.Declined
+	}
+	st := stateOf(r)
+	if st == nil {
+		return http.Declined
+	}
+	runSync(st, r, lc.Log, PhaseLog, "log_by_lua*")
+	return http.OK
+}
+
+// runSync runs code that cannot wait (log, header and body filters,
+// set_by_lua) on the VM's main state. It returns the code's results, and
+// false when it failed (the failure is logged as ngx_lua logs it).
+func runSync(st *loopState, r *http.Request, h *Handler, phase Phase, what string, args ...glua.LValue) ([]glua.LValue, bool) {
+	lc := r.Loc.LocConfOf(Module).(*LocConf)
+	f, err := st.fn(h, r, lc.CodeCache.V)
+	if err != nil {
+		r.Logf(errlog.Error, "%s", err)
+		return nil, false
+	}
+	c := ctxOf(st, r)
+	saved := c.phase
+	c.phase = phase
+	var rets []glua.LValue
+	var lerr *luavm.Error
+	st.withCtx(c, func() { rets, lerr = st.vm.Call(f, args...) })
+	c.phase = saved
+	if lerr != nil {
+		text := "failed to run " + what + ": " + lerr.Msg()
+		if lerr.Traceback != "" {
+			text += "\n" + lerr.Traceback
+		}
+		r.Logf(errlog.Error, "%s", text)
+		return nil, false
+	}
+	return rets, true
+}
+
+// headerFilter runs header_filter_by_lua.
+func headerFilter(next http.HeaderFilterFunc) http.HeaderFilterFunc {
+	return func(r *http.Request) int {
+		lc, ok := r.Loc.LocConfOf(Module).(*LocConf)
+		if !ok || lc.HeaderFilter == nil {
+			return next(r)
+		}
+		st := stateOf(r)
+		if st == nil {
+			return next(r)
+		}
+		c := ctxOf(st, r)
+		if _, ok := runSync(st, r, lc.HeaderFilter, PhaseHeaderFilter, "header_filter_by_lua*"); !ok {
+			return http.Error
+		}
+		if c.exited {
+			c.exited = false
+			if c.exitCode == http.Error {
+				return http.Error
+			}
+		}
+		return next(r)
+	}
+}
+
+// bodyFilter runs body_filter_by_lua with ngx.arg[1] the chunk and
+// ngx.arg[2] the eof flag.
+func bodyFilter(next http.BodyFilterFunc) http.BodyFilterFunc {
+	return func(r *http.Request, in []http.Buf) int {
+		lc, ok := r.Loc.LocConfOf(Module).(*LocConf)
+		if !ok || lc.BodyFilter == nil {
+			return next(r, in)
+		}
+		st := stateOf(r)
+		if st == nil {
+			return next(r, in)
+		}
+		c := ctxOf(st, r)
+		var data []byte
+		last := false
+		for i := range in {
+			b := &in[i]
+			if b.File != nil {
+				buf := make([]byte, b.FileLen)
+				if _, err := b.File.ReadAt(buf, b.FilePos); err != nil {
+					r.Logf(errlog.Crit, "pread() \"%s\" failed %s", b.File.Name(), errlog.Errno(err))
+					return http.Error
+				}
+				data = append(data, buf...)
+			} else {
+				data = append(data, b.Data...)
+			}
+			if b.Last || b.LastInChain {
+				last = true
+			}
+		}
+		c.filterIn, c.filterLast = data, last
+		if _, ok := runSync(st, r, lc.BodyFilter, PhaseBodyFilter, "body_filter_by_lua*"); !ok {
+			return http.Error
+		}
+		if c.exited {
+			c.exited = false
+			if c.exitCode == http.Error {
+				return http.Error
+			}
+		}
+		out := []http.Buf{{Data: c.filterIn, Last: c.filterLast && r == r.Main, LastInChain: c.filterLast}}
+		if len(c.filterIn) == 0 && !c.filterLast {
+			return http.OK
+		}
+		return next(r, out)
+	}
+}
+
+// addSetStep makes set_by_lua a step of the rewrite module's script.
+func addSetStep(p *core.Parser, d *conf.Directive, cf *http.Conf, name string, h *Handler) error {
+	return rewrite.AddSet(p, d, name, func(r *http.Request) ([]byte, int) {
+		st := stateOf(r)
+		if st == nil {
+			return nil, 500
+		}
+		args := make([]glua.LValue, len(h.Args))
+		for i, t := range h.Args {
+			args[i] = glua.LString(t.EvalString(r))
+		}
+		c := ctxOf(st, r)
+		c.setArgs = args
+		rets, ok := runSync(st, r, h, PhaseSet, "set_by_lua*")
+		c.setArgs = nil
+		if !ok {
+			return nil, 500
+		}
+		if len(rets) == 0 || rets[0] == glua.LNil {
+			return []byte{}, 0
+		}
+		return []byte(st.vm.ToString(st.vm.L, rets[0]).String()), 0
+	})
+}

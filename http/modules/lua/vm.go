@@ -1,0 +1,231 @@
+package lua
+
+import (
+	"fmt"
+
+	glua "github.com/yuin/gopher-lua"
+
+	"gresty/core"
+	"gresty/errlog"
+	"gresty/http"
+	"gresty/luavm"
+)
+
+// loopState is the Lua world of one loop for one configuration: its VM,
+// the ngx table, and the handlers compiled in it.
+type loopState struct {
+	vm    *luavm.VM
+	ls    *http.LoopServer
+	cycle *core.Cycle
+	main  *MainConf
+	ngx  *glua.LTable
+	// compiled[h.id] is the handler's function in this VM.
+	compiled []*glua.LFunction
+	// exiting is set once the loop stops serving the configuration.
+	exiting bool
+	// api holds what API files keep per VM (regex caches, pools...),
+	// by key.
+	api map[string]any
+	// current is the context of code running on the main state (init,
+	// filters, log), where no request thread is current.
+	current *reqCtx
+}
+
+// apiInstaller adds part of the ngx API to a new VM. Files of this package
+// register one each in init; they run in registration order.
+type apiInstaller func(st *loopState)
+
+var apiInstallers []apiInstaller
+
+func registerAPI(f apiInstaller) { apiInstallers = append(apiInstallers, f) }
+
+// newLoopState creates a VM for cfg on a loop (ls is nil for the
+// configuration-time VM that runs init_by_lua for -t).
+func newLoopState(cycle *core.Cycle, m *MainConf, ls *http.LoopServer) (*loopState, error) {
+	st := &loopState{ls: ls, cycle: cycle, main: m, api: map[string]any{}}
+	opts := luavm.Options{
+		PackagePath:    expandPrefix(m.PackagePath.V, m.prefix),
+		PackageCPath:   expandPrefix(m.PackageCPath.V, m.prefix),
+		MaxRunningTime: m.MaxRunningTime.V,
+		Print:          st.print,
+	}
+	vm, err := luavm.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	st.vm = vm
+	st.compiled = make([]*glua.LFunction, len(m.handlers))
+	st.ngx = vm.L.NewTable()
+	vm.L.SetGlobal("ngx", st.ngx)
+	for _, install := range apiInstallers {
+		install(st)
+	}
+	return st, nil
+}
+
+// expandPrefix replaces $prefix in lua_package_path, as ngx_lua does.
+func expandPrefix(p, prefix string) string {
+	if p == "" {
+		return p
+	}
+	out := []byte{}
+	for i := 0; i < len(p); i++ {
+		if p[i] == '$' && len(p)-i >= len("$prefix") && p[i:i+len("$prefix")] == "$prefix" {
+			out = append(out, prefix...)
+			i += len("$prefix") - 1
+			continue
+		}
+		if p[i] == '$' && len(p)-i >= len("${prefix}") && p[i:i+len("${prefix}")] == "${prefix}" {
+			out = append(out, prefix...)
+			i += len("${prefix}") - 1
+			continue
+		}
+		out = append(out, p[i])
+	}
+	return string(out)
+}
+
+// fn returns handler h compiled in this VM, compiling it on first use (or
+// on every use for *_by_lua_file with lua_code_cache off).
+func (st *loopState) fn(h *Handler, r *http.Request, cache bool) (*glua.LFunction, error) {
+	if cache {
+		if f := st.compiled[h.id]; f != nil {
+			return f, nil
+		}
+	}
+	var f *glua.LFunction
+	var err error
+	if h.File != "" {
+		path := h.File
+		if h.FileTpl != nil && r != nil {
+			path = h.FileTpl.EvalString(r)
+			if path == "" {
+				return nil, fmt.Errorf("failed to eval the Lua file path")
+			}
+			path = st.cycle.FullName(path, false)
+		}
+		f, err = st.vm.CompileFile(path)
+	} else {
+		f, err = st.vm.CompileInline(h.Src, h.Chunk)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cache {
+		st.compiled[h.id] = f
+	}
+	return f, nil
+}
+
+// print is Lua's print: ngx_lua logs it at notice level with the
+// caller's position.
+func (st *loopState) print(L *glua.LState, msg string) {
+	logLua(st, L, errlog.Notice, msg)
+}
+
+// initLoop creates the loop's VM for a configuration, runs init_by_lua
+// in it and then init_worker_by_lua (nginx runs init_by_lua once in the
+// master and forks; each gresty loop has its own VM, so it runs in each).
+func initLoop(cfg *http.Config, ls *http.LoopServer) (any, error) {
+	m, ok := cfg.MainConfOf(Module).(*MainConf)
+	if !ok || m == nil {
+		return nil, nil
+	}
+	st, err := newLoopState(cfg.Cycle(), m, ls)
+	if err != nil {
+		return nil, err
+	}
+	if m.Init != nil {
+		if err := st.runInit(m.Init); err != nil {
+			return nil, err
+		}
+	}
+	if m.InitWorker != nil {
+		st.runInitWorker(m.InitWorker)
+	}
+	return st, nil
+}
+
+// runInit runs init_by_lua on the VM's main state. Its failure is the
+// configuration's.
+func (st *loopState) runInit(h *Handler) error {
+	f, err := st.fn(h, nil, true)
+	if err != nil {
+		return fmt.Errorf("init_by_lua error: %s", err)
+	}
+	ctx := &reqCtx{st: st, phase: PhaseInit}
+	st.withCtx(ctx, func() {
+		_, lerr := st.vm.Call(f)
+		if lerr != nil {
+			err = fmt.Errorf("init_by_lua error: %s", luaErrText(lerr))
+		}
+	})
+	return err
+}
+
+// runInitWorker runs init_worker_by_lua as a request-less thread that may
+// wait (ngx.timer, cosockets).
+func (st *loopState) runInitWorker(h *Handler) {
+	f, err := st.fn(h, nil, true)
+	if err != nil {
+		st.logf(errlog.Error, "%s", err)
+		return
+	}
+	ctx := &reqCtx{st: st, phase: PhaseInitWorker}
+	ctx.runDetached(f, "init_worker_by_lua")
+}
+
+func exitLoop(cfg *http.Config, ls *http.LoopServer, state any) {
+	st, ok := state.(*loopState)
+	if !ok || st == nil {
+		return
+	}
+	st.exiting = true
+	for _, f := range exitHooks {
+		f(st)
+	}
+	if h := st.main.ExitWorker; h != nil {
+		f, err := st.fn(h, nil, true)
+		if err != nil {
+			st.logf(errlog.Error, "%s", err)
+			return
+		}
+		ctx := &reqCtx{st: st, phase: PhaseExitWorker}
+		st.withCtx(ctx, func() {
+			if _, lerr := st.vm.Call(f); lerr != nil {
+				st.logf(errlog.Error, "exit_worker_by_lua error: %s", luaErrText(lerr))
+			}
+		})
+	}
+}
+
+// exitHooks run when a loop stops serving a configuration (timers run
+// premature, pools close...). API files register them in init.
+var exitHooks []func(st *loopState)
+
+func (st *loopState) logf(level errlog.Level, format string, args ...any) {
+	l := st.cycle.Log
+	if !l.Enabled(level) {
+		return
+	}
+	loop := 0
+	if st.ls != nil {
+		loop = st.ls.Loop().ID()
+	}
+	l.Printf(level, errlog.Entry{Loop: loop}, format, args...)
+}
+
+// checkInit validates init_by_lua at configuration time (so that -t and a
+// reload report its errors as nginx does) in a VM of its own.
+func checkInit(cf *http.Conf, m *MainConf) error {
+	if m.Init == nil {
+		return nil
+	}
+	st, err := newLoopState(cf.Cycle, m, nil)
+	if err != nil {
+		return err
+	}
+	defer st.vm.Close()
+	return st.runInit(m.Init)
+}
+
