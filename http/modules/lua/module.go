@@ -107,21 +107,21 @@ type Handler struct {
 
 // MainConf is the http-level configuration (ngx_http_lua_main_conf_t).
 type MainConf struct {
-	PackagePath    core.Value[string]
-	PackageCPath   core.Value[string]
-	Init           *Handler
-	InitWorker     *Handler
-	ExitWorker     *Handler
-	MaxPendingTimers core.Value[int]
-	MaxRunningTimers core.Value[int]
+	PackagePath          core.Value[string]
+	PackageCPath         core.Value[string]
+	Init                 *Handler
+	InitWorker           *Handler
+	ExitWorker           *Handler
+	MaxPendingTimers     core.Value[int]
+	MaxRunningTimers     core.Value[int]
 	RegexCacheMaxEntries core.Value[int]
-	RegexMatchLimit core.Value[int]
-	MaxRunningTime core.Value[time.Duration]
-	SharedDicts    []*SharedDictConf
+	RegexMatchLimit      core.Value[int]
+	MaxRunningTime       core.Value[time.Duration]
+	SharedDicts          []*SharedDictConf
 	// handlers counts the handlers so each gets an id for the per-VM
 	// compile cache.
-	handlers []*Handler
-	prefix   string
+	handlers   []*Handler
+	prefix     string
 	confPrefix string
 }
 
@@ -133,22 +133,22 @@ type SharedDictConf struct {
 
 // LocConf is a location's configuration (ngx_http_lua_loc_conf_t).
 type LocConf struct {
-	Rewrite      *Handler
+	Rewrite       *Handler
 	ServerRewrite *Handler
-	Access       *Handler
-	Content      *Handler
-	Log          *Handler
-	HeaderFilter *Handler
-	BodyFilter   *Handler
+	Access        *Handler
+	Content       *Handler
+	Log           *Handler
+	HeaderFilter  *Handler
+	BodyFilter    *Handler
 
-	CodeCache           core.Value[bool]
-	NeedRequestBody     core.Value[bool]
-	UseDefaultType      core.Value[bool]
+	CodeCache            core.Value[bool]
+	NeedRequestBody      core.Value[bool]
+	UseDefaultType       core.Value[bool]
 	TransformUnderscores core.Value[bool]
-	CheckClientAbort    core.Value[bool]
-	HTTP10Buffering     core.Value[bool]
-	RewriteNoPostpone   core.Value[bool]
-	AccessNoPostpone    core.Value[bool]
+	CheckClientAbort     core.Value[bool]
+	HTTP10Buffering      core.Value[bool]
+	RewriteNoPostpone    core.Value[bool]
+	AccessNoPostpone     core.Value[bool]
 
 	SocketConnectTimeout   core.Value[time.Duration]
 	SocketSendTimeout      core.Value[time.Duration]

@@ -18,7 +18,7 @@ type loopState struct {
 	ls    *http.LoopServer
 	cycle *core.Cycle
 	main  *MainConf
-	ngx  *glua.LTable
+	ngx   *glua.LTable
 	// compiled[h.id] is the handler's function in this VM.
 	compiled []*glua.LFunction
 	// exiting is set once the loop stops serving the configuration.
@@ -228,4 +228,3 @@ func checkInit(cf *http.Conf, m *MainConf) error {
 	defer st.vm.Close()
 	return st.runInit(m.Init)
 }
-
