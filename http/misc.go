@@ -122,14 +122,21 @@ func (r *Request) BasicAuth() (user, pass []byte, ok bool) {
 	for len(enc) > 0 && enc[0] == ' ' {
 		enc = enc[1:]
 	}
-	dec := make([]byte, base64.StdEncoding.DecodedLen(len(enc)))
-	n, err := base64.StdEncoding.Decode(dec, enc)
+	// nginx's decoder stops at the first '=' and needs no padding.
+	if i := indexByte(enc, '='); i >= 0 {
+		enc = enc[:i]
+	}
+	if len(enc) == 0 || len(enc)%4 == 1 {
+		return nil, nil, false
+	}
+	dec := make([]byte, base64.RawStdEncoding.DecodedLen(len(enc)))
+	n, err := base64.RawStdEncoding.Decode(dec, enc)
 	if err != nil {
 		return nil, nil, false
 	}
 	dec = dec[:n]
 	i := indexByte(dec, ':')
-	if i < 0 {
+	if i <= 0 {
 		return nil, nil, false
 	}
 	return dec[:i], dec[i+1:], true

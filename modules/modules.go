@@ -10,6 +10,7 @@ import (
 	"gresty/core"
 	"gresty/http"
 	"gresty/http/modules/access"
+	"gresty/http/modules/authbasic"
 	"gresty/http/modules/autoindex"
 	"gresty/http/modules/gzip"
 	"gresty/http/modules/headers"
@@ -51,6 +52,7 @@ func list() []*core.Module {
 		http.TryFilesModule,
 		// access follows auth_basic in nginx, so allow/deny are checked
 		// before the password.
+		authbasic.Module,
 		access.Module,
 		rewrite.Module,
 
