@@ -64,7 +64,16 @@ type Conn struct {
 	inProcess bool
 	processFn func()
 
+	// active is the request that may write to the connection now
+	// (nginx's c->data): the main request, or the subrequest whose turn
+	// it is.
+	active        *Request
+	postScheduled bool
+	runPostedFn   func()
+
 	remoteIP string
+	// stat is the state stub_status counts the connection in.
+	stat uint8
 
 	// sentHooks run when the output queue drains or the connection
 	// closes (Request.ReleaseAfterSend).
@@ -350,6 +359,7 @@ func (c *Conn) process() {
 		if c.state != stHead {
 			c.startHead()
 		}
+		c.setStat(statReading)
 		buf := c.data[c.headStart:]
 		switch c.head.Parse(buf) {
 		case httpparse.NeedMore:
@@ -365,6 +375,7 @@ func (c *Conn) process() {
 		c.pos = c.headStart + c.head.HeadLen()
 		r := c.newRequest()
 		c.r = r
+		c.active = r
 		c.state = stRequest
 		r.start()
 		if c.r != nil {
@@ -401,6 +412,7 @@ func (c *Conn) startHead() {
 
 func (c *Conn) setIdle() {
 	c.state = stIdle
+	c.setStat(statWaiting)
 	c.ec.SetIdle(true)
 	c.ec.SetReusable(true)
 	loc := c.defaultSrv().Loc()
@@ -431,6 +443,7 @@ func (c *Conn) headFailed() {
 	text, prev, bad := c.head.ErrorText()
 	r := c.newRequest()
 	c.r = r
+	c.active = r
 	c.state = stRequest
 	if msg := reason.String(); msg != "" {
 		line := msg
@@ -465,6 +478,7 @@ func (c *Conn) newRequest() *Request {
 	r.Srv = c.defaultSrv()
 	r.Loc = r.Srv.Loc()
 	r.Out.reset()
+	c.setStat(statWriting)
 	c.requests++
 	if c.requests > 1 {
 		r.pipeline = c.pipelined
@@ -570,6 +584,8 @@ func (c *Conn) OnClose(ec *eventloop.Conn, err error) {
 	}
 	c.data = nil
 	c.srv.conns--
+	c.setStat(statNone)
+	c.srv.stats.active.Add(-1)
 }
 
 func (c *Conn) closeNow() {
@@ -597,6 +613,7 @@ func (c *Conn) requestDone(r *Request, keepalive bool) {
 		return
 	}
 	c.state = stClosing
+	c.setStat(statNone)
 	loc := r.Loc
 	lc := loc.LingeringClose.V
 	if lc == LingeringAlways || (lc == LingeringOn && (c.lingering || c.pos < len(c.data) || r.discarding || (r.Body != nil && !r.Body.Done))) {

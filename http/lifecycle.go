@@ -25,6 +25,7 @@ func (r *Request) start() {
 		c.lingering = true
 	}
 	r.phase = 0
+	r.writeHandler = (*Request).runPhases
 	r.runPhases()
 }
 
@@ -79,10 +80,9 @@ func (r *Request) Finalize(rc int) {
 		return
 	}
 	if r.bufferedOutput() {
-		r.drainHandler = func(r *Request) {
-			r.drainHandler = nil
-			r.Finalize(OK)
-		}
+		// held output (a subrequest's turn has not come): the writer
+		// flushes it when the request is woken, then finalizes.
+		r.writeHandler = (*Request).writer
 		return
 	}
 	if r.finalized {
@@ -184,6 +184,14 @@ func (r *Request) free(rc int) {
 	c := r.Conn
 	if c.timedout && r.Loc != nil && r.Loc.ResetTimedoutConnection.V {
 		c.ec.Abort()
+	}
+	for _, sr := range r.subs {
+		sr.runCleanups()
+		c.srv.putRequest(sr)
+	}
+	r.subs = r.subs[:0]
+	if c.active == r {
+		c.active = nil
 	}
 	c.srv.putRequest(r)
 }

@@ -295,9 +295,6 @@ func headerWriter(r *Request) int {
 // the bytes on the connection (the loop writes them with one writev at the
 // end of its dispatch).
 func writeFilter(r *Request, in []Buf) int {
-	if r != r.Main {
-		return r.subrequestOutput(in)
-	}
 	c := r.Conn
 	if c.closed() {
 		return Error

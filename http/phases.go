@@ -255,6 +255,7 @@ func postAccessChecker(r *Request, ph *phaseEntry) bool {
 }
 
 func contentChecker(r *Request, ph *phaseEntry) bool {
+	r.writeHandler = nil
 	if r.contentHandler != nil {
 		r.Finalize(r.contentHandler(r))
 		return false

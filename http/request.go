@@ -134,7 +134,16 @@ type Request struct {
 	// 444...).
 	logStatus int
 
-	postponed []*Request
+	postponed []*postponedNode
+	// posted are the requests to wake after the current event (nginx's
+	// posted_requests of the main request); subs are the subrequests to
+	// recycle with the main request.
+	posted []*Request
+	subs   []*Request
+	// writeHandler runs when the request is posted (r->write_event_handler).
+	writeHandler func(r *Request)
+	waited       bool
+	background   bool
 	// resume, when set, is called by the connection when a suspended
 	// request is woken (Request.Wake).
 	resume func(r *Request)
@@ -181,12 +190,7 @@ type Request struct {
 
 	// postSubrequest is called when a subrequest finalizes, with its rc.
 	postSubrequest func(r *Request, rc int) int
-	// onDone runs when a subrequest is done; onSubrequestsDone when all of
-	// a request's subrequests are.
-	onDone            func(r *Request)
-	onSubrequestsDone func(r *Request)
-	children          []*Request
-	inMemory          bool
+	inMemory bool
 	// SubBody collects an in-memory subrequest's response body.
 	SubBody []byte
 }

@@ -156,6 +156,10 @@ func accepter(rt *Runtime, la *ListenAddr) eventloop.Accepter {
 		}
 		c := &Conn{ec: ec, srv: s, cfg: cfg, la: la, start: s.loop.Now()}
 		s.conns++
+		s.stats.accepted.Add(1)
+		s.stats.handled.Add(1)
+		s.stats.active.Add(1)
+		c.setStat(statWaiting)
 		c.vs = la.virtualServers(c)
 		c.setTimer(tmHeader, c.vs.Default.ClientHeaderTimeout.V)
 		c.startHead()
@@ -201,6 +205,9 @@ type LoopServer struct {
 
 	// files holds the loop's open file caches (static_openfile.go).
 	files fileState
+
+	// stats are the loop's stub_status counters (stubstatus_api.go).
+	stats connStats
 }
 
 func newLoopServer(l *eventloop.Loop, rt *Runtime) *LoopServer {
@@ -266,8 +273,15 @@ func (s *LoopServer) putRequest(r *Request) {
 
 // reset clears a pooled request, keeping its slices' capacity.
 func (r *Request) reset() {
-	in, vars, caps, ctx, arena, hs, ts, cl := r.In[:0], r.vars[:0], r.captures[:0], r.ctx[:0], r.arena[:0], r.Out.Headers[:0], r.Out.Trailers[:0], r.cleanups[:0]
-	*r = Request{In: in, vars: vars, captures: caps, ctx: ctx, arena: arena, cleanups: cl}
+	in, caps, ctx, arena, hs, ts, cl := r.In[:0], r.captures[:0], r.ctx[:0], r.arena[:0], r.Out.Headers[:0], r.Out.Trailers[:0], r.cleanups[:0]
+	posted, subs := r.posted[:0], r.subs[:0]
+	vars := r.vars[:0]
+	if r.Main != nil && r.Main != r {
+		// a subrequest shared its parent's headers, variables and maybe
+		// captures: those slices are not its own to reuse.
+		vars, in, caps = nil, nil, nil
+	}
+	*r = Request{In: in, vars: vars, captures: caps, ctx: ctx, arena: arena, cleanups: cl, posted: posted, subs: subs}
 	r.Out.Headers, r.Out.Trailers = hs, ts
 	r.ContentLength = -1
 }

@@ -21,6 +21,7 @@ import (
 	"gresty/http/modules/rangefilter"
 	"gresty/http/modules/rewrite"
 	"gresty/http/modules/static"
+	"gresty/http/modules/stubstatus"
 	"gresty/http/modules/zstd"
 )
 
@@ -55,6 +56,8 @@ func list() []*core.Module {
 		authbasic.Module,
 		access.Module,
 		rewrite.Module,
+		// stub_status closes nginx's list of modules before the filters.
+		stubstatus.Module,
 
 		http.WriteFilterModule,
 		http.HeaderFilterModule,
@@ -64,6 +67,9 @@ func list() []*core.Module {
 		gzip.Module,
 		// zstd (ours) after gzip, so its filter runs first.
 		zstd.FilterModule,
+		// postpone follows gzip: subrequests' output is put in order
+		// before it is compressed and framed once.
+		http.PostponeFilterModule,
 		// headers sits after range, gzip, postpone, ssi, charset, sub,
 		// addition, gunzip and userid in nginx's filter list.
 		headers.Module,
