@@ -396,12 +396,17 @@ func (c *Conn) process() {
 // startHead prepares the parser for a request starting at pos.
 func (c *Conn) startHead() {
 	c.state = stHead
+	prev := c.headStart
 	c.headStart = c.pos
 	cfg := &c.defaultSrv().parserConf
-	if c.requests == 0 || !c.pipelined {
-		c.head.Reset(cfg)
+	// a pipelined request that starts inside the previous request's
+	// header buffer counts against that buffer, as nginx's
+	// ngx_http_set_keepalive hands it on; otherwise a fresh buffer.
+	off := c.pos - prev
+	if c.requests > 0 && c.pipelined && off >= 0 && off < c.head.BufferEnd() {
+		c.head.ResetPipelined(cfg, c.head.BufferEnd()-off, min(c.head.LargeBuffers(), 1))
 	} else {
-		c.head.ResetPipelined(cfg, 0, 0)
+		c.head.Reset(cfg)
 	}
 	if c.timerKind == tmKeepalive {
 		c.stopTimer()
