@@ -340,5 +340,5 @@ func writeFilter(r *Request, in []Buf) int {
 
 // appendHTTPTime appends t in the IMF-fixdate form nginx uses.
 func appendHTTPTime(b []byte, t time.Time) []byte {
-	return t.UTC().AppendFormat(b, "Mon, 02 Jan 2006 15:04:05 GMT")
+	return AppendHTTPDate(b, t.Unix())
 }

@@ -1,5 +1,7 @@
 package http
 
+import "time"
+
 // ParseHTTPTime parses an HTTP date in any of the three forms nginx
 // accepts (RFC 822 "Tue, 10 Nov 2002 23:50:13", RFC 850
 // "Tuesday, 10-Dec-02 23:50:13", asctime "Tue Dec 10 23:50:13 2002") and
@@ -199,4 +201,55 @@ func ParseHTTPTime(v []byte) int64 {
 	}
 	days := 365*year + year/4 - year/100 + year/400 + uint64(367*month/12) - 30 + day - 1 - 719527 + 31 + 28
 	return int64(days*86400 + hour*3600 + minute*60 + sec)
+}
+
+var (
+	weekdays  = [7]string{"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"}
+	monthAbbr = [12]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+)
+
+// AppendHTTPDate appends Unix time sec in the IMF-fixdate form of HTTP
+// headers ("Sun, 06 Nov 1994 08:49:37 GMT"), as ngx_http_time writes it,
+// without going through time.Format: it is on the path of every response
+// with a Last-Modified.
+func AppendHTTPDate(b []byte, sec int64) []byte {
+	days := sec / 86400
+	rem := sec % 86400
+	if rem < 0 {
+		rem += 86400
+		days--
+	}
+	// days to civil date (proleptic Gregorian, eras of 400 years).
+	z := days + 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	year := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	day := doy - (153*mp+2)/5 + 1
+	month := mp + 3
+	if mp >= 10 {
+		month = mp - 9
+	}
+	if month <= 2 {
+		year++
+	}
+	if year < 0 || year > 9999 {
+		return time.Unix(sec, 0).UTC().AppendFormat(b, "Mon, 02 Jan 2006 15:04:05 GMT")
+	}
+	wd := days % 7
+	if wd < 0 {
+		wd += 7
+	}
+	b = append(b, weekdays[wd]...)
+	b = append(b, ',', ' ', byte('0'+day/10), byte('0'+day%10), ' ')
+	b = append(b, monthAbbr[month-1]...)
+	b = append(b, ' ', byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), ' ')
+	h, m, s := rem/3600, rem/60%60, rem%60
+	b = append(b, byte('0'+h/10), byte('0'+h%10), ':', byte('0'+m/10), byte('0'+m%10), ':', byte('0'+s/10), byte('0'+s%10))
+	return append(b, " GMT"...)
 }
