@@ -190,7 +190,7 @@ type Request struct {
 
 	// postSubrequest is called when a subrequest finalizes, with its rc.
 	postSubrequest func(r *Request, rc int) int
-	inMemory bool
+	inMemory       bool
 	// SubBody collects an in-memory subrequest's response body.
 	SubBody []byte
 }
