@@ -160,7 +160,15 @@ func (c *Config) initLoop(ls *LoopServer) {
 
 // exitLoop runs the modules' ExitLoop hooks for loop ls. Loop goroutine.
 func (c *Config) exitLoop(ls *LoopServer) {
-	states := c.states(ls.loop.ID())
+	// take the states: the hooks run once per loop, whichever of
+	// reload, graceful or fast shutdown comes first.
+	c.loopMu.Lock()
+	var states []any
+	if id := ls.loop.ID(); id < len(c.loopStates) {
+		states = c.loopStates[id]
+		c.loopStates[id] = nil
+	}
+	c.loopMu.Unlock()
 	if states == nil {
 		return
 	}

@@ -297,3 +297,18 @@ func (rt *Runtime) LoopShutdown(i int) {
 		s.cfg.exitLoop(s)
 	}
 }
+
+// ExitLoops runs every loop's exit hooks and waits for them, before a fast
+// stop (nginx flushes buffered logs and runs exit_worker_by_lua on TERM
+// too). Any goroutine but a loop's.
+func (rt *Runtime) ExitLoops() {
+	var wg sync.WaitGroup
+	for i, s := range rt.servers {
+		i := i
+		wg.Add(1)
+		if !s.loop.Post(func() { rt.LoopShutdown(i); wg.Done() }) {
+			wg.Done()
+		}
+	}
+	wg.Wait()
+}

@@ -53,6 +53,7 @@ func configureArgs(reg *core.Registry) string {
 		"--conf-path=" + core.DefaultConfPath,
 		"--error-log-path=" + core.DefaultErrorLog,
 		"--pid-path=" + core.DefaultPidPath,
+		"--http-log-path=logs/access.log",
 		"--http-client-body-temp-path=" + http.DefaultBodyTempPath,
 	} {
 		b.WriteString(" ")

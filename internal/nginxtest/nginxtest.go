@@ -439,26 +439,6 @@ func builtWithout(bin string) map[string]bool {
 	for _, sm := range withoutFlag.FindAllStringSubmatch(string(out), -1) {
 		m[sm[1]] = true
 	}
-	if !strings.Contains(string(out), "configure arguments:") {
-		return m
-	}
-	// a binary whose module list lacks the log module cannot take
-	// access_log; gresty says so through its module list.
-	if strings.Contains(string(out), "(gresty/") && !logModuleBuilt(bin) {
-		m["log"] = true
-	}
 	return m
 }
 
-// logModuleBuilt asks the binary whether it knows access_log.
-func logModuleBuilt(bin string) bool {
-	dir, err := os.MkdirTemp("", "nginxtest-probe-")
-	if err != nil {
-		return true
-	}
-	defer os.RemoveAll(dir)
-	conf := filepath.Join(dir, "probe.conf")
-	os.WriteFile(conf, []byte("events {}\nhttp { access_log off; }\n"), 0o644)
-	err = exec.Command(bin, "-t", "-q", "-p", dir+"/", "-c", conf, "-e", filepath.Join(dir, "e.log")).Run()
-	return err == nil
-}
