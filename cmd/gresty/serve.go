@@ -41,6 +41,13 @@ func (st *startup) serve() int {
 	if st.embedded {
 		st.log.Logf(errlog.Notice, "no configuration file at %s: using the embedded default configuration", core.DefaultConfPath)
 	}
+	stopProfile, err := startCPUProfile()
+	if err != nil {
+		c.Log.Logf(errlog.Emerg, "%s", err)
+		st.notifyParent(err.Error())
+		return 1
+	}
+	defer stopProfile()
 	s := &server{st: st, cycle: c}
 	if err := s.start(); err != nil {
 		c.Log.Logf(errlog.Emerg, "%s", err)
@@ -156,6 +163,7 @@ func (s *server) loop() int {
 			switch sig {
 			case syscall.SIGTERM, syscall.SIGINT:
 				s.cycle.Log.Logf(errlog.Notice, "signal %d (%s) received, exiting", sigNum(sig), sigName(sig))
+				s.rt.ExitLoops()
 				s.group.Stop()
 				<-done
 				s.exit()
