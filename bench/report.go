@@ -1,0 +1,287 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// AABand is the range every A/A ratio must fall in for the harness to be
+// called fair.
+const AABand = 0.05
+
+// Report is everything a run found.
+type Report struct {
+	Machine Machine
+	Options *Options
+	Results []*ScenarioResult
+	Micro   []MicroRun
+}
+
+// Failed reports whether a scenario or a micro-benchmark failed.
+func (r *Report) Failed() bool {
+	for _, s := range r.Results {
+		if s.Err != nil {
+			return true
+		}
+	}
+	for _, m := range r.Micro {
+		if m.Err != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// AAFair reports whether every A/A ratio is within AABand of 1, and the
+// scenarios where it is not.
+func (r *Report) AAFair() (bool, []string) {
+	var off []string
+	for _, s := range r.Results {
+		for _, sv := range s.Servers {
+			if !sv.Ref && math.Abs(sv.Summary.Ratio-1) > AABand {
+				off = append(off, fmt.Sprintf("%s %.3f", s.Scenario.Name, sv.Summary.Ratio))
+			}
+		}
+	}
+	return len(off) == 0, off
+}
+
+// WriteMarkdown writes the report as Markdown.
+func (r *Report) WriteMarkdown(w io.Writer) {
+	o := r.Options
+	m := r.Machine
+	if o.AA {
+		fmt.Fprintf(w, "# nginx against itself (A/A)\n\n")
+	} else {
+		fmt.Fprintf(w, "# gresty beside nginx\n\n")
+	}
+	fmt.Fprintf(w, "Written by `make bench` (bench/cmd/gresty-bench).\n\n")
+	fmt.Fprintf(w, "- Machine: %s, %d CPUs, %s, load average at start %s\n", m.CPU, m.CPUs, m.Kernel, m.LoadAvg)
+	fmt.Fprintf(w, "- Software: %s; nginx %s", m.Go, m.Nginx)
+	if !o.AA {
+		fmt.Fprintf(w, "; gresty %s", m.Gresty)
+	}
+	fmt.Fprintf(w, "; %s\n", m.Wrk)
+	fmt.Fprintf(w, "- Run: %s; %d rounds of %v load after %v of warm-up per server, %d connections, wrk with one thread; "+
+		"servers on CPU %d, wrk and backends on CPU %d, at nice %d\n\n",
+		m.Date.Format("2006-01-02 15:04 UTC"), o.Rounds, o.Duration, o.Warmup, o.Conns, o.ServerCPU, o.LoadCPU, o.Nice)
+	fmt.Fprintf(w, "**req/CPU-s** is requests per second of the server process's CPU time (user+system), the figure to compare: "+
+		"on a small machine wrk saturates before the server, so req/s measures wrk as much as the server. "+
+		"**vs nginx** is the median over the rounds of that figure divided by nginx's in the same round (lowest and highest round in brackets). "+
+		"**CPU** is the share of the run the server spent on its CPU. "+
+		"A sample is **disturbed** when the server's loop thread waited for its CPU behind other tasks (or the hypervisor) more than %.0f%% of the time; it is measured again up to %d times and the least disturbed try counts. "+
+		"**spread** is how far the rounds' req/CPU-s disagree ((max-min)/median).\n\n",
+		100*o.DisturbedAt, o.Retries)
+
+	fmt.Fprintf(w, "| scenario | server | req/s | p99 | req/CPU-s | vs nginx | CPU | target | notes |\n")
+	fmt.Fprintf(w, "|---|---|--:|--:|--:|--:|--:|---|---|\n")
+	for _, res := range r.Results {
+		name := res.Scenario.Name
+		if res.Skipped != "" {
+			fmt.Fprintf(w, "| %s | | | | | | | | skipped: %s |\n", name, mdCell(res.Skipped))
+			continue
+		}
+		if res.Err != nil {
+			fmt.Fprintf(w, "| %s | | | | | | | | **FAILED**: %s |\n", name, mdCell(firstLine(res.Err.Error(), "")))
+			continue
+		}
+		for i, sv := range res.Servers {
+			su := sv.Summary
+			cell := ""
+			if i == 0 {
+				cell = name
+			}
+			ratio := "1.00"
+			if !sv.Ref {
+				ratio = fmt.Sprintf("%.2f (%.2f–%.2f)", su.Ratio, su.RatioMin, su.RatioMax)
+			}
+			target := ""
+			if sv.Judged && !o.AA && res.Scenario.Target > 0 {
+				verdict := "met"
+				if su.Ratio < res.Scenario.Target {
+					verdict = "**missed**"
+				}
+				target = fmt.Sprintf("≥ %.2f %s", res.Scenario.Target, verdict)
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %.0f%% | %s | %s |\n",
+				cell, sv.Name, thousands(su.ReqPerSec), fmtLatency(su.P99), thousands(su.PerCPU), ratio,
+				100*su.CPUShare, target, strings.Join(sampleNotes(su, len(sv.Samples)), "; "))
+		}
+	}
+	fmt.Fprintln(w)
+
+	if o.AA {
+		fair, off := r.AAFair()
+		if fair {
+			fmt.Fprintf(w, "**Fair**: every ratio of nginx to itself is within %.2f–%.2f.\n\n", 1-AABand, 1+AABand)
+		} else {
+			fmt.Fprintf(w, "**Not fair on this run**: ratios outside %.2f–%.2f: %s.\n\n", 1-AABand, 1+AABand, strings.Join(off, ", "))
+		}
+	} else if len(o.Pollers) > 1 {
+		r.writePollers(w)
+	}
+
+	if len(r.Micro) > 0 {
+		fmt.Fprintf(w, "## Go micro-benchmarks\n\n")
+		fmt.Fprintf(w, "Run pinned to CPU %d with one P (`go test -bench -benchmem -cpu 1`).\n\n", o.ServerCPU)
+		fmt.Fprintf(w, "| benchmark | ns/op | B/op | allocs/op | what |\n|---|--:|--:|--:|---|\n")
+		for _, mr := range r.Micro {
+			if mr.Err != nil {
+				fmt.Fprintf(w, "| %s | | | | **FAILED**: %s |\n", mr.Micro.Pkg, mdCell(firstLine(mr.Err.Error(), "")))
+				continue
+			}
+			for _, b := range mr.Results {
+				ns, _ := b.Get("ns/op")
+				bop, _ := b.Get("B/op")
+				aop, _ := b.Get("allocs/op")
+				fmt.Fprintf(w, "| %s `%s` | %s | %s | %s | %s |\n", strings.TrimPrefix(mr.Micro.Pkg, "./"),
+					strings.TrimPrefix(b.Name, "Benchmark"), strconv.FormatFloat(ns, 'f', -1, 64),
+					strconv.FormatFloat(bop, 'f', -1, 64), strconv.FormatFloat(aop, 'f', -1, 64), mr.Micro.About)
+			}
+		}
+		fmt.Fprintln(w)
+	}
+
+	common := commonNotes(r.Results)
+	fmt.Fprintf(w, "## Scenarios\n\n")
+	if len(common) > 0 {
+		fmt.Fprintf(w, "Every scenario's nginx.conf has `access_log off;` and temporary paths inside the prefix; "+
+			"a server that does not know one of these lines runs without it: %s\n\n", strings.Join(common, " "))
+	}
+	for _, res := range r.Results {
+		s := res.Scenario
+		fmt.Fprintf(w, "- **%s**: %s.", s.Name, s.About)
+		if s.Pipeline > 1 {
+			fmt.Fprintf(w, " wrk writes %d requests at once (a pipelining script).", s.Pipeline)
+		}
+		if len(s.Headers) > 0 {
+			fmt.Fprintf(w, " Request headers: `%s`.", strings.Join(s.Headers, "`, `"))
+		}
+		for _, n := range res.Notes {
+			if !slices.Contains(common, n) {
+				fmt.Fprintf(w, " %s", n)
+			}
+		}
+		if res.Err != nil {
+			fmt.Fprintf(w, "\n\n  ```\n  %s\n  ```", strings.ReplaceAll(res.Err.Error(), "\n", "\n  "))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w)
+}
+
+// writePollers compares gresty's poller backends scenario by scenario.
+func (r *Report) writePollers(w io.Writer) {
+	o := r.Options
+	base := "gresty/" + o.Pollers[0]
+	fmt.Fprintf(w, "## Event loop pollers\n\n")
+	fmt.Fprintf(w, "req/CPU-s of each backend divided by %s's, median over the rounds (each round's ratio is of the same round).\n\n", base)
+	fmt.Fprintf(w, "| scenario |")
+	for _, p := range o.Pollers[1:] {
+		fmt.Fprintf(w, " %s |", p)
+	}
+	fmt.Fprintf(w, "\n|---|")
+	for range o.Pollers[1:] {
+		fmt.Fprintf(w, "--:|")
+	}
+	fmt.Fprintln(w)
+	all := make([][]float64, len(o.Pollers))
+	for _, res := range r.Results {
+		b := res.Server(base)
+		if res.Err != nil || b == nil {
+			continue
+		}
+		fmt.Fprintf(w, "| %s |", res.Scenario.Name)
+		for i, p := range o.Pollers[1:] {
+			sv := res.Server("gresty/" + p)
+			x := median(pairedRatios(sv.Samples, b.Samples))
+			all[i+1] = append(all[i+1], x)
+			fmt.Fprintf(w, " %.3f |", x)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "| geometric mean |")
+	for i := range o.Pollers[1:] {
+		fmt.Fprintf(w, " **%.3f** |", geomean(all[i+1]))
+	}
+	fmt.Fprintf(w, "\n\n")
+	for i, p := range o.Pollers[1:] {
+		g := geomean(all[i+1])
+		switch {
+		case g == 0:
+		case g > 1:
+			fmt.Fprintf(w, "%s serves %.1f%% more requests per CPU-second than %s.\n", p, 100*(g-1), o.Pollers[0])
+		default:
+			fmt.Fprintf(w, "%s serves %.1f%% more requests per CPU-second than %s.\n", o.Pollers[0], 100*(1/g-1), p)
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+// commonNotes are the notes every scenario that ran has, told once.
+func commonNotes(results []*ScenarioResult) []string {
+	var common []string
+	first := true
+	for _, res := range results {
+		if res.Skipped != "" {
+			continue
+		}
+		if first {
+			common = append(common, res.Notes...)
+			first = false
+			continue
+		}
+		common = slices.DeleteFunc(common, func(n string) bool { return !slices.Contains(res.Notes, n) })
+	}
+	return common
+}
+
+// sampleNotes flags what makes a row less trustworthy.
+func sampleNotes(su Summary, n int) []string {
+	var notes []string
+	if su.Disturbed > 0 {
+		notes = append(notes, fmt.Sprintf("disturbed %d/%d", su.Disturbed, n))
+	}
+	if su.Spread > 0.10 {
+		notes = append(notes, fmt.Sprintf("spread %.0f%%", 100*su.Spread))
+	}
+	if su.Errors > 0 {
+		notes = append(notes, fmt.Sprintf("%d errors", su.Errors))
+	}
+	return notes
+}
+
+// thousands writes a rate rounded to an integer with thin separators.
+func thousands(x float64) string {
+	s := strconv.FormatInt(int64(math.Round(x)), 10)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// fmtLatency writes a latency with three significant digits.
+func fmtLatency(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) + "s"
+	case d >= time.Millisecond:
+		return strconv.FormatFloat(float64(d)/1e6, 'f', 2, 64) + "ms"
+	default:
+		return strconv.FormatFloat(float64(d)/1e3, 'f', 0, 64) + "µs"
+	}
+}
+
+// mdCell makes text safe for a table cell.
+func mdCell(s string) string {
+	return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s)
+}

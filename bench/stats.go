@@ -1,0 +1,182 @@
+package bench
+
+import (
+	"math"
+	"sort"
+	"time"
+)
+
+// Sample is one measurement of one server: one load run of wrk.
+type Sample struct {
+	Round     int
+	Requests  int64
+	Wall      time.Duration // the load run's length, as wrk measured it
+	ReqPerSec float64
+	P99       time.Duration
+	// CPU is the server process's CPU time during the load run.
+	CPU time.Duration
+	// Wait is the time the server's event loop thread was runnable but
+	// waited for its CPU (other tasks ran on it); Steal is the time the hypervisor
+	// took from that CPU.
+	Wait, Steal time.Duration
+	// WrkCPU is the load generator's CPU time: near Wall, wrk was the
+	// bottleneck.
+	WrkCPU time.Duration
+	// Errors adds wrk's socket errors and non-2xx/3xx responses.
+	Errors int64
+	// Tries is how many load runs it took to get a sample that was not
+	// disturbed (or the least disturbed one, when none was quiet).
+	Tries int
+}
+
+// PerCPU is requests per second of server CPU time, the figure compared
+// between servers.
+func (s Sample) PerCPU() float64 {
+	if s.CPU <= 0 {
+		return 0
+	}
+	return float64(s.Requests) / s.CPU.Seconds()
+}
+
+// Disturbance is the share of the run's time the server could have run
+// but did not: its loop thread waited for the CPU behind other tasks, or the
+// hypervisor took the CPU. Other tasks that only use the CPU while the
+// server is idle do not count.
+func (s Sample) Disturbance() float64 {
+	if s.Wall <= 0 {
+		return 0
+	}
+	return (s.Wait + s.Steal).Seconds() / s.Wall.Seconds()
+}
+
+// WrkShare is the share of the run's time wrk spent on its CPU.
+func (s Sample) WrkShare() float64 {
+	if s.Wall <= 0 {
+		return 0
+	}
+	return s.WrkCPU.Seconds() / s.Wall.Seconds()
+}
+
+// CPUShare is the share of the run's time the server spent on its CPU:
+// near 1, the server was the bottleneck; lower, the load generator was.
+func (s Sample) CPUShare() float64 {
+	if s.Wall <= 0 {
+		return 0
+	}
+	return s.CPU.Seconds() / s.Wall.Seconds()
+}
+
+// Summary condenses one server's samples in one scenario.
+type Summary struct {
+	// ReqPerSec, PerCPU, P99 and CPUShare are medians over the rounds.
+	ReqPerSec float64
+	PerCPU    float64
+	P99       time.Duration
+	CPUShare  float64
+	// Spread is (max-min)/median of PerCPU over the rounds.
+	Spread float64
+	// Ratio is the median over the rounds of this server's PerCPU divided
+	// by the reference server's in the same round; RatioMin and RatioMax
+	// bound the rounds' ratios.
+	Ratio, RatioMin, RatioMax float64
+	// Disturbed counts samples whose Disturbance stayed above the limit.
+	Disturbed int
+	Errors    int64
+}
+
+// summarize computes a server's summary; ref are the reference server's
+// samples of the same rounds (the server's own for the reference).
+func summarize(samples, ref []Sample, disturbedAt float64) Summary {
+	var sum Summary
+	if len(samples) == 0 {
+		return sum
+	}
+	var rps, per, p99, share []float64
+	for _, s := range samples {
+		rps = append(rps, s.ReqPerSec)
+		per = append(per, s.PerCPU())
+		p99 = append(p99, float64(s.P99))
+		share = append(share, s.CPUShare())
+		if s.Disturbance() > disturbedAt {
+			sum.Disturbed++
+		}
+		sum.Errors += s.Errors
+	}
+	sum.ReqPerSec = median(rps)
+	sum.PerCPU = median(per)
+	sum.P99 = time.Duration(median(p99))
+	sum.CPUShare = median(share)
+	sum.Spread = spread(per)
+	ratios := pairedRatios(samples, ref)
+	if len(ratios) > 0 {
+		sum.Ratio = median(ratios)
+		sum.RatioMin, sum.RatioMax = minMax(ratios)
+	}
+	return sum
+}
+
+// pairedRatios divides each round's PerCPU by the reference's of the same
+// round. Pairing rounds cancels a drift of the machine that a ratio of
+// medians would keep.
+func pairedRatios(samples, ref []Sample) []float64 {
+	byRound := map[int]float64{}
+	for _, r := range ref {
+		byRound[r.Round] = r.PerCPU()
+	}
+	var out []float64
+	for _, s := range samples {
+		if r, ok := byRound[s.Round]; ok && r > 0 {
+			out = append(out, s.PerCPU()/r)
+		}
+	}
+	return out
+}
+
+// median of xs (the mean of the middle two for an even count); 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func minMax(xs []float64) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, x := range xs {
+		lo = math.Min(lo, x)
+		hi = math.Max(hi, x)
+	}
+	return lo, hi
+}
+
+// spread is (max-min)/median: how far the rounds disagree.
+func spread(xs []float64) float64 {
+	m := median(xs)
+	if len(xs) < 2 || m == 0 {
+		return 0
+	}
+	lo, hi := minMax(xs)
+	return (hi - lo) / m
+}
+
+// geomean is the geometric mean of positive xs; 0 if there are none.
+func geomean(xs []float64) float64 {
+	var s float64
+	n := 0
+	for _, x := range xs {
+		if x > 0 {
+			s += math.Log(x)
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return math.Exp(s / float64(n))
+}
