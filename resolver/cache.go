@@ -15,6 +15,10 @@ const cacheShards = 32
 // resolutions are not cached, as in nginx 1.22. A Cache is safe for any
 // goroutine; each shard has its own mutex, taken once per lookup and once
 // per answer, never on a path that does not resolve a name.
+//
+// Make one Cache per configuration generation: nginx's resolvers belong to
+// a configuration, so a reload starts with nothing cached, and users rely
+// on a reload to pick up changed DNS records.
 type Cache struct {
 	now    func() time.Time
 	shards [cacheShards]cacheShard

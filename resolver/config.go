@@ -66,6 +66,15 @@ type Config struct {
 	resend time.Duration
 }
 
+// WithTimeout returns a copy of c with resolver_timeout d, for a location
+// that inherits the resolver but sets its own timeout; both share cache
+// entries and, on a loop, queries. Any goroutine.
+func (c *Config) WithTimeout(d time.Duration) *Config {
+	n := *c
+	n.Timeout = d
+	return &n
+}
+
 // ParseError is a resolver directive error; its text is nginx's message
 // without the " in FILE:LINE" suffix the configuration parser appends.
 type ParseError struct{ Msg string }

@@ -56,5 +56,12 @@ func (e *Error) Error() string {
 // Timeout reports whether the resolution timed out. Any goroutine.
 func (e *Error) Timeout() bool { return e.Code == TimedOut }
 
-// ErrClosed is the error of a resolution asked of a Set that was closed.
-var ErrClosed = errors.New("resolver: closed")
+// Errors of a resolution that could not start. Callers report
+// ErrNoResolver with their own nginx text ("no resolver defined to resolve
+// NAME").
+var (
+	// ErrClosed: the Set was closed.
+	ErrClosed = errors.New("resolver: closed")
+	// ErrNoResolver: the configuration has no name server.
+	ErrNoResolver = errors.New("resolver: no name servers")
+)

@@ -56,8 +56,9 @@ func NewSet(l *eventloop.Loop, o Options) *Set {
 }
 
 // Resolver returns the loop's resolver for cfg, creating it on first
-// use; sockets are opened when the first query is sent. cfg must have at
-// least one server. Loop goroutine only.
+// use; sockets are opened when the first query is sent. Names other than
+// literal addresses fail with ErrNoResolver when cfg has no server. Loop
+// goroutine only.
 func (s *Set) Resolver(cfg *Config) *Resolver {
 	if r := s.views[cfg]; r != nil {
 		return r
@@ -114,7 +115,7 @@ type Answer struct {
 	// from the moment it arrived, or for a failure 10 seconds (or valid=)
 	// from now. Zero for a literal address and for a timeout.
 	Valid time.Time
-	// Err is nil or an *Error (ErrClosed after the Set was closed).
+	// Err is nil, an *Error, ErrNoResolver or ErrClosed.
 	Err error
 }
 
@@ -157,6 +158,10 @@ func (r *Resolver) lookup(name string, timeout time.Duration, cb func(Answer), c
 	q := &Request{c: c, name: name, cb: cb, cbe: cbe, timeout: timeout}
 	if c.set.closed {
 		q.finish(Answer{Err: ErrClosed})
+		return nil
+	}
+	if len(c.srv) == 0 {
+		q.finish(Answer{Err: ErrNoResolver})
 		return nil
 	}
 	c.resolve(q, name)

@@ -744,3 +744,57 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal("the loop waits for the resolver's sockets")
 	}
 }
+
+func TestSetLifecycle(t *testing.T) {
+	srv := startServer(t)
+	srv.add("w.test. 60 IN A 192.0.2.1")
+	srv.set(func(s *testServer) { s.mute["hang.test."] = true })
+	e := newEnv(t, nil)
+	cfg := config(srv)
+	cfg.IPv6 = false
+	short := cfg.WithTimeout(50 * time.Millisecond)
+	if short.Timeout != 50*time.Millisecond || cfg.Timeout == short.Timeout || &short.Servers[0] != &cfg.Servers[0] {
+		t.Fatalf("WithTimeout: %+v", short)
+	}
+
+	// Locations that differ only in resolver_timeout share the query.
+	longCfg := cfg.WithTimeout(400 * time.Millisecond)
+	start := time.Now()
+	long := e.lookup(longCfg, "hang.test")
+	r := e.resolve(short, "hang.test")
+	if errText(r.Err) != "hang.test could not be resolved (110: Operation timed out)" {
+		t.Fatalf("short timeout: %v", r.Err)
+	}
+	select {
+	case r := <-long:
+		t.Fatalf("the longer timeout ended with the shorter one: %v", r.Err)
+	default:
+	}
+	if n := srv.count("hang.test.", "A", ""); n != 1 {
+		t.Errorf("%d questions for two requesters", n)
+	}
+
+	if r := e.resolve(&Config{Timeout: time.Second}, "w.test"); r.Err != ErrNoResolver || !r.sync {
+		t.Errorf("no servers: %v", r.Err)
+	}
+	if r := e.resolve(&Config{}, "192.0.2.7"); r.Err != nil {
+		t.Errorf("literal without servers: %v", r.Err)
+	}
+
+	// Closing drops the waiting requester without calling it back, even
+	// when its timeout passes.
+	e.do(func() { e.set.Close() })
+	closedAt := time.Since(start)
+	if r := e.resolve(cfg, "w.test"); r.Err != ErrClosed || !r.sync {
+		t.Errorf("after Close: %v", r.Err)
+	}
+	if closedAt >= longCfg.Timeout {
+		t.Logf("closed after %v, past the timeout: the machine is too slow to check the drop", closedAt)
+		return
+	}
+	select {
+	case r := <-long:
+		t.Fatalf("called back after Close: %v", r.Err)
+	case <-time.After(longCfg.Timeout + 200*time.Millisecond):
+	}
+}
