@@ -336,6 +336,11 @@ func (c *instance) errorValid() int64 {
 // resolve answers q from the cache, joins the query in flight for name,
 // or starts one (ngx_resolve_name_locked).
 func (c *instance) resolve(q *Request, name string) {
+	if c.set.closed {
+		// A callback closed the set while aliases were being followed.
+		q.finish(Answer{Err: ErrClosed})
+		return
+	}
 	cache := c.set.cache
 	now := cache.sec()
 	for {

@@ -4,6 +4,7 @@ package resolver
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -309,6 +310,26 @@ func TestTimeoutAndRotation(t *testing.T) {
 		}
 		if dead1.count("r2.test.", "A", "") != 0 {
 			t.Errorf("second query went to the first server first")
+		}
+	})
+
+	t.Run("refused", func(t *testing.T) {
+		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		closed := pc.LocalAddr().(*net.UDPAddr).AddrPort()
+		pc.Close()
+		e := newEnv(t, nil)
+		cfg := config(live)
+		cfg.Servers = append([]Server{{Addr: closed, Name: closed.String()}}, cfg.Servers...)
+		r := e.resolve(cfg, "r.test")
+		if r.Err != nil || !slices.Equal(r.Addrs, addrs("192.0.2.1")) {
+			t.Fatalf("got %v %v", r.Addrs, r.Err)
+		}
+		ctx := " failed (111: Connection refused) while resolving, resolver: " + closed.String()
+		if !e.log.has("recv()"+ctx) && !e.log.has("send()"+ctx) {
+			t.Errorf("log:\n%s", e.log)
 		}
 	})
 
