@@ -195,6 +195,7 @@ func TestAgainstNginx(t *testing.T) {
 		{"mute.test", "mute.test."},
 		{"a..b", "a..b."},
 		{"127.0.0.1", "127.0.0.1."},
+		{"localhost", "localhost."},
 	}
 	for i, st := range steps {
 		resp, err := http.Get(base + "/c?h=" + url.QueryEscape(st.name))

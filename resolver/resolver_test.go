@@ -219,6 +219,8 @@ func TestErrors(t *testing.T) {
 		// Neither type has records: nginx calls that "Host not found".
 		{"empty.test", true, "empty.test could not be resolved (3: Host not found)"},
 		{"partial.test", true, ""},
+		// The hosts file is not consulted at request time.
+		{"localhost", true, "localhost could not be resolved (3: Host not found)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
