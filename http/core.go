@@ -8,6 +8,7 @@ import (
 	"gresty/core"
 	"gresty/errlog"
 	"gresty/httpparse"
+	"gresty/resolver"
 )
 
 // MainConf is ngx_http_core_main_conf_t: what belongs to the whole http
@@ -156,7 +157,9 @@ type LocConf struct {
 	OpenFileCacheMinUses       core.Value[int]
 	OpenFileCacheErrors        core.Value[bool]
 	OpenFileCacheEvents        core.Value[bool]
-	Resolver                   core.Value[[]string]
+	// Resolver is the location's resolver with its resolver_timeout, nil
+	// when none is configured.
+	Resolver                   core.Value[*resolver.Config]
 	ResolverTimeout            core.Value[time.Duration]
 	GzipVary                   core.Value[bool]
 	GzipHTTPVersion            core.Value[int]
@@ -351,7 +354,11 @@ func coreDirectives() []core.Directive {
 			if c.Resolver.Set {
 				return p.Invalid(d, "is duplicate")
 			}
-			c.Resolver = core.Of(append([]string(nil), d.Args...))
+			rc, err := resolver.Parse(d.Args)
+			if err != nil {
+				return p.Errorf(d, "%s", err)
+			}
+			c.Resolver = core.Of(rc)
 			return nil
 		}, nil),
 		core.MsecSlot("resolver_timeout", core.HTTPMainSrvLoc, core.LocLevel, func(c *lc) *core.Value[time.Duration] { return &c.ResolverTimeout }, 30*time.Second),
@@ -479,6 +486,9 @@ func mergeLocConf(cf *Conf, parent, child any) error {
 	core.MergeValue(&p.Directio, &c.Directio, -1)
 	core.MergeValue(&p.OpenFileCache, &c.OpenFileCache, nil)
 	core.MergeValue(&p.Resolver, &c.Resolver, nil)
+	if c.Resolver.V != nil && c.Resolver.V.Timeout != c.ResolverTimeout.V {
+		c.Resolver.V = c.Resolver.V.WithTimeout(c.ResolverTimeout.V)
+	}
 	core.MergeValue(&p.GzipDisable, &c.GzipDisable, nil)
 	if !c.DisableSymlinks.Set {
 		c.DisableSymlinksFrom = p.DisableSymlinksFrom

@@ -17,6 +17,7 @@ import (
 	"gresty/conf"
 	"gresty/core"
 	"gresty/errlog"
+	"gresty/resolver"
 )
 
 // Hooks are an HTTP module's configuration hooks (ngx_http_module_t).
@@ -129,6 +130,8 @@ type Config struct {
 	// loopStates[loop][module TypeIndex] is what InitLoop returned.
 	loopStates [][]any
 	loopMu     sync.Mutex
+	// resCache is the resolver cache of this configuration.
+	resCache *resolver.Cache
 }
 
 // Cycle returns the cycle the configuration belongs to.
@@ -169,6 +172,7 @@ func (c *Config) exitLoop(ls *LoopServer) {
 		c.loopStates[id] = nil
 	}
 	c.loopMu.Unlock()
+	ls.closeResolvers(c)
 	if states == nil {
 		return
 	}

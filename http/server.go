@@ -9,6 +9,7 @@ import (
 	"gresty/errlog"
 	"gresty/eventloop"
 	"gresty/regex"
+	"gresty/resolver"
 )
 
 // Runtime serves an http configuration on a group of loops. It opens the
@@ -202,6 +203,8 @@ type LoopServer struct {
 	date    []byte
 
 	matcher *regex.Matcher
+	// resSets are the loop's resolver sockets per configuration.
+	resSets map[*Config]*resolver.Set
 
 	// files holds the loop's open file caches (static_openfile.go).
 	files fileState
