@@ -23,7 +23,10 @@ type MainConf struct {
 
 	vars   *varRegistry
 	phases [numPhases][]PhaseHandler
-	engine phaseEngine
+	// postponed counts the handlers AddPostponedPhaseHandler put at the
+	// front of each phase's list.
+	postponed [numPhases]int
+	engine    phaseEngine
 
 	// The filter chains, built by modules' Postconfiguration from the
 	// last module to the first, as nginx's top filters are.

@@ -194,7 +194,7 @@ func headerWriter(r *Request) int {
 		}
 	}
 	loc := r.Loc
-	if out.Known(httpparse.HdrServer) == nil {
+	if out.Known(httpparse.HdrServer) == nil && !out.OmitServer {
 		switch loc.ServerTokens.V {
 		case TokensOn:
 			b = append(b, serverFull...)
@@ -204,7 +204,7 @@ func headerWriter(r *Request) int {
 			b = append(b, serverShort...)
 		}
 	}
-	if out.Known(httpparse.HdrDate) == nil {
+	if out.Known(httpparse.HdrDate) == nil && !out.OmitDate {
 		b = append(b, "Date: "...)
 		b = append(b, c.srv.httpDate()...)
 		b = append(b, "\r\n"...)

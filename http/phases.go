@@ -424,9 +424,18 @@ func (r *Request) safari() bool {
 }
 
 // AddPostponedPhaseHandler registers h to run after every other handler of
-// the phase, whatever the module order: ngx_lua moves its rewrite and
-// access handlers to the end of their phases so that the rewrite and
-// access modules' directives run first.
+// the phase, whatever the module order: ngx_lua and headers-more move
+// their rewrite (and access) handlers to the end of their phases so that
+// the rewrite and access modules' directives run first. Postponed
+// handlers keep nginx's order among themselves: each moves itself to the
+// end when it first runs, so the one a later module registered (which
+// runs first) ends up first.
 func (cf *Conf) AddPostponedPhaseHandler(p Phase, h PhaseHandler) {
-	cf.Main.phases[p] = append([]PhaseHandler{h}, cf.Main.phases[p]...)
+	hs := cf.Main.phases[p]
+	n := cf.Main.postponed[p]
+	hs = append(hs, nil)
+	copy(hs[n+1:], hs[n:])
+	hs[n] = h
+	cf.Main.phases[p] = hs
+	cf.Main.postponed[p]++
 }

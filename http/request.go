@@ -219,6 +219,10 @@ type ResponseHeaders struct {
 
 	// AllowRanges enables the range filter for this response.
 	AllowRanges bool
+	// OmitServer and OmitDate keep the header writer from adding its own
+	// Server and Date lines: a module cleared them (nginx's
+	// headers_out.server or date set to a header it then hid).
+	OmitServer, OmitDate bool
 	// Chunked is set by the chunked filter when the body is framed.
 	Chunked bool
 }

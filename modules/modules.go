@@ -14,6 +14,7 @@ import (
 	"gresty/http/modules/autoindex"
 	"gresty/http/modules/gzip"
 	"gresty/http/modules/headers"
+	"gresty/http/modules/headersmore"
 	"gresty/http/modules/index"
 	logmod "gresty/http/modules/log"
 	"gresty/http/modules/lua"
@@ -76,6 +77,10 @@ func list() []*core.Module {
 		// ngx_lua is an auxiliary filter module: after the stock filters
 		// and before copy, range's body filter and not_modified.
 		lua.Module,
+		// headers-more is a dynamic auxiliary filter in OpenResty's test
+		// setups, loaded after ngx_lua and placed, as every dynamic
+		// filter is, just before copy: its filter runs before lua's.
+		headersmore.Module,
 		// copy, the range body filter and not_modified close nginx's
 		// filter list, so they see the handler's output first.
 		http.CopyFilterModule,
