@@ -63,7 +63,6 @@ type OpenFileInfo struct {
 	// that the hot path formats nothing.
 	ETag []byte
 
-	fd     int
 	cached *cachedFile
 	own    *ownedFD
 }
@@ -159,7 +158,7 @@ func (of *openInfo) export(fi *OpenFileInfo) {
 // open until r's output has been sent. path is not retained. Request
 // loop only.
 func (r *Request) OpenFile(path []byte, flags OpenFlags, fi *OpenFileInfo) bool {
-	*fi = OpenFileInfo{fd: -1}
+	*fi = OpenFileInfo{}
 	srv := r.Conn.srv
 	s := &srv.files
 	s.switchConfig(srv.cfg)
@@ -267,7 +266,6 @@ func (s *fileState) openUncached(r *Request, name []byte, of *openInfo, fi *Open
 	if of.fd >= 0 {
 		o := &ownedFD{fd: of.fd, name: string(name[:len(name)-1])}
 		fi.own = o
-		fi.fd = o.fd
 		mr := r.Main
 		mr.AddCleanup(func() { mr.ReleaseAfterSend(o.close) })
 	}
@@ -728,7 +726,6 @@ func (c *ofCache) found(r *Request, file *cachedFile, of *openInfo, fi *OpenFile
 	}
 	if !of.isDir {
 		fi.cached = file
-		fi.fd = file.fd
 		minUses := of.minUses
 		mr := r.Main
 		loop, log := r.Conn.srv.loop, r.Log()

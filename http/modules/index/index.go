@@ -49,10 +49,12 @@ type LocConf struct {
 	Indices []Index
 }
 
-// Index is one index name: static text, or a template with variables.
+// Index is one index name: static text (also in bytes, for the request
+// path), or a template with variables.
 type Index struct {
-	Name string
-	Tpl  *http.Template
+	Name  string
+	Tpl   *http.Template
+	bytes []byte
 }
 
 // setIndex is ngx_http_index_set_index. Several index directives at one
@@ -69,7 +71,7 @@ func setIndex(p *core.Parser, d *conf.Directive, c *LocConf) error {
 			return p.Errorf(d, "index \"%s\" in \"index\" directive is invalid", d.Args[0])
 		}
 		if !strings.Contains(v, "$") {
-			c.Indices = append(c.Indices, Index{Name: v})
+			c.Indices = append(c.Indices, Index{Name: v, bytes: []byte(v)})
 			continue
 		}
 		t, err := http.CompileTemplateP(p, v)
@@ -87,7 +89,7 @@ func mergeLocConf(cf *http.Conf, parent, child any) error {
 		c.Indices = p.Indices
 	}
 	if c.Indices == nil {
-		c.Indices = []Index{{Name: defaultIndex}}
+		c.Indices = []Index{{Name: defaultIndex, bytes: []byte(defaultIndex)}}
 	}
 	return nil
 }
@@ -106,7 +108,7 @@ func handler(r *http.Request) int {
 	var base []byte
 	mapped, dirTested := false, false
 	for _, ix := range ilcf.Indices {
-		name := []byte(ix.Name)
+		name := ix.bytes
 		if ix.Tpl == nil && ix.Name[0] == '/' {
 			return r.InternalRedirect(name, r.Args)
 		}
