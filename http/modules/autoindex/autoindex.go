@@ -468,7 +468,7 @@ func AppendJSON(b []byte, es []Entry, callback []byte) []byte {
 		b = append(b, "\", \"type\":\""...)
 		b = append(b, entryType(e)...)
 		b = append(b, "\", \"mtime\":\""...)
-		b = time.Unix(e.Mtime, 0).UTC().AppendFormat(b, "Mon, 02 Jan 2006 15:04:05 GMT")
+		b = http.AppendHTTPDate(b, e.Mtime)
 		if e.File {
 			b = append(b, "\", \"size\":"...)
 			b = strconv.AppendInt(b, e.Size, 10)
