@@ -97,7 +97,14 @@ func Match(r *http.Request, list []byte, weak bool) bool {
 	if h == nil {
 		return false
 	}
-	etag := h.Value
+	return matchList(h.Value, list, weak)
+}
+
+// matchList is Match with the response's ETag in hand.
+func matchList(etag, list []byte, weak bool) bool {
+	if len(list) == 1 && list[0] == '*' {
+		return true
+	}
 	if weak && len(etag) > 2 && etag[0] == 'W' && etag[1] == '/' {
 		etag = etag[2:]
 	}
