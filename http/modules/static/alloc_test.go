@@ -11,11 +11,14 @@ import (
 
 	"gresty/http/modules/static/statictest"
 	"gresty/internal/nginxtest"
+	"gresty/modules"
 )
 
-// hotConf serves a settled 1 KiB file, as a static-file benchmark does.
+// hotConf serves a settled 1 KiB file, as a static-file benchmark does,
+// without an access log: this measures the static path.
 const hotConf = `
 http {
+    ACCESS_LOG
     server {
         listen 127.0.0.1:PORT;
         root ROOT;
@@ -36,7 +39,11 @@ func hotServer(t testing.TB) *statictest.Client {
 	if err := os.Chtimes(p, old, old); err != nil {
 		t.Fatal(err)
 	}
-	conf := strings.NewReplacer("ROOT", root, "PORT", strconv.Itoa(nginxtest.FreePort(t))).Replace(hotConf)
+	accessLog := ""
+	if modules.Registry().Known("access_log") {
+		accessLog = "access_log off;"
+	}
+	conf := strings.NewReplacer("ROOT", root, "PORT", strconv.Itoa(nginxtest.FreePort(t)), "ACCESS_LOG", accessLog).Replace(hotConf)
 	addr := statictest.Serve(t, conf)
 	return statictest.Dial(t, addr, "GET /1k.html HTTP/1.1\r\nHost: bench\r\n\r\n")
 }

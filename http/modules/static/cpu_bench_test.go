@@ -12,10 +12,11 @@ import (
 
 	"gresty/http/modules/static/statictest"
 	"gresty/internal/nginxtest"
+	"gresty/modules"
 )
 
-// cpuConf is the static-1k setup: one worker, a 1 KiB file, keepalive.
-// nginx logs nothing, as gresty has no access log yet.
+// cpuConf is the static-1k setup: one worker, a 1 KiB file, keepalive,
+// no access log.
 const cpuConf = `
 http {
     sendfile on;
@@ -42,9 +43,15 @@ func BenchmarkStatic1kCPU(b *testing.B) {
 	os.Chtimes(p, old, old)
 	conf := strings.ReplaceAll(cpuConf, "ROOT", root)
 	ng := nginxtest.Start(b, strings.ReplaceAll(conf, "ACCESS_LOG", "access_log off;"))
-	gr := nginxtest.StartGresty(b, strings.Replace(strings.ReplaceAll(conf, "ACCESS_LOG", ""), "    server {",
-		"    server {\n        listen 127.0.0.1:%%PORT%%;\n        server_name globals.invalid;\n"+
-			"        location / { add_header X-Unused \"%%HTTP_GLOBALS%%\"; }\n    }\n    server {", 1))
+	grLog := ""
+	if modules.Registry().Known("access_log") {
+		grLog = "access_log off;"
+	}
+	grConf := strings.ReplaceAll(conf, "ACCESS_LOG", grLog)
+	end := strings.LastIndex(grConf, "}")
+	grConf = grConf[:end] + "    server {\n        listen 127.0.0.1:%%PORT%%;\n        server_name globals.invalid;\n" +
+		"        location / { add_header X-Unused \"%%HTTP_GLOBALS%%\"; }\n    }\n" + grConf[end:]
+	gr := nginxtest.StartGresty(b, grConf)
 	n := b.N
 	if n < 20000 {
 		n = 20000
@@ -80,8 +87,9 @@ func reqPerCPU(b *testing.B, s *nginxtest.Server, n int) float64 {
 		go func(cl *statictest.Client) {
 			defer wg.Done()
 			for k := 0; k < n/conns; k++ {
-				if _, err := cl.Do(); err != nil {
-					b.Error(err)
+				resp, err := cl.Do()
+				if err != nil || !bytes.HasPrefix(resp, []byte("HTTP/1.1 200 ")) {
+					b.Errorf("%v: %.40q", err, resp)
 					return
 				}
 			}

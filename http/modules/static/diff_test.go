@@ -1,8 +1,12 @@
 package static_test
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gresty/http/modules/static/statictest"
 )
@@ -176,4 +180,69 @@ func TestStaticDifferential(t *testing.T) {
 		{Name: "from plain", Raw: statictest.Get("/symfrom/dir/a.txt")},
 	}
 	statictest.Run(t, p, reqs)
+}
+
+const ofcConf = `
+http {
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        root ROOT;
+        location /ofc/ {
+            alias ROOT/;
+            open_file_cache max=10;
+            open_file_cache_errors on;
+            open_file_cache_valid 2s;
+        }
+        location /noerrors/ {
+            alias ROOT/;
+            open_file_cache max=10;
+            open_file_cache_valid 2s;
+        }
+    }
+}
+`
+
+// open_file_cache keeps what it saw for open_file_cache_valid: a cached
+// error hides a new file, a cached descriptor keeps serving a file that
+// was replaced, until the entry is re-checked; both servers agree.
+func TestOpenFileCacheDifferential(t *testing.T) {
+	root := statictest.Fixture(t)
+	p := statictest.StartPair(t, strings.ReplaceAll(ofcConf, "ROOT", root))
+	get := statictest.Get
+	put := func(name string, fill byte) {
+		tmp := filepath.Join(root, "tmp")
+		if err := os.WriteFile(tmp, bytes.Repeat([]byte{fill}, 40<<10), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(tmp, statictest.FixedTime, statictest.FixedTime)
+		if err := os.Rename(tmp, filepath.Join(root, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []struct {
+		name  string
+		do    func()
+		uri   string
+		sleep bool
+	}{
+		{"missing, error cached", nil, "/ofc/new.bin", false},
+		{"missing, not cached", nil, "/noerrors/new.bin", false},
+		{"created, cached error hides it", func() { put("new.bin", 'a') }, "/ofc/new.bin", false},
+		{"created, found without error caching", nil, "/noerrors/new.bin", false},
+		{"after valid", nil, "/ofc/new.bin", true},
+		{"replaced, old descriptor still served", func() { put("new.bin", 'b') }, "/ofc/new.bin", false},
+		{"replaced, other cache re-opens", nil, "/noerrors/new.bin", true},
+		{"after valid, new file", nil, "/ofc/new.bin", false},
+		{"removed, descriptor still served", func() { os.Remove(filepath.Join(root, "new.bin")) }, "/ofc/new.bin", false},
+		{"removed, after valid", nil, "/ofc/new.bin", true},
+	}
+	for _, s := range steps {
+		if s.do != nil {
+			s.do()
+		}
+		if s.sleep {
+			time.Sleep(2100 * time.Millisecond)
+		}
+		statictest.Run(t, p, []statictest.Request{{Name: s.name, Raw: get(s.uri)}})
+	}
 }

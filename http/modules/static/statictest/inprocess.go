@@ -3,6 +3,7 @@ package statictest
 import (
 	"bytes"
 	"net"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -19,6 +20,9 @@ import (
 func Serve(t testing.TB, httpBlock string) string {
 	t.Helper()
 	prefix := t.TempDir()
+	if err := os.Mkdir(filepath.Join(prefix, "logs"), 0o755); err != nil {
+		t.Fatalf("statictest: %v", err)
+	}
 	c, err := core.Build(core.BuildOptions{
 		Registry:        modules.Registry(),
 		Prefix:          prefix,

@@ -152,7 +152,7 @@ func Method(m, uri string, hdrs ...string) string {
 func Run(t *testing.T, p *difftest.Pair, reqs []Request) {
 	t.Helper()
 	for _, rq := range reqs {
-		ng, gr := fetch(t, rq, p.Nginx.Addr), fetch(t, rq, p.Gresty.Addr)
+		ng, gr := fetch(t, rq, "nginx", p.Nginx.Addr), fetch(t, rq, "gresty", p.Gresty.Addr)
 		for _, r := range []*difftest.Response{ng, gr} {
 			if r.Header != nil {
 				if l := r.Header.Get("Location"); l != "" {
@@ -169,11 +169,11 @@ func Run(t *testing.T, p *difftest.Pair, reqs []Request) {
 }
 
 // fetch is difftest.Fetch, naming the request when the exchange fails.
-func fetch(t *testing.T, rq Request, addr string) *difftest.Response {
+func fetch(t *testing.T, rq Request, server, addr string) *difftest.Response {
 	t.Helper()
 	b, err := nginxtest.Exchange(addr, []byte(rq.Raw), 5*time.Second)
 	if err != nil && len(b) == 0 {
-		t.Fatalf("%s: %s: %v", rq.Name, addr, err)
+		t.Fatalf("%s: %s at %s: %v", rq.Name, server, addr, err)
 	}
 	return difftest.Parse(b, strings.HasPrefix(rq.Raw, "HEAD "))
 }
