@@ -169,3 +169,65 @@ func TestDescriptorsReleased(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A large file goes out whole to a slow reader: with sendfile off the copy
+// filter waits for the connection to drain between reads, with sendfile
+// on the queue holds the file range; a reader that leaves halfway releases
+// everything.
+func TestLargeFileSlowReader(t *testing.T) {
+	root, addr := serveDir(t)
+	const size = 6 << 20
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(i*7 + i>>12)
+	}
+	p := filepath.Join(root, "large.bin")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := openFDs(t)
+	for _, uri := range []string{"/large.bin", "/sf/large.bin", "/ofc/large.bin"} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.(*net.TCPConn).SetReadBuffer(16 << 10)
+		c.Write([]byte("GET " + uri + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+		var got []byte
+		buf := make([]byte, 64<<10)
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		for i := 0; ; i++ {
+			n, err := c.Read(buf)
+			got = append(got, buf[:n]...)
+			if err != nil {
+				break
+			}
+			if i%16 == 0 {
+				time.Sleep(2 * time.Millisecond)
+			}
+		}
+		c.Close()
+		i := bytes.Index(got, []byte("\r\n\r\n"))
+		if i < 0 || !bytes.Equal(got[i+4:], data) {
+			t.Errorf("%s: body of %d bytes differs from the file (%d)", uri, len(got)-i-4, size)
+		}
+		// one that reads a little and leaves.
+		c, err = net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("GET " + uri + " HTTP/1.1\r\nHost: x\r\n\r\n"))
+		c.Read(buf)
+		c.Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for openFDs(t) > base+2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d descriptors open, %d before", openFDs(t), base)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := body(t, addr, "/large.bin"); len(got) != 4+size {
+		t.Errorf("server unwell after the departures: %d bytes", len(got))
+	}
+}

@@ -176,6 +176,10 @@ func TestStaticDifferential(t *testing.T) {
 		{Name: "disable_symlinks index", Raw: statictest.Get("/sym/dir/")},
 		{Name: "if_not_owner link", Raw: statictest.Get("/symowner/link.txt")},
 		{Name: "if_not_owner dir link", Raw: statictest.Get("/symowner/linkdir/a.txt")},
+		{Name: "if_not_owner foreign link", Raw: statictest.Get("/symowner/otherlink")},
+		{Name: "if_not_owner foreign dir link", Raw: statictest.Get("/symowner/otherdir/a.txt")},
+		{Name: "if_not_owner foreign dir index", Raw: statictest.Get("/symowner/otherdir/")},
+		{Name: "disable_symlinks foreign link", Raw: statictest.Get("/sym/otherlink")},
 		{Name: "from link", Raw: statictest.Get("/symfrom/link.txt")},
 		{Name: "from plain", Raw: statictest.Get("/symfrom/dir/a.txt")},
 	}

@@ -90,6 +90,19 @@ func Fixture(t testing.TB) string {
 			t.Fatal(err)
 		}
 	}
+	if os.Geteuid() == 0 {
+		// links owned by someone else than their targets, for
+		// disable_symlinks if_not_owner.
+		for name, target := range map[string]string{"otherlink": "a.txt", "otherdir": "dir"} {
+			p := filepath.Join(root, name)
+			if err := os.Symlink(target, p); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Lchown(p, 4242, 4242); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	if err := os.Mkdir(filepath.Join(root, "emptydir"), 0o755); err != nil {
 		t.Fatal(err)
 	}
