@@ -238,6 +238,9 @@ func initLocations(cf *Conf, s *SrvConf, l *LocConf) error {
 	}
 	sort.SliceStable(t.prefix, func(i, j int) bool { return len(t.prefix[i].Name) > len(t.prefix[j].Name) })
 	l.static = t
+	// every location is final here: directives that ask for the
+	// trailing-slash redirect (proxy_pass) set AutoRedirect while parsed.
+	t.finishRedirects()
 	return nil
 }
 

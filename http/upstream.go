@@ -1,0 +1,1001 @@
+package http
+
+// The upstream machinery (nginx's ngx_http_upstream.c): a request handed
+// to an upstream module connects to a peer on the request's own loop,
+// sends the request, reads and checks the response head, passes the
+// status and headers through the header filters, then relays the body,
+// with next-upstream retries, timeouts, client-abort detection, keepalive
+// connections and protocol upgrades. This file holds the request's
+// lifecycle; upstream_headers.go turns the upstream's headers into the
+// response's, upstream_body.go relays the body and upstream_upgrade.go
+// the upgraded byte stream.
+
+import (
+	"errors"
+	"net/netip"
+	"os"
+	"syscall"
+	"time"
+
+	"gresty/errlog"
+	"gresty/eventloop"
+	"gresty/httpparse"
+	"gresty/resolver"
+)
+
+// UpstreamProtocol is what an upstream module supplies to the machinery.
+type UpstreamProtocol interface {
+	// CreateRequest builds what is sent to the upstream before the
+	// client's body: the request line, the headers and the empty line,
+	// and the module's own body (proxy_set_body) when it replaces the
+	// client's. It runs on the request's loop when the body has been
+	// read (or as it starts to stream) and again for nothing else: a
+	// retry sends the same bytes.
+	CreateRequest(u *UpstreamRequest) (head, body []byte, err error)
+}
+
+// UpstreamResolved is an upstream address found at run time (proxy_pass
+// with variables) that names no upstream block.
+type UpstreamResolved struct {
+	Host   string
+	Port   int
+	NoPort bool
+	// Addrs holds the address when the host is a literal.
+	Addrs []PeerAddr
+}
+
+// UpstreamState is one try's record, what the $upstream_* variables
+// report (ngx_http_upstream_state_t). Times are milliseconds, -1 when the
+// stage was not reached.
+type UpstreamState struct {
+	// Peer is the peer's name; HasPeer is false for the separator nginx
+	// records between two upstream groups of one request.
+	Peer           string
+	HasPeer        bool
+	Status         int
+	ResponseTime   int64
+	ConnectTime    int64
+	HeaderTime     int64
+	BytesReceived  int64
+	BytesSent      int64
+	ResponseLength int64
+}
+
+// UpstreamRequest is a request's exchange with an upstream, across its
+// tries (nginx's ngx_http_upstream_t). It is created by NewUpstream on
+// the request's loop, and every method runs there.
+type UpstreamRequest struct {
+	r     *Request
+	Conf  *UpstreamConf
+	Proto UpstreamProtocol
+
+	// Schema is the URL scheme as written ("http://"), for log lines.
+	Schema string
+	// URI is the request target sent to the upstream, for log lines; the
+	// module sets it in CreateRequest.
+	URI []byte
+	// Srv is the upstream block the request goes to; the module sets it
+	// (or Resolved) before Start when the address has variables.
+	Srv      *UpstreamSrvConf
+	Resolved *UpstreamResolved
+	// HeadRequest tells that the method sent is HEAD, so the response
+	// has no body.
+	HeadRequest bool
+	// RewriteRedirect rewrites a Location value, or a Refresh value from
+	// prefix on (proxy_redirect); RewriteCookie a Set-Cookie value. They
+	// return the new value and OK, Declined (unchanged) or Error.
+	RewriteRedirect func(r *Request, value []byte, prefix int) ([]byte, int)
+	RewriteCookie   func(r *Request, value []byte) ([]byte, int)
+
+	states []UpstreamState
+	state  int
+
+	peer Peer
+	pc   PeerConn
+	ec   *eventloop.Conn
+
+	dialImmediate bool
+	resolving     *resolver.Request
+	startMs       int64
+	peerStart     time.Time
+
+	head        []byte
+	setBody     []byte
+	noBuffering bool
+	started     bool
+	// streamed request body
+	streamPending [][]byte
+	streamLen     int
+	streamDone    bool
+	streamChunked bool
+	clientPaused  bool
+
+	requestSent     bool
+	requestBodySent bool
+	queuedSent      int64
+
+	buf         []byte
+	resp        httpparse.Response
+	headerDone  bool
+	headerSent  bool
+	keepalive   bool
+	upgrade     bool
+	buffering   bool
+	connClose   bool
+	http09      bool
+	length      int64
+	framing     httpparse.BodyFraming
+	chunked     httpparse.ChunkedDecoder
+	eof         bool
+	paused      bool
+	clientError bool
+	finished    bool
+	waitDrain   bool
+
+	tf        *os.File
+	tfOff     int64
+	fileMode  bool
+	fileSince int64
+
+	upgraded      bool
+	clientEOF     bool
+	upstreamEOF   bool
+	disableNotMod bool
+
+	obuf [1]Buf
+
+	action    string
+	timer     *eventloop.Timer
+	timerKind uint8
+	ctimer    *eventloop.Timer
+	wtimer    *eventloop.Timer
+	progress  int64
+}
+
+// upstream timer purposes
+const (
+	utNone = iota
+	utSend
+	utRead
+)
+
+// NewUpstream creates r's upstream for module conf and protocol proto
+// (ngx_http_upstream_create); the records of an earlier upstream of the
+// same request are kept for the $upstream_* variables. Request loop only.
+func (r *Request) NewUpstream(conf *UpstreamConf, proto UpstreamProtocol) *UpstreamRequest {
+	u := &UpstreamRequest{r: r, Conf: conf, Proto: proto, state: -1, length: -1}
+	if old, ok := r.upstream.(*UpstreamRequest); ok && old != nil {
+		if !old.finished {
+			old.release(false)
+		}
+		u.states = old.states
+	}
+	u.pc.r = r
+	r.upstream = u
+	return u
+}
+
+// UpstreamRequest returns the request's upstream, nil when none served it.
+func (r *Request) UpstreamRequest() *UpstreamRequest {
+	u, _ := r.upstream.(*UpstreamRequest)
+	return u
+}
+
+// Request returns the request the upstream serves.
+func (u *UpstreamRequest) Request() *Request { return u.r }
+
+// PeerConn returns the peer connection, for balancers that need the
+// request's state.
+func (u *UpstreamRequest) PeerConn() *PeerConn { return &u.pc }
+
+// LogName implements Upstream: the upstream part of log lines, scheme,
+// peer and URI ("http://127.0.0.1:8080/path").
+func (u *UpstreamRequest) LogName() string {
+	if u.pc.Name == "" {
+		return ""
+	}
+	sep := ""
+	if u.pc.Addr != nil && u.pc.Addr.Network == "unix" || u.lastUnix() {
+		sep = ":"
+	}
+	return u.Schema + u.pc.Name + sep + string(u.URI)
+}
+
+func (u *UpstreamRequest) lastUnix() bool {
+	return len(u.pc.Name) > 5 && u.pc.Name[:5] == "unix:"
+}
+
+// States returns the records of the request's tries.
+func (u *UpstreamRequest) States() []UpstreamState { return u.states }
+
+// Start reads the client's body as the location says, then connects
+// (ngx_http_read_client_request_body with ngx_http_upstream_init).
+// streamable tells that the module could send the body as it arrives
+// (proxy_request_buffering off applies). It returns what the content
+// handler returns: Done, or a status to finalize with.
+func (u *UpstreamRequest) Start(streamable bool) int {
+	r := u.r
+	mr := r.Main
+	u.noBuffering = streamable && !u.Conf.RequestBuffering && r == mr && mr.Body == nil && !mr.discardBody
+	var rc int
+	if u.noBuffering {
+		rc = r.ReadBodyStream(u.streamBody)
+		if rc == OK && !u.started {
+			u.init()
+		}
+	} else {
+		rc = r.ReadBody(func(*Request) { u.init() })
+	}
+	if rc >= 300 {
+		return rc
+	}
+	return Done
+}
+
+// NoBuffering tells whether the client's body is sent as it arrives, so
+// the module frames it (r->request_body_no_buffering).
+func (u *UpstreamRequest) NoBuffering() bool { return u.noBuffering }
+
+// BodyReading tells whether the client's body is still being read.
+func (u *UpstreamRequest) BodyReading() bool {
+	b := u.r.Main.Body
+	return b != nil && b.reading
+}
+
+// StreamChunked makes a streamed body go out in chunked framing (the
+// module sent "Transfer-Encoding: chunked").
+func (u *UpstreamRequest) StreamChunked() { u.streamChunked = true }
+
+func (u *UpstreamRequest) nowMs() int64 { return u.r.Conn.loopNow().UnixMilli() }
+
+// logf logs in the request's context with nginx's " while <action>".
+func (u *UpstreamRequest) logf(level errlog.Level, format string, args ...any) {
+	if u.action != "" {
+		format += " while " + u.action
+	}
+	u.r.Logf(level, format, args...)
+}
+
+// upstreamWarn logs a balancer's warning in the upstream's context.
+func (r *Request) upstreamWarn(msg string) {
+	if u, ok := r.upstream.(*UpstreamRequest); ok && u != nil {
+		u.logf(errlog.Warn, "%s", msg)
+		return
+	}
+	r.Logf(errlog.Warn, "%s", msg)
+}
+
+// init is ngx_http_upstream_init_request.
+func (u *UpstreamRequest) init() {
+	if u.started {
+		return
+	}
+	u.started = true
+	r := u.r
+	r.eofHandler = u.clientEOFHandler
+	r.readHandler = u.clientReadHandler
+	head, body, err := u.Proto.CreateRequest(u)
+	if err != nil {
+		r.Finalize(500)
+		return
+	}
+	u.head, u.setBody = head, body
+	u.buffering = u.Conf.Buffering
+	if u.states != nil {
+		u.states = append(u.states, UpstreamState{ResponseTime: -1, ConnectTime: -1, HeaderTime: -1})
+		u.state = len(u.states) - 1
+	} else {
+		u.states = make([]UpstreamState, 0, 2)
+	}
+	r.AddCleanup(u.cleanup)
+	if u.Resolved != nil && u.Srv == nil {
+		res := u.Resolved
+		if len(res.Addrs) > 0 {
+			u.peer = NewRRPeerData(ResolvedPeers(res.Host, res.Addrs), &u.pc)
+			u.startPeer()
+			return
+		}
+		if res.Port == 0 {
+			r.Logf(errlog.Error, "no port in upstream \"%s\"", res.Host)
+			u.finalize(500)
+			return
+		}
+		u.resolve(res)
+		return
+	}
+	us := u.Srv
+	if us == nil {
+		us = u.Conf.Upstream
+		u.Srv = us
+	}
+	if us == nil || us.Balancer == nil {
+		r.Logf(errlog.Alert, "no upstream configuration")
+		u.finalize(500)
+		return
+	}
+	p, err := us.Balancer.NewPeer(r, &u.pc)
+	if err != nil {
+		u.finalize(500)
+		return
+	}
+	u.peer = p
+	u.startPeer()
+}
+
+// startPeer begins the tries once the peers are known.
+func (u *UpstreamRequest) startPeer() {
+	u.peerStart = u.r.Conn.loopNow()
+	if n := u.Conf.NextUpstreamTries; n > 0 && u.pc.Tries > n {
+		u.pc.Tries = n
+	}
+	u.connect()
+}
+
+// resolve finds the addresses of a name given at run time with the
+// location's resolver; without one nginx gives up with 502.
+func (u *UpstreamRequest) resolve(res *UpstreamResolved) {
+	r := u.r
+	q, ok := r.Resolve(res.Host, func(addrs []netip.Addr, err error) {
+		u.resolving = nil
+		if u.finished {
+			return
+		}
+		if err != nil {
+			r.Logf(errlog.Error, "%s", err)
+			u.finalize(502)
+			return
+		}
+		peers := make([]PeerAddr, len(addrs))
+		for i, a := range addrs {
+			peers[i] = PeerAddrFor(a, res.Port)
+		}
+		u.peer = NewRRPeerData(ResolvedPeers(res.Host, peers), &u.pc)
+		u.startPeer()
+	})
+	if !ok {
+		r.Logf(errlog.Error, "no resolver defined to resolve %s", res.Host)
+		u.finalize(502)
+		return
+	}
+	if u.peer == nil && !u.finished {
+		u.resolving = q
+	}
+}
+
+// connect is ngx_http_upstream_connect: a new try.
+func (u *UpstreamRequest) connect() {
+	r := u.r
+	u.action = "connecting to upstream"
+	now := u.nowMs()
+	if u.state >= 0 && u.states[u.state].ResponseTime == -1 {
+		u.states[u.state].ResponseTime = now - u.startMs
+	}
+	u.states = append(u.states, UpstreamState{ResponseTime: -1, ConnectTime: -1, HeaderTime: -1})
+	u.state = len(u.states) - 1
+	u.startMs = now
+	rc := u.peer.Get(&u.pc)
+	if rc == PeerError {
+		u.finalize(500)
+		return
+	}
+	st := &u.states[u.state]
+	st.Peer, st.HasPeer = u.pc.Name, true
+	if rc == PeerBusy {
+		u.logf(errlog.Error, "no live upstreams")
+		u.next(UpstreamFTNoLive)
+		return
+	}
+	u.resetResponse()
+	u.requestSent, u.requestBodySent = false, false
+	u.queuedSent = 0
+	if rc == PeerCached {
+		u.ec = u.pc.Conn
+		u.ec.SetHandler(u)
+		u.pc.ConnRequests++
+		u.sendRequest()
+		return
+	}
+	addr := u.pc.Addr
+	u.pc.ConnRequests = 1
+	u.pc.ConnStart = r.Conn.loopNow()
+	u.dialImmediate = false
+	ec := r.Conn.Loop().Dial(addr.Network, addr.Address, u.Conf.ConnectTimeout, u, u.dialed)
+	u.ec = ec
+	u.pc.Conn = ec
+	u.dialImmediate = ec.Closed()
+}
+
+// dialed completes a connect started by connect.
+func (u *UpstreamRequest) dialed(ec *eventloop.Conn, err error) {
+	if ec != u.ec || u.finished {
+		return
+	}
+	if err == nil {
+		if u.Conf.SocketKeepalive {
+			setSocketKeepalive(ec)
+		}
+		u.sendRequest()
+		return
+	}
+	var le *eventloop.LimitError
+	switch {
+	case errors.As(err, &le):
+		u.r.Logf(errlog.Alert, "%s", le.Error())
+		u.pc.Conn, u.ec = nil, nil
+		u.finalize(500)
+	case errors.Is(err, eventloop.ErrClosed):
+	case u.dialImmediate:
+		level := errlog.Crit
+		if en, ok := eventloop.Errno(err); ok {
+			switch en {
+			case syscall.ECONNREFUSED, syscall.EAGAIN, syscall.ECONNRESET, syscall.ENETDOWN,
+				syscall.ENETUNREACH, syscall.EHOSTDOWN, syscall.EHOSTUNREACH:
+				level = errlog.Error
+			}
+		}
+		u.logf(level, "connect() to %s failed %s", u.pc.Name, eventloop.ErrnoText(err))
+		u.pc.Conn, u.ec = nil, nil
+		u.next(UpstreamFTError)
+	case isTimeout(err):
+		u.pc.Conn, u.ec = nil, nil
+		u.next(UpstreamFTTimeout)
+	default:
+		u.connError(err, "connect() failed")
+		u.pc.Conn, u.ec = nil, nil
+		u.next(UpstreamFTError)
+	}
+}
+
+func isTimeout(err error) bool {
+	var oe *eventloop.OpError
+	return errors.As(err, &oe) && oe.Timeout()
+}
+
+// connError logs a socket error as ngx_connection_error does for an
+// upstream connection: expected network failures at error level, others
+// as alerts.
+func (u *UpstreamRequest) connError(err error, text string) {
+	level := errlog.Alert
+	if en, ok := eventloop.Errno(err); ok {
+		switch en {
+		case 0, syscall.ECONNRESET, syscall.EPIPE, syscall.ENOTCONN, syscall.ETIMEDOUT, syscall.ECONNREFUSED,
+			syscall.ENETDOWN, syscall.ENETUNREACH, syscall.EHOSTDOWN, syscall.EHOSTUNREACH:
+			level = errlog.Error
+		}
+	}
+	u.logf(level, "%s %s", text, eventloop.ErrnoText(err))
+}
+
+func (u *UpstreamRequest) resetResponse() {
+	u.resp.Reset()
+	u.resp.MaxHeadSize = int(u.Conf.BufferSize)
+	if cap(u.buf) < int(u.Conf.BufferSize) {
+		u.buf = u.r.Alloc(int(u.Conf.BufferSize))[:0]
+	}
+	u.buf = u.buf[:0]
+	u.headerDone, u.keepalive, u.upgrade, u.connClose, u.http09 = false, false, false, false, false
+	u.eof = false
+	u.length = -1
+	u.chunked.Reset()
+}
+
+// sendRequest is ngx_http_upstream_send_request: the head, then the body.
+func (u *UpstreamRequest) sendRequest() {
+	st := &u.states[u.state]
+	if st.ConnectTime == -1 {
+		st.ConnectTime = u.nowMs() - u.startMs
+	}
+	u.action = "sending request to upstream"
+	ec := u.ec
+	u.requestSent = true
+	u.write(u.head, false)
+	switch {
+	case u.setBody != nil:
+		u.write(u.setBody, true)
+		u.streamDone = true
+	case u.noBuffering:
+		for _, p := range u.streamPending {
+			u.write(p, false)
+		}
+		u.streamPending = nil
+		if u.clientPaused {
+			u.clientPaused = false
+			u.r.Conn.ec.ResumeRead()
+		}
+	case u.Conf.PassRequestBody:
+		if b := u.r.Main.Body; b != nil {
+			if b.File != nil {
+				if fi, err := b.File.Stat(); err == nil && fi.Size() > 0 {
+					if ec.Sendfile(b.File, 0, fi.Size()) == nil {
+						u.queuedSent += fi.Size()
+					}
+				}
+			} else if len(b.mem) > 0 {
+				if ec.WriteRef(b.mem) == nil {
+					u.queuedSent += int64(len(b.mem))
+				}
+			}
+		}
+	}
+	u.armTimer(utSend, u.Conf.SendTimeout)
+}
+
+// write queues bytes for the upstream, copied unless owned says they stay
+// unchanged until sent.
+func (u *UpstreamRequest) write(b []byte, owned bool) {
+	if len(b) == 0 || u.ec == nil {
+		return
+	}
+	var err error
+	if owned {
+		err = u.ec.WriteRef(b)
+	} else {
+		_, err = u.ec.Write(b)
+	}
+	if err == nil {
+		u.queuedSent += int64(len(b))
+	}
+}
+
+// requestWritten tells whether everything of the request is queued.
+func (u *UpstreamRequest) requestWritten() bool {
+	return !u.noBuffering || u.streamDone
+}
+
+// streamBody receives the client's body as it arrives when it is not
+// buffered (proxy_request_buffering off), and forwards it.
+func (u *UpstreamRequest) streamBody(r *Request, data []byte, last bool) {
+	if u.finished {
+		return
+	}
+	var piece []byte
+	if u.streamChunked {
+		if len(data) > 0 {
+			piece = httpparse.AppendChunkHeader(nil, int64(len(data)))
+			piece = append(piece, data...)
+			piece = append(piece, '\r', '\n')
+		}
+		if last {
+			piece = append(piece, "0\r\n\r\n"...)
+		}
+	} else if len(data) > 0 {
+		piece = data
+	}
+	if last {
+		u.streamDone = true
+	}
+	if !u.started || u.ec == nil || !u.requestSent {
+		if len(piece) > 0 {
+			u.streamPending = append(u.streamPending, append([]byte(nil), piece...))
+			u.streamLen += len(piece)
+		}
+		if u.streamLen > int(r.Loc.ClientBodyBufferSize.V) && !u.clientPaused {
+			u.clientPaused = true
+			r.Conn.ec.PauseRead()
+		}
+		return
+	}
+	u.write(piece, false)
+	if u.ec.Buffered() > int(r.Loc.ClientBodyBufferSize.V) {
+		u.ec.Throttle(r.Conn.ec, int(r.Loc.ClientBodyBufferSize.V), 0)
+	}
+	if !u.requestBodySent {
+		u.armTimer(utSend, u.Conf.SendTimeout)
+	}
+}
+
+// OnDrain implements eventloop.Handler: the upstream took everything
+// queued for it.
+func (u *UpstreamRequest) OnDrain(ec *eventloop.Conn) {
+	if ec != u.ec || u.finished {
+		return
+	}
+	if u.upgraded {
+		u.upgradedUpstreamDrained()
+		return
+	}
+	if u.requestBodySent || !u.requestWritten() {
+		if !u.requestBodySent && u.timerKind == utSend {
+			u.stopTimer()
+		}
+		return
+	}
+	u.requestBodySent = true
+	if u.timerKind == utSend {
+		u.stopTimer()
+	}
+	if !u.headerSent && !u.headerDone {
+		u.armTimer(utRead, u.Conf.ReadTimeout)
+	}
+}
+
+// OnData implements eventloop.Handler.
+func (u *UpstreamRequest) OnData(ec *eventloop.Conn, b []byte) {
+	if ec != u.ec || u.finished {
+		return
+	}
+	u.states[u.state].BytesReceived += int64(len(b))
+	switch {
+	case u.upgraded:
+		u.upgradedFromUpstream(b)
+	case !u.headerDone:
+		u.processHeader(b)
+	default:
+		u.states[u.state].ResponseLength += int64(len(b))
+		u.body(b)
+	}
+}
+
+// OnReadEOF implements eventloop.Handler: the upstream closed its side.
+func (u *UpstreamRequest) OnReadEOF(ec *eventloop.Conn) {
+	if ec != u.ec || u.finished {
+		return
+	}
+	u.eof = true
+	switch {
+	case u.upgraded:
+		u.upgradedUpstreamEOF()
+	case !u.headerDone:
+		u.action = "reading response header from upstream"
+		u.logf(errlog.Error, "upstream prematurely closed connection")
+		u.next(UpstreamFTError)
+	default:
+		u.bodyEOF()
+	}
+}
+
+// OnClose implements eventloop.Handler: the connection failed (a close
+// asked for by the machinery is not reported).
+func (u *UpstreamRequest) OnClose(ec *eventloop.Conn, err error) {
+	if ec != u.ec || u.finished || err == nil {
+		return
+	}
+	u.ec, u.pc.Conn = nil, nil
+	var oe *eventloop.OpError
+	if errors.As(err, &oe) {
+		u.connError(err, oe.Op+"() failed")
+	} else {
+		u.logf(errlog.Error, "%s", err)
+	}
+	switch {
+	case u.upgraded:
+		u.finalize(Error)
+	case !u.headerDone:
+		u.next(UpstreamFTError)
+	default:
+		u.finalize(502)
+	}
+}
+
+func (u *UpstreamRequest) armTimer(kind uint8, d time.Duration) {
+	if u.timer == nil {
+		u.timer = u.r.Conn.Loop().NewTimer(u.onTimer)
+	}
+	u.timerKind = kind
+	u.timer.Reset(d)
+}
+
+func (u *UpstreamRequest) stopTimer() {
+	if u.timer != nil {
+		u.timer.Stop()
+	}
+	u.timerKind = utNone
+}
+
+func (u *UpstreamRequest) onTimer() {
+	kind := u.timerKind
+	u.timerKind = utNone
+	if u.finished {
+		return
+	}
+	if kind == utRead && u.paused {
+		// reading stopped because the client is slow: no timeout
+		// while the relay waits on the client.
+		u.armTimer(utRead, u.Conf.ReadTimeout)
+		return
+	}
+	switch {
+	case u.upgraded:
+		u.logf(errlog.Error, "upstream timed out %s", eventloop.ErrnoText(syscall.ETIMEDOUT))
+		u.finalize(504)
+	case !u.headerDone:
+		u.next(UpstreamFTTimeout)
+	default:
+		u.action = "reading upstream"
+		u.logf(errlog.Error, "upstream timed out %s", eventloop.ErrnoText(syscall.ETIMEDOUT))
+		u.finalize(504)
+	}
+}
+
+// next is ngx_http_upstream_next: the try failed with ft; try another
+// peer or answer.
+func (u *UpstreamRequest) next(ft uint32) {
+	r := u.r
+	if u.pc.Addr != nil {
+		if u.ec != nil {
+			u.states[u.state].BytesSent = u.sentBytes()
+		}
+		state := PeerFailed
+		if ft == UpstreamFTHTTP403 || ft == UpstreamFTHTTP404 {
+			state = PeerNext
+		}
+		u.pc.Keepalive = false
+		u.peer.Free(&u.pc, state)
+		u.pc.Addr = nil
+	}
+	if ft == UpstreamFTTimeout {
+		u.logf(errlog.Error, "upstream timed out %s", eventloop.ErrnoText(syscall.ETIMEDOUT))
+	}
+	if u.pc.Cached && ft == UpstreamFTError {
+		u.pc.Tries++
+	}
+	status := 502
+	switch ft {
+	case UpstreamFTTimeout, UpstreamFTHTTP504:
+		status = 504
+	case UpstreamFTHTTP500:
+		status = 500
+	case UpstreamFTHTTP503:
+		status = 503
+	case UpstreamFTHTTP403:
+		status = 403
+	case UpstreamFTHTTP404:
+		status = 404
+	case UpstreamFTHTTP429:
+		status = 429
+	}
+	if r.Conn.closed() || u.clientError {
+		u.finalize(499)
+		return
+	}
+	u.states[u.state].Status = status
+	if u.requestSent && nonIdempotent(r) {
+		ft |= UpstreamFTNonIdempotent
+	}
+	timeout := u.Conf.NextUpstreamTimeout
+	if u.pc.Tries == 0 || u.Conf.NextUpstream&ft != ft || (u.requestSent && u.noBuffering) ||
+		(timeout > 0 && r.Conn.loopNow().Sub(u.peerStart) >= timeout) {
+		u.finalize(status)
+		return
+	}
+	u.closeConn()
+	u.connect()
+}
+
+func nonIdempotent(r *Request) bool {
+	switch r.Method {
+	case httpparse.MethodPOST, httpparse.MethodLOCK, httpparse.MethodPATCH:
+		return true
+	}
+	return false
+}
+
+// sentBytes is how much of what was queued for the current connection
+// left it.
+func (u *UpstreamRequest) sentBytes() int64 {
+	if u.ec == nil {
+		return u.queuedSent
+	}
+	n := u.queuedSent - int64(u.ec.Buffered())
+	if n < 0 {
+		n = 0
+	}
+	return n
+}
+
+// closeConn closes the try's connection without a keepalive.
+func (u *UpstreamRequest) closeConn() {
+	u.stopTimer()
+	if ec := u.ec; ec != nil {
+		u.ec, u.pc.Conn = nil, nil
+		ec.Close()
+	}
+	u.paused = false
+}
+
+// cleanup runs when the request ends under the upstream (the client went
+// away, or the request was terminated): the upstream side is released
+// without touching the request.
+func (u *UpstreamRequest) cleanup() {
+	if !u.finished {
+		u.release(false)
+	}
+}
+
+// release frees the peer and the connection (a clean one may go to a
+// keepalive cache) and stops the upstream's timers and handlers.
+func (u *UpstreamRequest) release(clean bool) {
+	u.finished = true
+	r := u.r
+	if u.resolving != nil {
+		u.resolving.Cancel()
+		u.resolving = nil
+	}
+	if u.state >= 0 {
+		st := &u.states[u.state]
+		if st.ResponseTime == -1 {
+			st.ResponseTime = u.nowMs() - u.startMs
+			if u.ec != nil {
+				st.BytesSent = u.sentBytes()
+			}
+		}
+	}
+	u.stopTimer()
+	if u.ctimer != nil {
+		u.ctimer.Stop()
+	}
+	if u.wtimer != nil {
+		u.wtimer.Stop()
+	}
+	if u.pc.Addr != nil {
+		ec := u.ec
+		u.pc.Keepalive = clean && u.keepalive && u.requestBodySent && !u.eof && ec != nil && !ec.Closed() &&
+			ec.Buffered() == 0 && !u.upgraded
+		if u.pc.Keepalive && u.paused {
+			ec.ResumeRead()
+		}
+		u.peer.Free(&u.pc, 0)
+		u.pc.Addr = nil
+		if u.pc.Conn == nil {
+			// a keepalive cache took the connection
+			u.ec = nil
+		}
+	}
+	u.closeConn()
+	if u.clientPaused {
+		u.clientPaused = false
+		r.Conn.ec.ResumeRead()
+	}
+	if u.tf != nil {
+		f := u.tf
+		u.tf = nil
+		r.ReleaseAfterSend(func() { f.Close() })
+	}
+	if r.upstream == u {
+		r.readHandler, r.eofHandler = nil, nil
+		r.drainHandler = nil
+	}
+}
+
+// finalize is ngx_http_upstream_finalize_request: release the upstream
+// and finish the request with rc (0 for a complete response).
+func (u *UpstreamRequest) finalize(rc int) {
+	r := u.r
+	if u.finished {
+		return
+	}
+	u.release(rc == 0)
+	if rc == Declined {
+		return
+	}
+	u.action = "sending to client"
+	if !u.headerSent || rc == 408 || rc == 499 {
+		r.Finalize(rc)
+		return
+	}
+	flush := false
+	if rc >= 300 {
+		rc, flush = Error, true
+	}
+	if r.HeaderOnly {
+		r.Finalize(rc)
+		return
+	}
+	if rc == 0 {
+		rc = r.SendLast()
+	} else if flush {
+		r.KeepAlive = false
+		rc = r.SendFlush()
+	}
+	u.finishRequest(rc)
+}
+
+// finishRequest finalizes the request once what the relay queued for the
+// client has left, as nginx's writer keeps a request until its output is
+// sent before the connection may idle or close.
+func (u *UpstreamRequest) finishRequest(rc int) {
+	r := u.r
+	if rc == OK && !r.Conn.closed() && r.Conn.ec.Buffered() > 0 {
+		u.waitDrain = true
+		r.drainHandler = func(r *Request) {
+			r.drainHandler = nil
+			u.waitDrain = false
+			if u.ctimer != nil {
+				u.ctimer.Stop()
+			}
+			r.Finalize(OK)
+		}
+		u.watchClient()
+		return
+	}
+	r.Finalize(rc)
+}
+
+// watchClient arms the client's send_timeout while output waits for the
+// client: the timer is moved on as long as the client takes bytes.
+func (u *UpstreamRequest) watchClient() {
+	r := u.r
+	if u.ctimer == nil {
+		u.ctimer = r.Conn.Loop().NewTimer(u.clientTimer)
+	}
+	if u.ctimer.Active() {
+		return
+	}
+	u.progress = u.clientSent()
+	u.ctimer.Reset(r.Loc.SendTimeout.V)
+}
+
+func (u *UpstreamRequest) clientSent() int64 {
+	c := u.r.Conn
+	if c.closed() {
+		return u.r.BytesSent
+	}
+	return u.r.BytesSent - int64(c.ec.Buffered())
+}
+
+func (u *UpstreamRequest) clientTimer() {
+	r := u.r
+	waiting := u.waitDrain || (!u.finished && (u.paused || u.upgraded))
+	if r.Conn.closed() || !waiting || r.Conn.ec.Buffered() == 0 {
+		return
+	}
+	if sent := u.clientSent(); sent > u.progress {
+		u.progress = sent
+		u.ctimer.Reset(r.Loc.SendTimeout.V)
+		return
+	}
+	r.Conn.timedout = true
+	action := u.action
+	if !u.upgraded {
+		action = "sending to client"
+	}
+	r.Logf(errlog.Info, "client timed out %s while %s", eventloop.ErrnoText(syscall.ETIMEDOUT), action)
+	if u.waitDrain {
+		r.drainHandler = nil
+		u.waitDrain = false
+		r.Terminate(408)
+		return
+	}
+	u.finalize(408)
+}
+
+// clientEOFHandler notices the client closing while the upstream works
+// (ngx_http_upstream_check_broken_connection).
+func (u *UpstreamRequest) clientEOFHandler(r *Request) {
+	if u.upgraded {
+		u.upgradedClientEOF()
+		return
+	}
+	if u.finished || u.Conf.IgnoreClientAbort {
+		// without the check nginx notices a gone client only when
+		// writing to it fails.
+		return
+	}
+	u.clientError = true
+	if u.ec != nil {
+		u.logf(errlog.Info, "epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too")
+		u.finalize(499)
+		return
+	}
+	u.logf(errlog.Info, "epoll_wait() reported that client prematurely closed connection")
+	u.finalize(499)
+}
+
+// clientReadHandler takes what the client sends while the upstream works:
+// a pipelined request stays queued; too much of it stops reading.
+func (u *UpstreamRequest) clientReadHandler(r *Request) {
+	if u.upgraded {
+		u.upgradedFromClient()
+		return
+	}
+	c := r.Conn
+	if len(c.data)-c.pos > int(r.Loc.ClientBodyBufferSize.V) {
+		c.ec.PauseRead()
+	}
+}
+
+func setSocketKeepalive(ec *eventloop.Conn) {
+	if fd := ec.Fd(); fd >= 0 {
+		syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_KEEPALIVE, 1)
+	}
+}

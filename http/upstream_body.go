@@ -1,0 +1,295 @@
+package http
+
+// The response body relay. The upstream's body is decoded (length,
+// chunked or close-delimited, as the proxy module's input filters) and
+// passed to the body filters piece by piece, with flow control both ways:
+//
+//   - unbuffered (proxy_buffering off): pieces go out as they come; when the
+//     client holds more than proxy_buffer_size unsent, reading from the
+//     upstream stops until the client has taken it all.
+//   - buffered: up to proxy_buffers bytes wait in memory for the client;
+//     beyond that the body is spooled to a temporary file under
+//     proxy_temp_path (up to proxy_max_temp_file_size written) and queued
+//     from there with sendfile, so the upstream is read at its own pace
+//     and released early; past the limit reading stops until the client
+//     caught up, as nginx's event pipe does when its buffers are busy.
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+
+	"gresty/errlog"
+	"gresty/httpparse"
+)
+
+// startBody begins the relay with the bytes that came with the head: pre
+// (inside the head buffer) and rest (what did not fit in it).
+func (u *UpstreamRequest) startBody(pre, rest []byte) {
+	resp := &u.resp
+	status := u.status()
+	switch {
+	case status == 204 || status == 304 || u.HeadRequest:
+		u.framing = httpparse.BodyNone
+		u.length = 0
+		u.keepalive = !u.connClose
+	case resp.Chunked && !u.http09:
+		u.framing = httpparse.BodyChunked
+		u.length = -1
+	case resp.ContentLength == 0 && !u.http09:
+		u.framing = httpparse.BodyNone
+		u.length = 0
+		u.keepalive = !u.connClose
+	case resp.ContentLength > 0 && !u.http09:
+		u.framing = httpparse.BodyLength
+		u.length = resp.ContentLength
+	default:
+		u.framing = httpparse.BodyClose
+		u.length = -1
+	}
+	u.action = "reading upstream"
+	if !u.buffering {
+		u.r.LimitRate, u.r.limitRateSet = 0, true
+		if u.r.Loc.TCPNodelay.V {
+			u.r.Conn.ec.SetNoDelay(true)
+		}
+	}
+	if u.framing == httpparse.BodyNone {
+		u.finalize(0)
+		return
+	}
+	u.armTimer(utRead, u.Conf.ReadTimeout)
+	if len(pre) > 0 {
+		u.states[u.state].ResponseLength += int64(len(pre))
+		if !u.body(pre) {
+			return
+		}
+	}
+	if len(rest) > 0 {
+		u.states[u.state].ResponseLength += int64(len(rest))
+		u.body(rest)
+	}
+}
+
+// body relays raw body bytes read from the upstream. It reports false
+// once the relay ended (the body is complete, or it failed).
+func (u *UpstreamRequest) body(b []byte) bool {
+	if u.finished {
+		return false
+	}
+	if u.timerKind == utRead || u.timerKind == utNone {
+		u.armTimer(utRead, u.Conf.ReadTimeout)
+	}
+	switch u.framing {
+	case httpparse.BodyClose:
+		return u.output(b)
+	case httpparse.BodyLength:
+		if u.length == 0 {
+			u.logf(errlog.Warn, "upstream sent more data than specified in \"Content-Length\" header")
+			u.keepalive = false
+			u.finalize(0)
+			return false
+		}
+		if int64(len(b)) > u.length {
+			u.logf(errlog.Warn, "upstream sent more data than specified in \"Content-Length\" header")
+			b = b[:u.length]
+			u.length = 0
+			u.keepalive = false
+			if !u.output(b) {
+				return false
+			}
+			u.finalize(0)
+			return false
+		}
+		u.length -= int64(len(b))
+		if u.length == 0 {
+			u.keepalive = !u.connClose
+			if !u.output(b) {
+				return false
+			}
+			u.finalize(0)
+			return false
+		}
+		return u.output(b)
+	case httpparse.BodyChunked:
+		for len(b) > 0 {
+			n, data, err := u.chunked.Decode(b)
+			b = b[n:]
+			if len(data) > 0 && !u.output(data) {
+				return false
+			}
+			if err == nil {
+				continue
+			}
+			if errors.Is(err, io.EOF) {
+				u.keepalive = !u.connClose
+				if len(b) > 0 {
+					u.logf(errlog.Warn, "upstream sent data after final chunk")
+					u.keepalive = false
+				}
+				u.finalize(0)
+				return false
+			}
+			u.logf(errlog.Error, "upstream sent invalid chunked response")
+			u.finalize(Error)
+			return false
+		}
+		return true
+	}
+	return true
+}
+
+// bodyEOF: the upstream closed while the body was relayed.
+func (u *UpstreamRequest) bodyEOF() {
+	if u.finished {
+		return
+	}
+	u.action = "reading upstream"
+	if u.framing == httpparse.BodyClose {
+		u.finalize(0)
+		return
+	}
+	u.logf(errlog.Error, "upstream prematurely closed connection")
+	u.finalize(502)
+}
+
+// output passes one piece of the body to the filters and applies flow
+// control. It reports false when the relay ended.
+func (u *UpstreamRequest) output(b []byte) bool {
+	r := u.r
+	bufs := u.obuf[:]
+	if u.buffering && u.fileMode {
+		off, ok := u.spool(b)
+		if !ok {
+			u.finalize(Error)
+			return false
+		}
+		bufs[0] = Buf{File: u.tf, FilePos: off, FileLen: int64(len(b))}
+	} else {
+		bufs[0] = Buf{Data: b, Flush: !u.buffering}
+	}
+	if rc := r.Output(bufs); rc == Error {
+		u.finalize(Error)
+		return false
+	}
+	if u.finished {
+		return false
+	}
+	u.flowControl()
+	return true
+}
+
+// flowControl decides after each piece whether the upstream may be read
+// on, and whether the buffered relay goes to the temporary file.
+func (u *UpstreamRequest) flowControl() {
+	r := u.r
+	c := r.Conn
+	if c.closed() || u.ec == nil {
+		return
+	}
+	queued := c.ec.Buffered()
+	if !u.buffering {
+		if queued > int(u.Conf.BufferSize) {
+			u.pause()
+		}
+		return
+	}
+	mem := int(int64(u.Conf.Bufs.Num) * u.Conf.Bufs.Size)
+	if u.fileMode {
+		spooled := int(u.tfOff - u.fileSince)
+		if queued > mem+spooled || (u.Conf.MaxTempFileSize > 0 && u.tfOff >= u.Conf.MaxTempFileSize) {
+			u.pause()
+		}
+		return
+	}
+	if queued <= mem {
+		return
+	}
+	if u.Conf.MaxTempFileSize > 0 && u.tfOff < u.Conf.MaxTempFileSize && u.Conf.TempPath != nil {
+		u.fileMode = true
+		u.fileSince = u.tfOff
+		r.drainHandler = u.clientDrained
+		return
+	}
+	u.pause()
+}
+
+// pause stops reading the upstream until the client has taken what is
+// queued for it.
+func (u *UpstreamRequest) pause() {
+	if u.paused {
+		return
+	}
+	u.paused = true
+	u.ec.PauseRead()
+	u.r.drainHandler = u.clientDrained
+	u.watchClient()
+}
+
+// clientDrained resumes the relay once the client took everything.
+func (u *UpstreamRequest) clientDrained(r *Request) {
+	r.drainHandler = nil
+	if u.finished {
+		return
+	}
+	u.fileMode = false
+	if u.ctimer != nil {
+		u.ctimer.Stop()
+	}
+	if u.paused {
+		u.paused = false
+		if u.ec != nil {
+			u.ec.ResumeRead()
+		}
+		u.armTimer(utRead, u.Conf.ReadTimeout)
+	}
+}
+
+// spool appends b to the response's temporary file, creating it on first
+// use, and returns the offset it was written at.
+func (u *UpstreamRequest) spool(b []byte) (int64, bool) {
+	r := u.r
+	if u.tf == nil {
+		f, name, err := createTempFile(u.Conf.TempPath)
+		if err != nil {
+			r.Logf(errlog.Crit, "open() \"%s\" failed %s", name, errlog.Errno(err))
+			return 0, false
+		}
+		u.tf = f
+		u.logf(errlog.Warn, "an upstream response is buffered to a temporary file %s", name)
+	}
+	off := u.tfOff
+	if _, err := u.tf.WriteAt(b, off); err != nil {
+		r.Logf(errlog.Crit, "pwrite() \"%s\" failed %s", u.tf.Name(), errlog.Errno(err))
+		return 0, false
+	}
+	u.tfOff += int64(len(b))
+	return off, true
+}
+
+// createTempFile opens a new temporary file in p, creating the hashed
+// directories as needed, and unlinks it at once as nginx does with
+// temporary files nobody keeps.
+func createTempFile(p *TempPath) (*os.File, string, error) {
+	var name string
+	var err error
+	for i := 0; i < 16; i++ {
+		name = p.TempFileName(NextTempNumber())
+		var f *os.File
+		f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			os.Remove(name)
+			return f, name, nil
+		}
+		if os.IsNotExist(err) {
+			if mk := os.MkdirAll(filepath.Dir(name), 0o700); mk == nil {
+				continue
+			}
+		}
+		if !os.IsExist(err) {
+			return nil, name, err
+		}
+	}
+	return nil, name, err
+}
