@@ -19,10 +19,12 @@ import (
 	logmod "gresty/http/modules/log"
 	"gresty/http/modules/lua"
 	"gresty/http/modules/notmodified"
+	"gresty/http/modules/proxy"
 	"gresty/http/modules/rangefilter"
 	"gresty/http/modules/rewrite"
 	"gresty/http/modules/static"
 	"gresty/http/modules/stubstatus"
+	"gresty/http/modules/upstream"
 	"gresty/http/modules/zstd"
 )
 
@@ -39,6 +41,8 @@ func list() []*core.Module {
 		http.CoreModule,
 		// the log module follows the core module in nginx.
 		logmod.Module,
+		// the upstream module closes nginx's list of core HTTP modules.
+		upstream.Module,
 		// the content handlers run in reverse: index, autoindex,
 		// gzip_static, then static, as nginx's module order makes them.
 		static.Module,
@@ -57,6 +61,15 @@ func list() []*core.Module {
 		authbasic.Module,
 		access.Module,
 		rewrite.Module,
+		// proxy follows rewrite in nginx; the balancing modules follow
+		// the other upstream modules, keepalive and zone last.
+		proxy.Module,
+		upstream.HashModule,
+		upstream.IPHashModule,
+		upstream.LeastConnModule,
+		upstream.RandomModule,
+		upstream.KeepaliveModule,
+		upstream.ZoneModule,
 		// stub_status closes nginx's list of modules before the filters.
 		stubstatus.Module,
 

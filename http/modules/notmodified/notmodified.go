@@ -30,7 +30,7 @@ var Module = &core.Module{
 
 // filter is ngx_http_not_modified_header_filter.
 func filter(r *http.Request, next http.HeaderFilterFunc) int {
-	if r.Out.Status != 200 || r != r.Main {
+	if r.Out.Status != 200 || r != r.Main || r.NotModifiedDisabled() {
 		return next(r)
 	}
 	if v, ok := r.KnownIn(httpparse.HdrIfUnmodifiedSince); ok && !unmodified(r, v) {
