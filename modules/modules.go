@@ -22,6 +22,7 @@ import (
 	"gresty/http/modules/proxy"
 	"gresty/http/modules/rangefilter"
 	"gresty/http/modules/rewrite"
+	"gresty/http/modules/setmisc"
 	"gresty/http/modules/static"
 	"gresty/http/modules/stubstatus"
 	"gresty/http/modules/upstream"
@@ -99,6 +100,11 @@ func list() []*core.Module {
 		http.CopyFilterModule,
 		rangefilter.BodyModule,
 		notmodified.Module,
+
+		// the devel kit and set-misc are dynamic modules of no filter
+		// type: nginx appends them to the list as they are loaded.
+		setmisc.NDKModule,
+		setmisc.Module,
 	}
 }
 
