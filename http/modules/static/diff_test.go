@@ -250,3 +250,29 @@ func TestOpenFileCacheDifferential(t *testing.T) {
 		statictest.Run(t, p, []statictest.Request{{Name: s.name, Raw: get(s.uri)}})
 	}
 }
+
+// Unreadable files and unsearchable directories answer 403 with nginx's
+// log lines. Root reads everything, so there is nothing to compare then.
+func TestPermissionsDifferential(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("running as root: file permissions do not deny anything")
+	}
+	root := statictest.Fixture(t)
+	secret := filepath.Join(root, "secret.txt")
+	os.WriteFile(secret, []byte("secret"), 0o000)
+	closed := filepath.Join(root, "closed")
+	os.Mkdir(closed, 0o755)
+	os.WriteFile(filepath.Join(closed, "in.txt"), []byte("in"), 0o644)
+	os.Chmod(closed, 0o000)
+	t.Cleanup(func() { os.Chmod(closed, 0o755) })
+	p := statictest.StartPair(t, strings.ReplaceAll(staticConf, "ROOT", root))
+	get := statictest.Get
+	statictest.Run(t, p, []statictest.Request{
+		{Name: "unreadable file", Raw: get("/secret.txt")},
+		{Name: "unreadable file, log_not_found off", Raw: get("/nolog/secret.txt")},
+		{Name: "unsearchable dir", Raw: get("/closed/in.txt")},
+		{Name: "unsearchable dir index", Raw: get("/closed/")},
+		{Name: "unsearchable dir redirect", Raw: get("/closed")},
+		{Name: "unreadable with symlinks checked", Raw: get("/sym/secret.txt")},
+	})
+}
