@@ -71,7 +71,7 @@ func TestConfigMessagesMatchNginx(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			cf := filepath.Join(dir, "nginx.conf")
-			if err := os.WriteFile(cf, []byte("events {}\n"+tt.conf), 0o644); err != nil {
+			if err := os.WriteFile(cf, []byte("pid nginx.pid;\nevents {}\n"+tt.conf), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			run := func(bin string) (string, int) {

@@ -9,6 +9,7 @@ import (
 
 	"gresty/http/modules/static"
 	"gresty/internal/nginxtest"
+	"gresty/modules"
 )
 
 // readmeExample returns the indented block under "## Example" of a
@@ -48,12 +49,16 @@ func TestReadmeExamples(t *testing.T) {
 			if !strings.HasPrefix(ex, "http {") {
 				ex = "http {\n    server {\n        listen 127.0.0.1:8080;\n" + ex + "\n    }\n}\n"
 			}
+			if modules.Registry().Known("access_log") {
+				// not the build's default, which only root may open.
+				ex = strings.Replace(ex, "http {", "http {\n    access_log access.log;", 1)
+			}
 			dir := t.TempDir()
 			if err := os.WriteFile(filepath.Join(dir, "mime.types"), []byte(static.MimeTypesConf), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			cf := filepath.Join(dir, "nginx.conf")
-			if err := os.WriteFile(cf, []byte("events {}\n"+ex), 0o644); err != nil {
+			if err := os.WriteFile(cf, []byte("pid nginx.pid;\nevents {}\n"+ex), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			for _, bin := range []string{ngx, gr} {
