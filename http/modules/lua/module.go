@@ -18,7 +18,9 @@ import (
 
 	"gresty/conf"
 	"gresty/core"
+	"gresty/errlog"
 	"gresty/http"
+	"gresty/http/modules/lua/shdict"
 )
 
 // Phase identifies where Lua code runs, as ngx_lua's NGX_HTTP_LUA_CONTEXT_*
@@ -129,6 +131,8 @@ type MainConf struct {
 type SharedDictConf struct {
 	Name string
 	Size int64
+	// Zone is the dict, shared by every loop (see shdict.Acquire).
+	Zone *shdict.Zone
 }
 
 // LocConf is a location's configuration (ngx_http_lua_loc_conf_t).
@@ -388,10 +392,19 @@ func setSharedDict(p *core.Parser, d *conf.Directive, _ any) error {
 	}
 	for _, sd := range m.SharedDicts {
 		if sd.Name == name {
+			if sd.Size != n {
+				// ngx_shared_memory_add's check comes first.
+				return p.Errorf(d, "the size %d of shared memory zone \"%s\" conflicts with already declared size %d", n, name, sd.Size)
+			}
 			return p.Errorf(d, "lua_shared_dict \"%s\" is already defined as \"%s\"", name, sd.Name)
 		}
 	}
-	m.SharedDicts = append(m.SharedDicts, &SharedDictConf{Name: name, Size: n})
+	z := shdict.Acquire(name, n)
+	m.SharedDicts = append(m.SharedDicts, &SharedDictConf{Name: name, Size: n, Zone: z})
+	if err := z.InitErr(); err != nil {
+		// nginx sets zones up after parsing, and fails without a location.
+		cf.AfterParse(func() error { return &core.Error{Msg: err.Error(), Level: errlog.Crit} })
+	}
 	return nil
 }
 
