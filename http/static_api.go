@@ -193,11 +193,3 @@ func (c *Conn) runSentHooks() {
 // producing output because the queue was full (Output returned Again) can
 // go on; nil removes it. Request loop only.
 func (r *Request) SetDrainHandler(f func(r *Request)) { r.drainHandler = f }
-
-// OutputBlocked tells whether r's connection holds more unsent output
-// than it wants queued, the state in which Output returns Again. Request
-// loop only.
-func (r *Request) OutputBlocked() bool {
-	c := r.Main.Conn
-	return c.ec.Buffered() > c.srv.outHigh
-}
