@@ -28,7 +28,9 @@ type lruNode struct {
 
 // lruCache is the state behind a cache object.
 type lruCache struct {
-	max   int
+	max int
+	// size is new's argument as given, which capacity reports.
+	size  glua.LNumber
 	items map[glua.LValue]*lruNode
 	head  lruNode // sentinel
 	// strKeys selects pureffi's behaviour: keys go through tostring and a
@@ -155,7 +157,9 @@ func (st *loopState) lruModule(L *glua.LState, strKeys bool) *glua.LTable {
 			return 2
 		}
 		ud := L.NewUserData()
-		ud.Value = newLRU(int(n), strKeys)
+		c := newLRU(int(n), strKeys)
+		c.size = n
+		ud.Value = c
 		obj := L.CreateTable(0, 1)
 		obj.RawSetString("_lru", ud)
 		L.SetMetatable(obj, mt)
@@ -167,7 +171,7 @@ func (st *loopState) lruModule(L *glua.LState, strKeys bool) *glua.LTable {
 		return 1
 	})
 	fn("capacity", func(L *glua.LState) int {
-		L.Push(glua.LNumber(self(L).max))
+		L.Push(self(L).size)
 		return 1
 	})
 	fn("get", func(L *glua.LState) int {

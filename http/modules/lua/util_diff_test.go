@@ -273,3 +273,25 @@ func TestRegexCacheDisabledMatchesOpenResty(t *testing.T) {
 		`local re = require "ngx.re" ngx.re.match("a", "a", "o") try(re.opt, "jit_stack_size", 65536) try(re.opt, "jit_stack_size", 10)`,
 	})
 }
+
+// The reference loads lua-resty-lrucache's Lua originals; gresty its Go
+// version.
+func TestLRUCacheMatchesOpenResty(t *testing.T) {
+	var snippets []string
+	for _, mod := range []string{"resty.lrucache", "resty.lrucache.pureffi"} {
+		pre := `local lru = require "` + mod + `" `
+		snippets = append(snippets,
+			pre+`local c = lru.new(3) c:set("a", 1) c:set("b", 2) c:set("c", 3) show(c:get("a")) c:set("d", 4) show(c:get("b"), c:count(), c:capacity(), c:get_keys())`,
+			pre+`local c = lru.new(2) c:set("a", 1, -1, 5) show(c:get("a")) c:set("a", 2, 1000, 6) show(c:get("a")) c:set("a", 3, nil, 2^33 + 1) show(c:get("a"))`,
+			pre+`local c = lru.new(2) c:set("a", 1, 0) show(c:get("a")) c:set("b", 2, nil, 1.7) show(c:get("b")) c:set("x", 1, nil, "3") show(c:get("x"))`,
+			pre+`local c = lru.new(2) c:set("a", 1) show(c:delete("a"), c:delete("a"), c:delete("zz"), c:count(), c:get("a"))`,
+			pre+`local c = lru.new(5) for i = 1, 7 do c:set("k" .. i, i) end c:get("k4") show(c:get_keys(), c:get_keys(2), c:count())`,
+			pre+`local c = lru.new(3) c:set("a", 1) c:set("b", 2) c:flush_all() show(c:count(), c:get("a"), c:get_keys()) c:set("z", 26) show(c:get("z"), c:count())`,
+			pre+`local c = lru.new(3) c:set("a", 1) c:set("b", 2) local res = {"x", "y", "z", "w"} show(c:get_keys(0, res)) show(c:get_keys(1, {"p", "q", "r"}))`,
+			pre+`local c = lru.new(3) c:set("a", nil) show(c:count(), c:get("a")) c:set("a", false) show(c:get("a"))`,
+			pre+`show(lru.new(0)) show(lru.new(-3)) show(lru.new(1.5):capacity()) show(lru._VERSION)`,
+			pre+`local c = lru.new(4) c:set(1, "n") c:set("1", "s") c:set(true, "b") show(c:get(1), c:get("1"), c:get(true), c:count())`,
+		)
+	}
+	runSnippets(t, "", snippets)
+}
