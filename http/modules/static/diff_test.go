@@ -42,6 +42,10 @@ http {
             absolute_redirect off;
             alias ROOT/;
         }
+        location /port/ {
+            port_in_redirect on;
+            alias ROOT/;
+        }
         location /sn/ {
             server_name_in_redirect on;
             alias ROOT/;
@@ -147,6 +151,8 @@ func TestStaticDifferential(t *testing.T) {
 		{Name: "log_not_found off forbidden dir", Raw: statictest.Get("/nolog/noindex/")},
 		{Name: "relative redirect", Raw: statictest.Get("/rel/dir")},
 		{Name: "server_name_in_redirect", Raw: statictest.Get("/sn/dir")},
+		{Name: "port_in_redirect", Raw: statictest.Get("/port/dir")},
+		{Name: "redirect without host", Raw: "GET /port/dir HTTP/1.0\r\n\r\n"},
 		{Name: "types block", Raw: statictest.Get("/types/a.txt")},
 		{Name: "types default", Raw: statictest.Get("/types/page.html")},
 		{Name: "types uppercase", Raw: statictest.Get("/types/Photo.JPG")},
