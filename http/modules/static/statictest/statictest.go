@@ -146,10 +146,13 @@ type Request struct {
 	Raw  string
 }
 
+// Get is a GET request for uri with the given header lines, on a
+// connection the client closes after it.
 func Get(uri string, hdrs ...string) string {
 	return Method("GET", uri, hdrs...)
 }
 
+// Method is Get with another method.
 func Method(m, uri string, hdrs ...string) string {
 	var b strings.Builder
 	b.WriteString(m + " " + uri + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n")
@@ -214,6 +217,8 @@ func logLines(s string) []string {
 	return out
 }
 
+// CompareLogs compares the emerg, alert, crit and error lines of both
+// servers' error logs, in order, without their request context.
 func CompareLogs(t *testing.T, p *difftest.Pair) {
 	t.Helper()
 	ng, gr := logLines(p.Nginx.ErrorLog()), logLines(p.Gresty.ErrorLog())
