@@ -23,19 +23,22 @@ import (
 
 func init() { registerAPI(installRe) }
 
-// reDFA marks a pattern run in DFA mode (option "d").
-const reDFA = 1
-
 // reState is a VM's regex machinery: compiled patterns, the matcher
 // scratch space and the caches of the "o" option.
 type reState struct {
 	st *loopState
 	// compiles keeps every compiled pattern, "o" or not: compiling is
 	// costly and a compiled pattern is immutable. It is invisible to Lua;
-	// the caches below give "o" its observable behaviour.
+	// once and subOnce give "o" its observable behaviour.
 	compiles *regex.Cache
-	matcher  *regex.Matcher
-	ovec     []int
+	// byOpts finds a compiled pattern by the pattern and option string
+	// Lua passed, without parsing the options again; bounded by clearing.
+	byOpts map[reKey]*compiled
+	// tpls keeps parsed sub templates (only valid ones: an invalid one
+	// is logged each time it is compiled, as ngx_lua does).
+	tpls    map[string][]tplPart
+	matcher *regex.Matcher
+	ovec    []int
 	// once is match, find, gmatch and split's "o" cache: an LRU of
 	// lua_regex_cache_max_entries entries keyed by pattern and options,
 	// as resty.core keeps it.
@@ -43,20 +46,31 @@ type reState struct {
 	// subOnce is sub and gsub's "o" cache, which resty.core never
 	// evicts: it stops taking entries once it holds
 	// lua_regex_cache_max_entries.
-	subOnce map[string]*compiled
+	subOnce map[subKey]bool
 	max     int
 	// cachedOnce is set once once took an entry; ngx.re.opt refuses to
 	// change the JIT stack size then.
 	cachedOnce bool
 }
 
+// reKey identifies a compile by what Lua passed.
+type reKey struct{ pat, opts string }
+
+// subKey identifies an entry of sub and gsub's "o" cache.
+type subKey struct {
+	kind           int
+	pat, opts, tpl string
+}
+
+// byOptsMax bounds byOpts and tpls.
+const byOptsMax = 4096
+
 // compiled is a pattern ready to run, with what resty.core keeps beside
-// it: the option bits it tests and a sub template.
+// it: the option bits it tests.
 type compiled struct {
 	re    *regex.Regexp
-	flags int
+	flags regex.Flags
 	dup   bool
-	tpl   []tplPart
 }
 
 // The kinds of compile, which use different "o" caches.
@@ -78,8 +92,10 @@ func installRe(st *loopState) {
 		st:       st,
 		compiles: regex.NewCache(size, regex.Options{MatchLimit: limit}),
 		matcher:  regex.NewMatcher(),
+		byOpts:   map[reKey]*compiled{},
+		tpls:     map[string][]tplPart{},
 		once:     newOnceLRU(max),
-		subOnce:  map[string]*compiled{},
+		subOnce:  map[subKey]bool{},
 		max:      max,
 	}
 	st.api["re"] = rs
@@ -156,7 +172,7 @@ func raise(L *glua.LState, msg string) {
 // compile parses opts and compiles regex (and, for reSubStr, the
 // template tpl). A bad option raises; a pattern error is returned as
 // ngx.re's text. The "o" option is honoured as resty.core does.
-func (rs *reState) compile(L *glua.LState, rv, ov glua.LValue, kind int, tpl string) (*compiled, string) {
+func (rs *reState) compile(L *glua.LState, rv, ov glua.LValue, kind int, tpl string) (*compiled, []tplPart, string) {
 	var opts string
 	switch o := ov.(type) {
 	case *glua.LNilType:
@@ -169,108 +185,129 @@ func (rs *reState) compile(L *glua.LState, rv, ov glua.LValue, kind int, tpl str
 	if !ok {
 		raise(L, "attempt to get length of local 'regex' (a "+rv.Type().String()+" value)")
 	}
-	flags, err := regex.ParseOptions(opts)
-	if err != nil {
-		raise(L, err.Error())
+	key := reKey{string(pat), opts}
+	c := rs.byOpts[key]
+	if c == nil {
+		flags, err := regex.ParseOptions(opts)
+		if err != nil {
+			raise(L, err.Error())
+		}
+		// "o" and "j" do not change the compiled pattern: one entry of
+		// compiles serves every spelling.
+		re, cerr := rs.compiles.Get(string(pat), flags&^(regex.CompileOnce|regex.JIT))
+		if cerr != nil {
+			var pe *regex.Error
+			if errors.As(cerr, &pe) {
+				return nil, nil, pe.LuaText()
+			}
+			return nil, nil, cerr.Error()
+		}
+		if len(rs.byOpts) >= byOptsMax {
+			clear(rs.byOpts)
+		}
+		c = &compiled{re: re, flags: flags, dup: flags&regex.DupNames != 0}
+		rs.byOpts[key] = c
 	}
-	once := flags&regex.CompileOnce != 0
-	var key string
+
+	// Whether resty.core would compile now or find the pattern in its
+	// "o" cache decides what is logged.
+	once := c.flags&regex.CompileOnce != 0
+	var sk subKey
 	if once {
 		switch kind {
 		case reMatch:
 			if rs.max <= 0 {
 				once = false
-				break
+			} else if rs.once.get(key) {
+				return c, nil, ""
 			}
-			key = string(pat) + "\x00" + opts
-			if c := rs.once.get(key); c != nil {
-				return c, ""
+		default:
+			sk = subKey{kind: kind, pat: key.pat, opts: opts}
+			if kind == reSubStr {
+				sk.tpl = tpl
 			}
-		case reSubFunc:
-			key = "f\x00" + opts + "\x00" + string(pat)
-		case reSubStr:
-			key = "s\x00" + opts + "\x00" + string(pat) + "\x00" + tpl
-		}
-		if kind != reMatch {
-			if c := rs.subOnce[key]; c != nil {
-				return c, ""
+			if rs.subOnce[sk] {
+				parts, _ := rs.template(tpl)
+				return c, parts, ""
 			}
 		}
 	}
-	c := &compiled{dup: flags&regex.DupNames != 0}
-	if flags&regex.DFA != 0 {
-		c.flags |= reDFA
-	}
-	// "o" and "j" do not change the compiled pattern: one entry serves
-	// every spelling.
-	re, cerr := rs.compiles.Get(string(pat), flags&^(regex.CompileOnce|regex.JIT))
-	if cerr != nil {
-		var pe *regex.Error
-		if errors.As(cerr, &pe) {
-			return nil, pe.LuaText()
-		}
-		return nil, cerr.Error()
-	}
-	c.re = re
-	if flags&regex.JIT != 0 {
+	if c.flags&regex.JIT != 0 {
 		// PCRE's JIT always succeeds for ngx_lua's patterns; its debug
 		// log says so for each compile.
 		rs.st.logf(errlog.Debug, "pcre JIT compiling result: 1")
 	}
+	var parts []tplPart
 	if kind == reSubStr {
-		parts, ok := rs.compileTemplate(tpl)
-		if !ok {
-			return nil, "failed to compile the replacement template"
+		var ok bool
+		if parts, ok = rs.template(tpl); !ok {
+			return nil, nil, "failed to compile the replacement template"
 		}
-		c.tpl = parts
 	}
 	if once {
 		if kind == reMatch {
-			rs.once.set(key, c)
+			rs.once.set(key)
 			rs.cachedOnce = true
 		} else if len(rs.subOnce) < rs.max {
-			rs.subOnce[key] = c
+			rs.subOnce[sk] = true
 		}
 	}
-	return c, ""
+	return c, parts, ""
 }
 
-// onceLRU is the "o" cache of the match family.
+// template returns tpl parsed, from tpls when it was seen before.
+func (rs *reState) template(tpl string) ([]tplPart, bool) {
+	if parts, ok := rs.tpls[tpl]; ok {
+		return parts, true
+	}
+	parts, ok := rs.compileTemplate(tpl)
+	if !ok {
+		return nil, false
+	}
+	if len(rs.tpls) >= byOptsMax {
+		clear(rs.tpls)
+	}
+	rs.tpls[tpl] = parts
+	return parts, true
+}
+
+// onceLRU is the "o" cache of the match family: which (pattern,
+// options) it holds, in LRU order.
 type onceLRU struct {
 	max     int
-	entries map[string]*onceEntry
+	entries map[reKey]*onceEntry
 	head    onceEntry // sentinel: head.next is the most recent
 }
 
 type onceEntry struct {
-	key        string
-	c          *compiled
+	key        reKey
 	prev, next *onceEntry
 }
 
 func newOnceLRU(max int) *onceLRU {
-	l := &onceLRU{max: max, entries: map[string]*onceEntry{}}
+	l := &onceLRU{max: max, entries: map[reKey]*onceEntry{}}
 	l.head.prev, l.head.next = &l.head, &l.head
 	return l
 }
 
-func (l *onceLRU) get(key string) *compiled {
+// get reports whether key is cached, making it the most recent.
+func (l *onceLRU) get(key reKey) bool {
 	e := l.entries[key]
 	if e == nil {
-		return nil
+		return false
 	}
 	e.prev.next, e.next.prev = e.next, e.prev
 	l.front(e)
-	return e.c
+	return true
 }
 
-func (l *onceLRU) set(key string, c *compiled) {
+func (l *onceLRU) set(key reKey) {
 	if len(l.entries) >= l.max {
 		old := l.head.prev
 		old.prev.next, old.next.prev = old.next, old.prev
 		delete(l.entries, old.key)
 	}
-	e := &onceEntry{key: key, c: c}
+	e := &onceEntry{key: key}
 	l.entries[key] = e
 	l.front(e)
 }
@@ -397,7 +434,7 @@ func optTable(L *glua.LState, n int, name string) *glua.LTable {
 // false, ngx.re.find(subj, regex, opts?, ctx?, nth?).
 func (rs *reState) match(L *glua.LState, caps bool) int {
 	subj := rs.subject(L, 1)
-	c, cerr := rs.compile(L, L.Get(2), L.Get(3), reMatch, "")
+	c, _, cerr := rs.compile(L, L.Get(2), L.Get(3), reMatch, "")
 	if c == nil {
 		return pushFail(L, caps, cerr)
 	}
@@ -476,7 +513,7 @@ type gmatchIter struct {
 // table with __call, as resty.core makes it).
 func (rs *reState) gmatch(L *glua.LState) int {
 	subj := rs.subject(L, 1)
-	c, cerr := rs.compile(L, L.Get(2), L.Get(3), reMatch, "")
+	c, _, cerr := rs.compile(L, L.Get(2), L.Get(3), reMatch, "")
 	if c == nil {
 		L.Push(glua.LNil)
 		L.Push(glua.LString(cerr))
@@ -632,7 +669,7 @@ func (rs *reState) subString(L *glua.LState) int {
 		}
 		tpl = string(s)
 	}
-	c, cerr := rs.compile(L, L.Get(2), L.Get(4), reSubStr, tpl)
+	c, tplParts, cerr := rs.compile(L, L.Get(2), L.Get(4), reSubStr, tpl)
 	if c == nil {
 		return pushFail(L, false, cerr)
 	}
@@ -651,7 +688,7 @@ func (rs *reState) subString(L *glua.LState) int {
 		}
 		count++
 		out = append(out, subj[cp:ovec[0]]...)
-		out = appendTemplate(out, c.tpl, subj, rc, ovec)
+		out = appendTemplate(out, tplParts, subj, rc, ovec)
 		cp = ovec[1]
 		pos = cp
 		if pos == ovec[0] {
@@ -691,7 +728,7 @@ type fnSub struct {
 // fnStart compiles for a function replacement: (subj, regex, opts,
 // global) → state | nil, err.
 func (rs *reState) fnStart(L *glua.LState) int {
-	c, cerr := rs.compile(L, L.Get(2), L.Get(3), reSubFunc, "")
+	c, _, cerr := rs.compile(L, L.Get(2), L.Get(3), reSubFunc, "")
 	if c == nil {
 		L.Push(glua.LNil)
 		L.Push(glua.LString(cerr))
@@ -824,7 +861,7 @@ func (rs *reState) split(L *glua.LState) int {
 		L.Push(res)
 		return 1
 	}
-	c, cerr := rs.compile(L, L.Get(2), L.Get(3), reMatch, "")
+	c, _, cerr := rs.compile(L, L.Get(2), L.Get(3), reMatch, "")
 	if c == nil {
 		L.Push(glua.LNil)
 		L.Push(glua.LString(cerr))
