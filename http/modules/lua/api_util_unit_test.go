@@ -151,7 +151,7 @@ func TestLuaSub(t *testing.T) {
 }
 
 func TestReplacementTemplates(t *testing.T) {
-	st, _ := newTestState(t)
+	st, _ := newUtilVM(t)
 	rs := st.api["re"].(*reState)
 	subj := "abcdef"
 	ovec := []int{1, 4, 1, 2, -1, -1, 3, 4} // $0=bcd $1=b $2 unset $3=d

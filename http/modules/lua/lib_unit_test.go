@@ -10,10 +10,10 @@ import (
 	"gresty/errlog"
 )
 
-// newTestState returns a VM with the whole ngx API, as the configuration
+// newUtilVM returns a VM with the whole ngx API, as the configuration
 // checks build one (no loop), and a function out(...) that collects its
 // arguments, tab-separated, one call per line.
-func newTestState(t *testing.T) (*loopState, *strings.Builder) {
+func newUtilVM(t *testing.T) (*loopState, *strings.Builder) {
 	t.Helper()
 	m := &MainConf{}
 	m.RegexCacheMaxEntries.V = 1024
@@ -36,8 +36,8 @@ func newTestState(t *testing.T) (*loopState, *strings.Builder) {
 	return st, &out
 }
 
-// runLua runs src to completion in st and returns what it passed to out.
-func runLua(t *testing.T, st *loopState, out *strings.Builder, src string) string {
+// runUtilLua runs src to completion in st and returns what it passed to out.
+func runUtilLua(t *testing.T, st *loopState, out *strings.Builder, src string) string {
 	t.Helper()
 	out.Reset()
 	f, err := st.vm.Load(src, "=test")
@@ -203,10 +203,10 @@ var restyLibCases = []struct {
 }
 
 func TestRestyLibraries(t *testing.T) {
-	st, out := newTestState(t)
+	st, out := newUtilVM(t)
 	for _, c := range restyLibCases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := runLua(t, st, out, c.src); got != c.want {
+			if got := runUtilLua(t, st, out, c.src); got != c.want {
 				t.Errorf("got:\n%s\nwant:\n%s", got, c.want)
 			}
 		})

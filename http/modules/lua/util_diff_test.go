@@ -50,9 +50,9 @@ local function try(f, ...)
 end
 `
 
-// runSnippets serves each snippet at /s<i> on both servers and compares
+// runUtilSnippets serves each snippet at /s<i> on both servers and compares
 // the answers.
-func runSnippets(t *testing.T, httpConf string, snippets []string) {
+func runUtilSnippets(t *testing.T, httpConf string, snippets []string) {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("http {\n" + httpConf + "\nserver {\nlisten 127.0.0.1:%%PORT%%;\n")
@@ -71,7 +71,7 @@ func runSnippets(t *testing.T, httpConf string, snippets []string) {
 }
 
 func TestTimeMatchesOpenResty(t *testing.T) {
-	runSnippets(t, "", []string{
+	runUtilSnippets(t, "", []string{
 		`show(ngx.http_time(1290079655), ngx.http_time(0), ngx.http_time(-5), ngx.http_time(1.9))`,
 		`show(ngx.http_time(253402300800), ngx.http_time(2^40))`,
 		`show(ngx.cookie_time(1290079655), ngx.cookie_time(0), ngx.cookie_time(2200000000), ngx.cookie_time(2145916799))`,
@@ -86,7 +86,7 @@ func TestTimeMatchesOpenResty(t *testing.T) {
 }
 
 func TestCodecMatchesOpenResty(t *testing.T) {
-	runSnippets(t, "", []string{
+	runUtilSnippets(t, "", []string{
 		`show(ngx.encode_base64(""), ngx.encode_base64("a"), ngx.encode_base64("ab"), ngx.encode_base64("abc"), ngx.encode_base64("abcd"))`,
 		`show(ngx.encode_base64(nil), ngx.encode_base64(false), ngx.encode_base64(true), ngx.encode_base64(3.25), ngx.encode_base64("\255\0\1"))`,
 		`show(ngx.encode_base64("a", true), ngx.encode_base64("ab", true), ngx.encode_base64("abc", false), ngx.encode_base64("ab", nil))`,
@@ -127,7 +127,7 @@ func TestCodecMatchesOpenResty(t *testing.T) {
 }
 
 func TestRegexMatchesOpenResty(t *testing.T) {
-	runSnippets(t, "", []string{
+	runUtilSnippets(t, "", []string{
 		// match
 		`show(ngx.re.match("hello, 1234", "([0-9]+)"))`,
 		`show(ngx.re.match("hello, 1234", "([a-z]+), ([0-9]+)"))`,
@@ -260,7 +260,7 @@ func TestRegexMatchesOpenResty(t *testing.T) {
 }
 
 func TestRegexCacheOptionsMatchOpenResty(t *testing.T) {
-	runSnippets(t, "lua_regex_cache_max_entries 2;", []string{
+	runUtilSnippets(t, "lua_regex_cache_max_entries 2;", []string{
 		`show(ngx.re.match("hello, 1234", "([0-9]+)", "o"), ngx.re.match("howdy, 567", "([0-9]+)", "oi"), ngx.re.match("hiya, 98", "([0-9]+)", "ox"))`,
 		`show(ngx.re.gsub("a1", "[0-9]", "x", "o"), ngx.re.gsub("b2", "[0-9]", "y", "o"), ngx.re.gsub("c3", "[0-9]", "z", "o"), ngx.re.gsub("d4", "[a-z]", "w", "o"))`,
 		`local re = require "ngx.re" try(re.opt, "jit_stack_size", 65536)`,
@@ -268,7 +268,7 @@ func TestRegexCacheOptionsMatchOpenResty(t *testing.T) {
 }
 
 func TestRegexCacheDisabledMatchesOpenResty(t *testing.T) {
-	runSnippets(t, "lua_regex_cache_max_entries 0;", []string{
+	runUtilSnippets(t, "lua_regex_cache_max_entries 0;", []string{
 		`show(ngx.re.match("hello, 1234", "([0-9]+)", "o"), ngx.re.gsub("a1", "[0-9]", "x", "o"))`,
 		`local re = require "ngx.re" ngx.re.match("a", "a", "o") try(re.opt, "jit_stack_size", 65536) try(re.opt, "jit_stack_size", 10)`,
 	})
@@ -293,5 +293,5 @@ func TestLRUCacheMatchesOpenResty(t *testing.T) {
 			pre+`local c = lru.new(4) c:set(1, "n") c:set("1", "s") c:set(true, "b") show(c:get(1), c:get("1"), c:get(true), c:count())`,
 		)
 	}
-	runSnippets(t, "", snippets)
+	runUtilSnippets(t, "", snippets)
 }
