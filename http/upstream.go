@@ -132,6 +132,7 @@ type UpstreamRequest struct {
 	finished    bool
 	waitDrain   bool
 
+	pend      []byte
 	tf        *os.File
 	tfOff     int64
 	fileMode  bool
@@ -622,6 +623,7 @@ func (u *UpstreamRequest) OnData(ec *eventloop.Conn, b []byte) {
 		u.processHeader(b)
 	default:
 		u.states[u.state].ResponseLength += int64(len(b))
+		u.action = "reading upstream"
 		u.body(b)
 	}
 }
@@ -699,6 +701,9 @@ func (u *UpstreamRequest) onTimer() {
 		u.logf(errlog.Error, "upstream timed out %s", eventloop.ErrnoText(syscall.ETIMEDOUT))
 		u.finalize(504)
 	case !u.headerDone:
+		if kind == utRead {
+			u.action = "reading response header from upstream"
+		}
 		u.next(UpstreamFTTimeout)
 	default:
 		u.action = "reading upstream"
@@ -871,6 +876,14 @@ func (u *UpstreamRequest) finalize(rc int) {
 	u.action = "sending to client"
 	if !u.headerSent || rc == 408 || rc == 499 {
 		r.Finalize(rc)
+		return
+	}
+	if rc == Error {
+		// nginx closes at once: what it had not written yet is lost.
+		if !r.Conn.closed() {
+			r.Conn.ec.Close()
+		}
+		r.Finalize(Error)
 		return
 	}
 	flush := false

@@ -60,6 +60,13 @@ func (u *UpstreamRequest) startBody(pre, rest []byte) {
 		return
 	}
 	u.armTimer(utRead, u.Conf.ReadTimeout)
+	if u.buffering {
+		u.pend = u.r.Alloc(int(u.Conf.Bufs.Size))[:0]
+	} else if len(pre)+len(rest) > 0 {
+		// nginx relays what came with the head on its way to the
+		// client, and notices what the upstream did meanwhile there.
+		u.action = "sending to client"
+	}
 	if len(pre) > 0 {
 		u.states[u.state].ResponseLength += int64(len(pre))
 		if !u.body(pre) {
@@ -72,8 +79,12 @@ func (u *UpstreamRequest) startBody(pre, rest []byte) {
 	}
 }
 
-// body relays raw body bytes read from the upstream. It reports false
-// once the relay ended (the body is complete, or it failed).
+// body takes raw body bytes read from the upstream. Unbuffered, they are
+// relayed at once. Buffered, they are gathered into buffers of the
+// proxy_buffers size, each relayed when full, when it holds the rest of
+// the body, or at the upstream's close, as nginx's event pipe hands its
+// buffers to the input filter; a buffer not relayed when the upstream
+// fails is lost, as in nginx. It reports false once the relay ended.
 func (u *UpstreamRequest) body(b []byte) bool {
 	if u.finished {
 		return false
@@ -81,6 +92,46 @@ func (u *UpstreamRequest) body(b []byte) bool {
 	if u.timerKind == utRead || u.timerKind == utNone {
 		u.armTimer(utRead, u.Conf.ReadTimeout)
 	}
+	if !u.buffering {
+		return u.decode(b)
+	}
+	for len(b) > 0 {
+		n := cap(u.pend) - len(u.pend)
+		if n > len(b) {
+			n = len(b)
+		}
+		u.pend = append(u.pend, b[:n]...)
+		b = b[n:]
+		if len(u.pend) == cap(u.pend) && !u.flushPending() {
+			return false
+		}
+	}
+	if len(u.pend) == 0 {
+		return true
+	}
+	var want int64 = -1
+	switch u.framing {
+	case httpparse.BodyLength:
+		want = u.length
+	case httpparse.BodyChunked:
+		want = u.chunked.MinRemaining()
+	}
+	if want >= 0 && int64(len(u.pend)) >= want {
+		return u.flushPending()
+	}
+	return true
+}
+
+// flushPending relays the gathered buffer.
+func (u *UpstreamRequest) flushPending() bool {
+	p := u.pend
+	u.pend = u.pend[:0]
+	return u.decode(p)
+}
+
+// decode relays body bytes through the body's framing. It reports false
+// once the relay ended.
+func (u *UpstreamRequest) decode(b []byte) bool {
 	switch u.framing {
 	case httpparse.BodyClose:
 		return u.output(b)
@@ -145,7 +196,9 @@ func (u *UpstreamRequest) bodyEOF() {
 	if u.finished {
 		return
 	}
-	u.action = "reading upstream"
+	if u.buffering && len(u.pend) > 0 && !u.flushPending() {
+		return
+	}
 	if u.framing == httpparse.BodyClose {
 		u.finalize(0)
 		return
@@ -278,14 +331,14 @@ func createTempFile(p *TempPath) (*os.File, string, error) {
 		name = p.TempFileName(NextTempNumber())
 		var f *os.File
 		f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil && os.IsNotExist(err) {
+			if os.MkdirAll(filepath.Dir(name), 0o700) == nil {
+				f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+			}
+		}
 		if err == nil {
 			os.Remove(name)
 			return f, name, nil
-		}
-		if os.IsNotExist(err) {
-			if mk := os.MkdirAll(filepath.Dir(name), 0o700); mk == nil {
-				continue
-			}
 		}
 		if !os.IsExist(err) {
 			return nil, name, err
