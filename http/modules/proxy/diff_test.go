@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 
@@ -132,4 +133,126 @@ http {
 		}
 	}
 	proxytest.Check(t, p, "pass server and date", proxytest.Get("/pass/custom"), hdrs...)
+}
+
+// TestRewrites compares proxy_redirect (default, off, literal, regex,
+// variables, Refresh), proxy_cookie_domain and proxy_cookie_path,
+// X-Accel-Redirect, proxy_intercept_errors with error_page, and the
+// $upstream_* variables.
+func TestRewrites(t *testing.T) {
+	b := proxytest.Start(t, "b1")
+	loc := func(v string) proxytest.Handler {
+		return func(req *proxytest.Request, c net.Conn) bool {
+			return proxytest.Respond(c, req, 302, []string{"Location: " + strings.ReplaceAll(v, "BACKEND", b.Addr)}, "")
+		}
+	}
+	b.Handle("/loc/abs", loc("http://BACKEND/app/page?x=1"))
+	b.Handle("/loc/root", loc("http://BACKEND/other"))
+	b.Handle("/loc/rel", loc("/relative/path"))
+	b.Handle("/loc/foreign", loc("http://example.com/x"))
+	b.Handle("/refresh", func(req *proxytest.Request, c net.Conn) bool {
+		return proxytest.Respond(c, req, 200, []string{"Refresh: 5; url=http://" + b.Addr + "/app/r"}, "r")
+	})
+	b.Handle("/cookie", func(req *proxytest.Request, c net.Conn) bool {
+		return proxytest.Respond(c, req, 200, []string{
+			"Set-Cookie: a=1; Domain=.backend.test; Path=/app/x",
+			"Set-Cookie: b=2;path=/other;  domain=OTHER.test ; HttpOnly",
+			"Set-Cookie: c=3; Path=/app",
+			"Set-Cookie: noval; Path=/app",
+		}, "c")
+	})
+	b.Handle("/xaccel", func(req *proxytest.Request, c net.Conn) bool {
+		return proxytest.Respond(c, req, 200, []string{"X-Accel-Redirect: /internal/file?q=1", "Content-Type: image/png", "Set-Cookie: x=y", "X-Other: z"}, "ignored")
+	})
+	b.Handle("/xnamed", func(req *proxytest.Request, c net.Conn) bool {
+		return proxytest.Respond(c, req, 200, []string{"X-Accel-Redirect: @named"}, "ignored")
+	})
+	b.Handle("/xunsafe", func(req *proxytest.Request, c net.Conn) bool {
+		return proxytest.Respond(c, req, 200, []string{"X-Accel-Redirect: /a/../b"}, "ignored")
+	})
+	b.Handle("/auth", func(req *proxytest.Request, c net.Conn) bool {
+		return proxytest.Respond(c, req, 401, []string{"WWW-Authenticate: Basic realm=\"x\""}, "denied")
+	})
+	b.Handle("/cookies", func(req *proxytest.Request, c net.Conn) bool {
+		return proxytest.Respond(c, req, 200, []string{"Set-Cookie: sid=abc; Path=/", "Set-Cookie: lang = en ; Path=/", "X-Up: one", "X-Up: two"}, "c")
+	})
+	conf := fmt.Sprintf(`
+http {
+  port_in_redirect off;
+  server {
+    listen 127.0.0.1:%%%%PORT%%%%;
+    server_name localhost;
+    location /app/ { proxy_pass http://%[1]s/loc/; }
+    location /nouri/ { proxy_pass http://%[1]s; }
+    location /off/ { proxy_redirect off; proxy_pass http://%[1]s/loc/; }
+    location /lit/ { proxy_redirect http://%[1]s/app/ /new/; proxy_redirect http://%[1]s/ /root/; proxy_pass http://%[1]s/loc/; }
+    location /regex/ { proxy_redirect ~^http://[^/]+/(\w+)/(.*)$ /re/$2/$1; proxy_pass http://%[1]s/loc/; }
+    location /var/ { proxy_redirect http://$proxy_host/ http://$host/v/; proxy_pass http://%[1]s/loc/; }
+    location /abs/ { absolute_redirect off; proxy_pass http://%[1]s/loc/; }
+    location /ref/ { proxy_redirect http://%[1]s/app/ /x/; proxy_pass http://%[1]s/; }
+    location /ck/ {
+      proxy_cookie_domain backend.test front.test;
+      proxy_cookie_domain ~(?i)other\.test$ changed.test;
+      proxy_cookie_path /app/ /;
+      proxy_cookie_path ~^/other$ /o;
+      proxy_pass http://%[1]s/;
+    }
+    location /ckoff/ { proxy_cookie_path off; proxy_pass http://%[1]s/; }
+    location /xa/ { proxy_pass http://%[1]s/; }
+    location /internal/ { internal; return 200 "internal $uri $args $request_method\n"; }
+    location @named { return 200 "named $uri\n"; }
+    location /ie/ {
+      proxy_intercept_errors on;
+      error_page 404 = /errpage;
+      error_page 401 /errpage;
+      proxy_pass http://%[1]s/;
+    }
+    location /errpage { return 200 "error page $uri\n"; }
+    location /vars/ {
+      proxy_pass http://%[1]s/;
+      add_header X-Addr $upstream_addr always;
+      add_header X-Status $upstream_status always;
+      add_header X-Len $upstream_response_length always;
+      add_header X-Recv $upstream_bytes_received always;
+      add_header X-Sent $upstream_bytes_sent always;
+      add_header X-Hdr $upstream_http_x_up always;
+      add_header X-Server "$upstream_http_server" always;
+      add_header X-Ck $upstream_cookie_sid always;
+      add_header X-Ck2 $upstream_cookie_lang always;
+      add_header X-Host $proxy_host always;
+      add_header X-Port $proxy_port always;
+    }
+  }
+}
+`, b.Addr)
+	p := difftest.Start(t, conf)
+	hdrs := append([]string{"Refresh", "Set-Cookie", "X-Other", "X-Addr", "X-Status", "X-Len", "X-Recv", "X-Sent",
+		"X-Hdr", "X-Server", "X-Ck", "X-Ck2", "X-Host", "X-Port", "X-Up"}, difftest.CompareHeaders...)
+	for _, tc := range []struct{ name, req string }{
+		{"default redirect", proxytest.Get("/app/abs")},
+		{"default redirect other path", proxytest.Get("/app/root")},
+		{"relative location", proxytest.Get("/app/rel")},
+		{"foreign location", proxytest.Get("/app/foreign")},
+		{"default without uri", proxytest.Get("/nouri/loc/abs")},
+		{"redirect off", proxytest.Get("/off/abs")},
+		{"literal", proxytest.Get("/lit/abs")},
+		{"literal second rule", proxytest.Get("/lit/root")},
+		{"regex", proxytest.Get("/regex/abs")},
+		{"variables", proxytest.Get("/var/abs")},
+		{"absolute_redirect off", proxytest.Get("/abs/abs")},
+		{"refresh", proxytest.Get("/ref/refresh")},
+		{"cookies", proxytest.Get("/ck/cookie")},
+		{"cookies off", proxytest.Get("/ckoff/cookie")},
+		{"x-accel-redirect", proxytest.Get("/xa/xaccel")},
+		{"x-accel-redirect head", proxytest.Req("HEAD", "/xa/xaccel", "")},
+		{"x-accel-redirect post", proxytest.Req("POST", "/xa/xaccel", "body")},
+		{"x-accel-redirect named", proxytest.Get("/xa/xnamed")},
+		{"x-accel-redirect unsafe", proxytest.Get("/xa/xunsafe")},
+		{"intercept 404", proxytest.Get("/ie/status/404")},
+		{"intercept 401", proxytest.Get("/ie/auth")},
+		{"not intercepted 500", proxytest.Get("/ie/status/500")},
+		{"variables", proxytest.Get("/vars/cookies")},
+	} {
+		proxytest.Check(t, p, tc.name, tc.req, hdrs...)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -385,4 +386,40 @@ func Req(method, target, body string, headers ...string) string {
 	}
 	b.WriteString("\r\n" + body)
 	return b.String()
+}
+
+// DeadAddr returns "127.0.0.1:port" for a port nothing listens on (it was
+// free a moment ago), for refused connections.
+func DeadAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("proxytest: %v", err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+var logPrefix = regexp.MustCompile(`^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(\w+)\] \d+#\d+: (?:\*\d+ )?`)
+
+// LogTail returns the warn-and-worse lines an error log got after offset
+// from, without their time, pid and connection number, and the offset
+// where it ends now.
+func LogTail(log string, from int) ([]string, int) {
+	var out []string
+	if from > len(log) {
+		from = len(log)
+	}
+	for _, l := range strings.Split(log[from:], "\n") {
+		m := logPrefix.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		switch m[1] {
+		case "warn", "error", "crit", "alert", "emerg":
+			out = append(out, "["+m[1]+"] "+l[len(m[0]):])
+		}
+	}
+	return out, len(log)
 }

@@ -1,0 +1,226 @@
+package proxy_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gresty/http/modules/proxy/proxytest"
+	"gresty/internal/nginxtest"
+)
+
+// bigBody answers with n bytes (the "n" argument) as fast as the proxy
+// takes them.
+func bigBody(req *proxytest.Request, c net.Conn) bool {
+	n, _ := strconv.ParseInt(strings.TrimPrefix(req.Target[strings.IndexByte(req.Target, '?')+1:], "n="), 10, 64)
+	fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", n)
+	buf := make([]byte, 64<<10)
+	for i := range buf {
+		buf[i] = byte('a' + i%26)
+	}
+	for n > 0 {
+		k := int64(len(buf))
+		if k > n {
+			k = n
+		}
+		if _, err := c.Write(buf[:k]); err != nil {
+			return false
+		}
+		n -= k
+	}
+	return false
+}
+
+// heapInUse returns the live heap after a collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// TestSlowClientMemory proxies 64 MiB from an upstream that sends as fast
+// as it can to a client that reads slowly, and checks that the server's
+// live heap grows by less than 4 MiB meanwhile: buffered, the body waits
+// in the temporary file; unbuffered, the upstream is not read while the
+// client holds more than proxy_buffer_size unsent.
+func TestSlowClientMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 128 MiB")
+	}
+	b := proxytest.Start(t, "big")
+	b.Handle("/big", bigBody)
+	tmp := t.TempDir()
+	addr, prefix := proxytest.Serve(t, fmt.Sprintf(`
+http {
+  proxy_temp_path %[2]s/proxy_temp 1 2;
+  server {
+    listen 127.0.0.1:%[3]d;
+    location /buffered/ { proxy_pass http://%[1]s/; }
+    location /unbuffered/ { proxy_buffering off; proxy_pass http://%[1]s/; }
+  }
+}
+`, b.Addr, tmp, nginxtest.FreePort(t)), 1)
+	const size = 64 << 20
+	for _, loc := range []string{"/buffered/", "/unbuffered/"} {
+		base := heapInUse()
+		var peak uint64
+		var mu sync.Mutex
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(25 * time.Millisecond):
+				}
+				h := heapInUse()
+				mu.Lock()
+				if h > peak {
+					peak = h
+				}
+				mu.Unlock()
+			}
+		}()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(60 * time.Second))
+		fmt.Fprintf(c, "GET %sbig?n=%d HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", loc, size)
+		br := bufio.NewReaderSize(c, 16<<10)
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				log, _ := os.ReadFile(filepath.Join(prefix, "logs", "error.log"))
+				t.Fatalf("%s: reading head: %v\n%s", loc, err, log)
+			}
+			if l == "\r\n" {
+				break
+			}
+		}
+		buf := make([]byte, 256<<10)
+		var got int64
+		for got < size {
+			n, err := io.ReadFull(br, buf[:min(int64(len(buf)), size-got)])
+			got += int64(n)
+			if err != nil {
+				t.Fatalf("%s: read %d bytes: %v", loc, got, err)
+			}
+			// a slow client: about 64 MiB/s, far below what the
+			// upstream sends
+			time.Sleep(4 * time.Millisecond)
+		}
+		c.Close()
+		close(stop)
+		<-done
+		mu.Lock()
+		grew := int64(peak) - int64(base)
+		mu.Unlock()
+		t.Logf("%s: live heap grew by at most %d KiB", loc, grew>>10)
+		if grew > 4<<20 {
+			t.Errorf("%s: live heap grew by %d bytes while proxying %d bytes to a slow client", loc, grew, size)
+		}
+	}
+}
+
+// TestKeepaliveReuse sends 10,000 requests through an upstream with
+// "keepalive 4" (and keepalive_requests above that count) on two loops
+// and checks that the backend accepted no more connections than the
+// caches may hold: four per loop.
+func TestKeepaliveReuse(t *testing.T) {
+	b := proxytest.Start(t, "ka")
+	addr, _ := proxytest.Serve(t, fmt.Sprintf(`
+http {
+  upstream ka { server %[1]s; keepalive 4; keepalive_requests 100000; }
+  keepalive_requests 100000;
+  server {
+    listen 127.0.0.1:%[2]d;
+    location / { proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://ka; }
+  }
+}
+`, b.Addr, nginxtest.FreePort(t)), 2)
+	const clients, perClient = 4, 2500
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(60 * time.Second))
+			br := bufio.NewReader(c)
+			req := []byte("GET /id HTTP/1.1\r\nHost: localhost\r\n\r\n")
+			for j := 0; j < perClient; j++ {
+				if _, err := c.Write(req); err != nil {
+					errs <- err
+					return
+				}
+				if err := readResponse(br, "ka"); err != nil {
+					errs <- fmt.Errorf("request %d: %v", j, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if got := b.Requests(); got != clients*perClient {
+		t.Errorf("backend saw %d requests, want %d", got, clients*perClient)
+	}
+	if got := b.Accepted(); got > 4*2 {
+		t.Errorf("backend accepted %d connections for %d keepalive requests, want at most 8", got, clients*perClient)
+	}
+	t.Logf("%d requests over %d upstream connections", b.Requests(), b.Accepted())
+}
+
+// readResponse reads one Content-Length response and checks its body.
+func readResponse(br *bufio.Reader, want string) error {
+	n := -1
+	status := ""
+	for {
+		l, err := br.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if status == "" {
+			status = l
+		}
+		if l == "\r\n" {
+			break
+		}
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(k, "Content-Length") {
+			n, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	if !strings.Contains(status, " 200 ") || n < 0 {
+		return fmt.Errorf("response %q with length %d", status, n)
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(br, body); err != nil {
+		return err
+	}
+	if string(body) != want {
+		return fmt.Errorf("body %q", body)
+	}
+	return nil
+}

@@ -1,0 +1,51 @@
+package proxytest
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"gresty/core"
+	"gresty/errlog"
+	"gresty/eventloop"
+	"gresty/http"
+	"gresty/modules"
+)
+
+// Serve runs gresty's HTTP server in this process on loops event loops
+// with httpBlock (an events block is added) and returns the address of
+// its first listener and the prefix directory; it stops when the test
+// ends. Tests that measure the server's memory or count its upstream
+// connections use it.
+func Serve(t testing.TB, httpBlock string, loops int) (addr, prefix string) {
+	t.Helper()
+	prefix = t.TempDir()
+	if err := os.Mkdir(filepath.Join(prefix, "logs"), 0o755); err != nil {
+		t.Fatalf("proxytest: %v", err)
+	}
+	c, err := core.Build(core.BuildOptions{
+		Registry:        modules.Registry(),
+		Prefix:          prefix,
+		ConfFile:        "nginx.conf",
+		Text:            []byte("events { worker_connections 1024; }\n" + httpBlock),
+		DefaultErrorLog: filepath.Join(prefix, "logs", "error.log"),
+		StartLog:        errlog.New(nil),
+	})
+	if err != nil {
+		t.Fatalf("proxytest: %v", err)
+	}
+	g, err := eventloop.NewGroup(eventloop.GroupConfig{Loops: loops, Loop: eventloop.Config{WorkerConnections: 1024}})
+	if err != nil {
+		t.Fatalf("proxytest: %v", err)
+	}
+	if err := g.Start(); err != nil {
+		t.Fatalf("proxytest: %v", err)
+	}
+	t.Cleanup(func() { g.Stop() })
+	rt := http.NewRuntime(g)
+	hc := http.ConfigOf(c)
+	if err := rt.Apply(hc, c.Log); err != nil {
+		t.Fatalf("proxytest: %v", err)
+	}
+	return rt.Addr(hc.Addrs[0].Key()), prefix
+}
