@@ -337,6 +337,9 @@ func shdReload(t *testing.T, s *nginxtest.Server, httpBlock string) {
 		t.Fatal(err)
 	}
 	before := strings.Count(s.ErrorLog(), "reconfiguring")
+	// gresty starts listening a moment before it handles signals; a
+	// SIGHUP in between would end it.
+	time.Sleep(300 * time.Millisecond)
 	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
