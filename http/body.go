@@ -137,10 +137,6 @@ func (r *Request) testExpect() int {
 	if !ok || len(v) != len("100-continue") || !equalFoldBS(v, "100-continue") {
 		return OK
 	}
-	if r.Conn.pos < len(r.Conn.data) {
-		// the body is already here.
-		return OK
-	}
 	if _, err := r.Conn.ec.WriteString("HTTP/1.1 100 Continue\r\n\r\n"); err != nil {
 		return Error
 	}

@@ -228,6 +228,9 @@ func (r *Request) DiscardBody() int {
 	if r != r.Main || r.discardBody || (r.Body != nil && (r.Body.reading || r.Body.Done)) {
 		return OK
 	}
+	if r.testExpect() != OK {
+		return Error
+	}
 	r.discardBody = true
 	if r.ContentLength <= 0 && !r.Chunked {
 		return OK
