@@ -34,12 +34,14 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 # bench runs the side-by-side benchmark against the nginx installed on the
-# machine and the Go micro-benchmarks.
+# machine and the Go micro-benchmarks, and writes bench/results/latest.md
+# (see bench/README.md). BENCHFLAGS adds driver flags: -rt on a machine
+# shared with other work, -aa to run nginx against itself.
 bench: build
-	$(GO) run ./bench/cmd/gresty-bench -binary $(CURDIR)/$(BIN)
+	$(GO) run ./bench/cmd/gresty-bench -binary $(CURDIR)/$(BIN) $(BENCHFLAGS)
 
 bench-quick: build
-	$(GO) run ./bench/cmd/gresty-bench -binary $(CURDIR)/$(BIN) -quick
+	$(GO) run ./bench/cmd/gresty-bench -binary $(CURDIR)/$(BIN) -quick $(BENCHFLAGS)
 
 # fuzz runs every fuzz target for FUZZTIME each.
 fuzz:

@@ -73,7 +73,7 @@ func RunMicro(root, work string, o *Options, benchtime string, list []Micro) []M
 			out = append(out, run)
 			continue
 		}
-		p, err := startPinned(m.Pkg, placement{CPU: o.ServerCPU, Nice: o.Nice}, filepath.Join(root, m.Pkg), nil, bin, "-test.run", "^$", "-test.bench", m.Bench,
+		p, err := startPinned(m.Pkg, placement{CPU: o.ServerCPU, Nice: o.Nice, RT: o.RT}, filepath.Join(root, m.Pkg), nil, bin, "-test.run", "^$", "-test.bench", m.Bench,
 			"-test.benchmem", "-test.benchtime", benchtime, "-test.cpu", "1", "-test.count", "1")
 		if err != nil {
 			run.Err = err

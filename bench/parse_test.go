@@ -51,7 +51,9 @@ func TestParseWrk(t *testing.T) {
 			P50: 640 * time.Millisecond, P99: 1020 * time.Millisecond, SocketErrors: 10, Non2xx: 5}, ""},
 		{"clean", wrkClean, wrkResult{Requests: 405035, Duration: 3 * time.Second, ReqPerSec: 134906.21,
 			P50: 230 * time.Microsecond, P99: 450 * time.Microsecond}, ""},
-		{"no latency", strings.Replace(wrkClean, "     99%  450.00us\n", "", 1), wrkResult{}, "no latency distribution"},
+		{"no latency", strings.Replace(wrkClean, "  Latency Distribution\n", "", 1), wrkResult{}, "no latency distribution"},
+		{"zero p99", strings.Replace(wrkClean, "99%  450.00us", "99%    0.00us", 1), wrkResult{Requests: 405035, Duration: 3 * time.Second,
+			ReqPerSec: 134906.21, P50: 230 * time.Microsecond}, ""},
 		{"no count", "unable to connect to 127.0.0.1:1 Connection refused\n", wrkResult{}, "no request count"},
 		{"no rate", strings.Replace(wrkClean, "Requests/sec", "Reqs", 1), wrkResult{}, "no Requests/sec"},
 	}

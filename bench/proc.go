@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -30,14 +31,21 @@ type placement struct {
 	// Nice, when not 0, is the process's nice value: a benchmark on a
 	// machine that also runs other work asks the scheduler to prefer it.
 	Nice int
+	// RT runs the process in the real-time class (SCHED_FIFO, priority
+	// 1): it preempts ordinary tasks as soon as it wakes, which nice
+	// alone does not promise.
+	RT bool
 }
 
-// argv wraps a command line in taskset (and nice). Both exec the program,
-// so the pid stays the program's own and every thread it creates
-// inherits the CPU and the priority.
+// argv wraps a command line in taskset (and nice or chrt). They exec the
+// program, so the pid stays the program's own and every thread it
+// creates inherits the CPU and the priority.
 func (pl placement) argv(argv []string) []string {
 	out := []string{"taskset", "-c", strconv.Itoa(pl.CPU)}
-	if pl.Nice != 0 {
+	switch {
+	case pl.RT:
+		out = append([]string{"chrt", "-f", "1"}, out...)
+	case pl.Nice != 0:
 		out = append([]string{"nice", "-n", strconv.Itoa(pl.Nice)}, out...)
 	}
 	return append(out, argv...)
@@ -77,8 +85,54 @@ func (p *proc) exited() bool {
 	}
 }
 
-// waitListen waits until addr accepts connections, or fails if the
-// process exits or the timeout passes.
+// waitReady waits until the server at addr answers HTTP, or fails if the
+// process exits or the timeout passes. It returns how many connections the
+// server accepted but dropped without an answer meanwhile: a server that
+// accepts before it can serve resets its first clients.
+func (p *proc) waitReady(addr string, timeout time.Duration) (dropped int, err error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		if p.exited() {
+			return dropped, fmt.Errorf("%s exited (%v) before listening on %s: %s", p.name, p.err, addr, p.out.String())
+		}
+		accepted, err := probeHTTP(addr)
+		if err == nil {
+			return dropped, nil
+		}
+		if accepted {
+			dropped++
+		}
+		if time.Now().After(deadline) {
+			return dropped, fmt.Errorf("%s did not answer on %s within %v: %v", p.name, addr, timeout, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// probeHTTP sends a minimal request and waits for the start of a response;
+// accepted says the connection was made.
+func probeHTTP(addr string) (accepted bool, err error) {
+	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err != nil {
+		return false, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n")); err != nil {
+		return true, err
+	}
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(c, buf); err != nil {
+		return true, err
+	}
+	if string(buf) != "HTTP/" {
+		return true, fmt.Errorf("not an HTTP response: %q", buf)
+	}
+	return true, nil
+}
+
+// waitListen waits until addr accepts connections (for backends that
+// may not speak HTTP).
 func (p *proc) waitListen(addr string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {

@@ -68,8 +68,8 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	}
 	fmt.Fprintf(w, "; %s\n", m.Wrk)
 	fmt.Fprintf(w, "- Run: %s; %d rounds of %v load after %v of warm-up per server, %d connections, wrk with one thread; "+
-		"servers on CPU %d, wrk and backends on CPU %d, at nice %d\n\n",
-		m.Date.Format("2006-01-02 15:04 UTC"), o.Rounds, o.Duration, o.Warmup, o.Conns, o.ServerCPU, o.LoadCPU, o.Nice)
+		"servers on CPU %d, wrk and backends on CPU %d, %s\n\n",
+		m.Date.Format("2006-01-02 15:04 UTC"), o.Rounds, o.Duration, o.Warmup, o.Conns, o.ServerCPU, o.LoadCPU, o.priority())
 	fmt.Fprintf(w, "**req/CPU-s** is requests per second of the server process's CPU time (user+system), the figure to compare: "+
 		"on a small machine wrk saturates before the server, so req/s measures wrk as much as the server. "+
 		"**vs nginx** is the median over the rounds of that figure divided by nginx's in the same round (lowest and highest round in brackets). "+
@@ -223,6 +223,17 @@ func (r *Report) writePollers(w io.Writer) {
 	fmt.Fprintln(w)
 }
 
+// priority says how the measured processes were scheduled.
+func (o *Options) priority() string {
+	switch {
+	case o.RT:
+		return "in the real-time class (SCHED_FIFO 1)"
+	case o.Nice != 0:
+		return fmt.Sprintf("at nice %d", o.Nice)
+	}
+	return "at the normal priority"
+}
+
 // commonNotes are the notes every scenario that ran has, told once.
 func commonNotes(results []*ScenarioResult) []string {
 	var common []string
@@ -253,6 +264,9 @@ func sampleNotes(su Summary, n int) []string {
 	if su.Errors > 0 {
 		notes = append(notes, fmt.Sprintf("%d errors", su.Errors))
 	}
+	if su.Dropped > 0 {
+		notes = append(notes, fmt.Sprintf("dropped %d connections while starting", su.Dropped))
+	}
 	return notes
 }
 
@@ -272,6 +286,8 @@ func thousands(x float64) string {
 // fmtLatency writes a latency with three significant digits.
 func fmtLatency(d time.Duration) string {
 	switch {
+	case d == 0:
+		return "n/a"
 	case d >= time.Second:
 		return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) + "s"
 	case d >= time.Millisecond:

@@ -38,8 +38,14 @@ type Options struct {
 	// Nice is the nice value of the servers, wrk and backends (0: the
 	// harness's own); negative values need root or CAP_SYS_NICE.
 	Nice int
+	// RT runs them in the real-time class instead (SCHED_FIFO 1; root).
+	RT bool
 	// Retries is how many more times a disturbed sample is measured.
 	Retries int
+	// Budget, when not 0, bounds the time of the load runs: a disturbed
+	// sample is measured again only while the samples still to take fit
+	// in what remains of it.
+	Budget time.Duration
 	// DisturbedAt is the share of the server CPU's time taken by others
 	// above which a sample counts as disturbed.
 	DisturbedAt float64
@@ -145,11 +151,21 @@ type runner struct {
 	o *Options
 	// known and refused cache which plumbing lines each binary accepts.
 	known, refused map[string][]string
+	// start, left and took pace the retries against the budget: left
+	// counts the samples still to take, took the load runs done and the
+	// time they took.
+	start time.Time
+	left  int
+	took  int
+	spent time.Duration
 }
 
 // Run measures the scenarios one after the other.
 func Run(o *Options, list []*Scenario) []*ScenarioResult {
-	r := &runner{o: o, known: map[string][]string{}, refused: map[string][]string{}}
+	r := &runner{o: o, known: map[string][]string{}, refused: map[string][]string{}, start: time.Now()}
+	for _, s := range list {
+		r.left += o.Rounds * len(o.contenders(s))
+	}
 	var out []*ScenarioResult
 	for _, s := range list {
 		out = append(out, r.scenario(s))
@@ -157,8 +173,8 @@ func Run(o *Options, list []*Scenario) []*ScenarioResult {
 	return out
 }
 
-func (r *runner) server() placement { return placement{CPU: r.o.ServerCPU, Nice: r.o.Nice} }
-func (r *runner) load() placement   { return placement{CPU: r.o.LoadCPU, Nice: r.o.Nice} }
+func (r *runner) server() placement { return placement{CPU: r.o.ServerCPU, Nice: r.o.Nice, RT: r.o.RT} }
+func (r *runner) load() placement   { return placement{CPU: r.o.LoadCPU, Nice: r.o.Nice, RT: r.o.RT} }
 
 func (r *runner) progress(format string, args ...any) {
 	if r.o.Progress != nil {
@@ -180,6 +196,10 @@ func (r *runner) plumbingFor(bin string) ([]string, []string) {
 func (r *runner) scenario(s *Scenario) *ScenarioResult {
 	res := &ScenarioResult{Scenario: s}
 	o := r.o
+	// a scenario that stops early gives its samples' time back.
+	planned := o.Rounds * len(o.contenders(s))
+	leftAfter := r.left - planned
+	defer func() { r.left = leftAfter }()
 	if s.Lua {
 		for _, m := range o.LuaModules {
 			if _, err := os.Stat(m); err != nil {
@@ -360,12 +380,30 @@ func (r *runner) startBackend(s *Scenario, dir string) (*proc, int, error) {
 	return p, port, nil
 }
 
+// retryFits reports whether one more load run leaves time, within the
+// budget, for the samples still to take, at the pace so far.
+func (r *runner) retryFits() bool {
+	if r.o.Budget <= 0 || r.took == 0 {
+		return true
+	}
+	per := r.spent / time.Duration(r.took)
+	return time.Since(r.start)+per*time.Duration(r.left) <= r.o.Budget
+}
+
 // measure takes one sample of a server, measuring again while the
-// sample is disturbed and retries remain; the least disturbed one counts.
+// sample is disturbed and retries (and the budget) remain; the least
+// disturbed one counts.
 func (r *runner) measure(s *Scenario, c contender, round int, addr, dir, conf, script string) (Sample, error) {
 	var best Sample
+	defer func() { r.left-- }()
 	for try := 1; try <= 1+r.o.Retries; try++ {
+		if try > 1 && !r.retryFits() {
+			break
+		}
+		t0 := time.Now()
 		smp, err := r.measureOnce(s, c, round, addr, dir, conf, script)
+		r.took++
+		r.spent += time.Since(t0)
 		if err != nil {
 			return smp, err
 		}
@@ -412,7 +450,9 @@ func (r *runner) measureOnce(s *Scenario, c contender, round int, addr, dir, con
 		}
 		return smp, err
 	}
-	if err := p.waitListen(addr, 10*time.Second); err != nil {
+	dropped, err := p.waitReady(addr, 10*time.Second)
+	smp.Dropped = dropped
+	if err != nil {
 		return fail(err)
 	}
 	if err := checkServer(s, addr); err != nil {

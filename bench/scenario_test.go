@@ -79,8 +79,8 @@ func TestSelect(t *testing.T) {
 		want  string
 		err   bool
 	}{
-		{nil, true, "return,static-1k", false},
-		{nil, false, "return,pipeline,conn-close,static-1k,static-64k,gzip", false},
+		{nil, true, "return,static-1k,lua-hello", false},
+		{nil, false, "return,pipeline,conn-close,static-1k,static-64k,gzip,lua-hello", false},
 		{[]string{"gzip", "return"}, false, "return,gzip", false},
 		{[]string{"nope"}, false, "", true},
 	}
@@ -124,6 +124,8 @@ func TestChecksJudge(t *testing.T) {
 		{"gzip", Response{Status: 200, Header: hdr("Content-Encoding", "gzip"), Body: gz.Bytes()}, true},
 		{"gzip", Response{Status: 200, Body: gz.Bytes()}, false},
 		{"gzip", Response{Status: 200, Header: hdr("Content-Encoding", "gzip"), Body: scenarios["gzip"].Files["10k.html"]}, false},
+		{"lua-hello", Response{Status: 200, Body: []byte("hello\n")}, true},
+		{"lua-hello", Response{Status: 500, Body: []byte("hello\n")}, false},
 	}
 	for _, tc := range tests {
 		r := tc.r
@@ -175,6 +177,57 @@ func TestScenariosAgainstServers(t *testing.T) {
 	}
 }
 
+// TestWaitReady counts the connections a starting server accepts and
+// drops before it answers.
+func TestWaitReady(t *testing.T) {
+	tests := []struct {
+		name  string
+		drops int
+		reply string
+		ok    bool
+	}{
+		{"ready at once", 0, "HTTP/1.1 200 OK\r\n\r\n", true},
+		{"drops two first", 2, "HTTP/1.1 200 OK\r\n\r\n", true},
+		{"not HTTP", 0, "SSH-2.0-x\r\n", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			go func() {
+				for n := 0; ; n++ {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					if n < tc.drops {
+						// unread request bytes make close send a reset, as
+						// a server without a handler for the connection.
+						time.Sleep(20 * time.Millisecond)
+						c.Close()
+						continue
+					}
+					buf := make([]byte, 512)
+					c.Read(buf)
+					c.Write([]byte(tc.reply))
+					c.Close()
+				}
+			}()
+			p := &proc{name: "fake", out: &capWriter{}, done: make(chan struct{})}
+			dropped, err := p.waitReady(ln.Addr().String(), 500*time.Millisecond)
+			if (err == nil) != tc.ok {
+				t.Fatalf("err %v, want ok %v", err, tc.ok)
+			}
+			if tc.ok && dropped != tc.drops {
+				t.Errorf("dropped %d, want %d", dropped, tc.drops)
+			}
+		})
+	}
+}
+
 // checkOnce runs bin on conf, checks one answer and stops it.
 func checkOnce(s *Scenario, bin, dir, conf, addr string) error {
 	cmd := exec.Command(bin, "-p", dir+"/", "-c", conf, "-e", filepath.Join(dir, "logs", "error.log"))
@@ -189,7 +242,7 @@ func checkOnce(s *Scenario, bin, dir, conf, addr string) error {
 		close(p.done)
 	}()
 	defer p.stop(syscall.SIGTERM)
-	if err := p.waitListen(addr, 10*time.Second); err != nil {
+	if _, err := p.waitReady(addr, 10*time.Second); err != nil {
 		return fmt.Errorf("%v: %s%s", err, out.String(), errorLogTail(dir))
 	}
 	if err := checkServer(s, addr); err != nil {

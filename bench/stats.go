@@ -24,6 +24,9 @@ type Sample struct {
 	WrkCPU time.Duration
 	// Errors adds wrk's socket errors and non-2xx/3xx responses.
 	Errors int64
+	// Dropped counts connections the server accepted while starting but
+	// closed without an answer (nginx answers as soon as it accepts).
+	Dropped int
 	// Tries is how many load runs it took to get a sample that was not
 	// disturbed (or the least disturbed one, when none was quiet).
 	Tries int
@@ -82,6 +85,8 @@ type Summary struct {
 	// Disturbed counts samples whose Disturbance stayed above the limit.
 	Disturbed int
 	Errors    int64
+	// Dropped adds the samples' Dropped.
+	Dropped int
 }
 
 // summarize computes a server's summary; ref are the reference server's
@@ -101,6 +106,7 @@ func summarize(samples, ref []Sample, disturbedAt float64) Summary {
 			sum.Disturbed++
 		}
 		sum.Errors += s.Errors
+		sum.Dropped += s.Dropped
 	}
 	sum.ReqPerSec = median(rps)
 	sum.PerCPU = median(per)

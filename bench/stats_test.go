@@ -175,7 +175,7 @@ func TestFormatting(t *testing.T) {
 			t.Errorf("thousands(%v) = %q, want %q", x, got, want)
 		}
 	}
-	for d, want := range map[time.Duration]string{450 * time.Microsecond: "450µs", 1190 * time.Microsecond: "1.19ms", 1500 * time.Millisecond: "1.50s"} {
+	for d, want := range map[time.Duration]string{450 * time.Microsecond: "450µs", 1190 * time.Microsecond: "1.19ms", 1500 * time.Millisecond: "1.50s", 0: "n/a"} {
 		if got := fmtLatency(d); got != want {
 			t.Errorf("fmtLatency(%v) = %q, want %q", d, got, want)
 		}

@@ -26,21 +26,23 @@ func run() int {
 		binary    = flag.String("binary", "bin/gresty", "the gresty binary")
 		nginxBin  = flag.String("nginx", "", "the nginx binary (default: nginx on PATH, else /usr/sbin/nginx)")
 		wrkBin    = flag.String("wrk", "", "the wrk binary (default: wrk on PATH)")
-		quick     = flag.Bool("quick", false, "the quick set: fewer scenarios, shorter runs, one poller, no peers")
+		quick     = flag.Bool("quick", false, "the quick set: fewer scenarios, 3 rounds, one poller, no peers, no micro-benchmarks")
 		aa        = flag.Bool("aa", false, "A/A mode: nginx against itself, to show the harness is fair")
 		names     = flag.String("scenarios", "", "comma-separated scenarios to run (default: the default or quick set)")
 		list      = flag.Bool("list", false, "list the scenarios and exit")
-		rounds    = flag.Int("rounds", 3, "rounds of A B alternation")
-		duration  = flag.Duration("duration", 0, "load per sample (default 5s, quick 3s)")
-		warmup    = flag.Duration("warmup", time.Second, "warm-up load before each sample")
+		rounds    = flag.Int("rounds", 4, "rounds of A B alternation")
+		duration  = flag.Duration("duration", 3*time.Second, "load per sample")
+		warmup    = flag.Duration("warmup", time.Second/2, "warm-up load before each sample")
+		budget    = flag.Duration("budget", 0, "time for the load runs, retries included (default 8m, quick 100s; negative: no limit)")
 		conns     = flag.Int("conns", 32, "wrk connections")
 		serverCPU = flag.Int("server-cpu", 0, "CPU the servers under test run on")
 		loadCPU   = flag.Int("load-cpu", 1, "CPU wrk and backends run on")
 		pollers   = flag.String("pollers", "", "gresty poller backends, the first held to the targets (default epoll,netpoll; quick epoll)")
 		peers     = flag.Bool("peers", true, "measure the Go peers (net/http, fasthttp) where a scenario has them (not with -quick)")
-		micro     = flag.Bool("micro", true, "run the Go micro-benchmarks")
-		benchtime = flag.String("benchtime", "", "go test -benchtime for the micro-benchmarks (default 1s, quick 0.3s)")
+		micro     = flag.Bool("micro", true, "run the Go micro-benchmarks (not with -quick)")
+		benchtime = flag.String("benchtime", "1s", "go test -benchtime for the micro-benchmarks")
 		nice      = flag.Int("nice", -10, "nice value of the servers, wrk and backends (negative needs root; ignored otherwise)")
+		rt        = flag.Bool("rt", false, "run servers, wrk and backends as SCHED_FIFO 1 (root): for machines shared with other work")
 		retries   = flag.Int("retries", 1, "measure a disturbed sample again this many times")
 		disturbed = flag.Float64("disturbed", 0.10, "share of the server CPU taken by other tasks that makes a sample disturbed")
 		out       = flag.String("out", "", "the Markdown report (default bench/results/latest.md; quick.md with -quick, aa.md with -aa)")
@@ -73,15 +75,21 @@ func run() int {
 		ServerCPU: *serverCPU, LoadCPU: *loadCPU, Retries: *retries, DisturbedAt: *disturbed,
 		AA: *aa, LuaModules: bench.DefaultLuaModules, Progress: os.Stderr, Nice: *nice,
 	}
-	if o.Nice < 0 && os.Geteuid() != 0 {
-		fmt.Fprintf(os.Stderr, "gresty-bench: not root: running at the normal priority (-nice 0)\n")
-		o.Nice = 0
+	o.RT = *rt
+	if (o.Nice < 0 || o.RT) && os.Geteuid() != 0 {
+		fmt.Fprintf(os.Stderr, "gresty-bench: not root: running at the normal priority (-nice 0, no -rt)\n")
+		o.Nice, o.RT = 0, false
 	}
-	if o.Duration == 0 {
-		o.Duration = 5 * time.Second
-		if *quick {
-			o.Duration = 3 * time.Second
-		}
+	if *quick && !flagSet("rounds") {
+		o.Rounds = 3
+	}
+	switch o.Budget = *budget; {
+	case o.Budget == 0 && *quick:
+		o.Budget = 100 * time.Second
+	case o.Budget == 0:
+		o.Budget = 8 * time.Minute
+	case o.Budget < 0:
+		o.Budget = 0
 	}
 	pl := *pollers
 	if pl == "" {
@@ -91,13 +99,6 @@ func run() int {
 		}
 	}
 	o.Pollers = strings.Split(pl, ",")
-	bt := *benchtime
-	if bt == "" {
-		bt = "1s"
-		if *quick {
-			bt = "0.3s"
-		}
-	}
 
 	var missing []string
 	if _, err := exec.LookPath("taskset"); err != nil {
@@ -179,9 +180,9 @@ func run() int {
 	start := time.Now()
 	rep := &bench.Report{Machine: bench.Describe(o), Options: o}
 	rep.Results = bench.Run(o, scenarios)
-	if *micro && !o.AA {
+	if *micro && !o.AA && !*quick {
 		fmt.Fprintf(os.Stderr, "micro-benchmarks...\n")
-		rep.Micro = bench.RunMicro(root, work, o, bt, bench.Micros)
+		rep.Micro = bench.RunMicro(root, work, o, *benchtime, bench.Micros)
 	}
 
 	var md bytes.Buffer
@@ -210,6 +211,13 @@ func run() int {
 		return 1
 	}
 	return 0
+}
+
+// flagSet reports whether the flag was given on the command line.
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // moduleRoot is the directory of the go.mod the command runs in; the peers
