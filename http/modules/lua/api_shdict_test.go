@@ -353,3 +353,25 @@ func shdReload(t *testing.T, s *nginxtest.Server, httpBlock string) {
 	// the new configuration takes over once the reload is logged.
 	time.Sleep(200 * time.Millisecond)
 }
+
+// TestSharedDictReadmeExample serves the README's example and checks the
+// cached page stays the same across requests.
+func TestSharedDictReadmeExample(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("shdict", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```nginx\n(.*?)```").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("no nginx example in the README")
+	}
+	conf := strings.Replace(string(m[1]), "server {", "server {\nlisten 127.0.0.1:%%PORT%%;", 1)
+	s := nginxtest.StartGresty(t, conf, "lua")
+	first := difftest.Fetch(t, s.Addr, "GET / HTTP/1.0\r\n\r\n")
+	if first.Status != 200 || string(first.Body) != "build 1\n" {
+		t.Fatalf("first answer: %d %q\n%s", first.Status, first.Body, s.ErrorLog())
+	}
+	if again := difftest.Fetch(t, s.Addr, "GET / HTTP/1.0\r\n\r\n"); string(again.Body) != string(first.Body) {
+		t.Fatalf("second answer %q, want the cached %q", again.Body, first.Body)
+	}
+}
