@@ -30,6 +30,7 @@ func instOp(i uint32) int { return int(i >> opShift) }
 
 // panicHook replaces gopher-lua's panicWithoutTraceback.
 func (vm *VM) panicHook(L *lua.LState) {
+	vm.recordTrace(L)
 	v := L.Get(-1)
 	if s, ok := v.(lua.LString); ok {
 		f := curFrame(L)

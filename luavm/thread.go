@@ -60,6 +60,8 @@ type Thread struct {
 	state   threadState
 	results []lua.LValue
 	err     *Error
+	// trace is the traceback recorded when the thread raised its error.
+	trace string
 
 	// Data is the owner's value for this thread, typically the request it
 	// runs for. The runtime never reads it.
@@ -254,6 +256,9 @@ func (vm *VM) run(from *lua.LState, th *Thread, fn *lua.LFunction, args []lua.LV
 	}
 	th.state = stFailed
 	th.err = vm.newError(th.co, err)
+	if th.trace != "" {
+		th.err.Traceback = th.trace
+	}
 	if fired {
 		th.err.cause = ErrRunningTime
 	}
@@ -499,7 +504,7 @@ func (vm *VM) driverName(fn *lua.LFunction) string {
 func writeFrame(b *strings.Builder, f *frame) {
 	b.WriteString("\n\t")
 	if f.Fn.IsG {
-		if name := callName(f); name != "?" {
+		if name := goFrameName(f); name != "?" {
 			fmt.Fprintf(b, "[C]: in function '%s'", name)
 		} else {
 			b.WriteString("[C]: ?")
@@ -530,7 +535,8 @@ func (vm *VM) Call(fn *lua.LFunction, args ...lua.LValue) (rets []lua.LValue, er
 	cur := L.G.CurrentThread
 	var trace string
 	handler := L.NewFunction(func(hl *lua.LState) int {
-		trace = vm.traceback(hl, 0)
+		// level 1: the handler's own frame is not part of the story.
+		trace = vm.traceback(hl, 1)
 		return 1
 	})
 	defer func() {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"strings"
 
 	"gresty/core"
 	"gresty/http"
@@ -43,49 +42,5 @@ Options:
 	}
 }
 
-// configureArgs lists the built-in paths and the modules in the words of
-// nginx's configure script, so that tools that detect modules from -V see
-// them. No module is "=dynamic": everything is compiled in.
-func configureArgs(reg *core.Registry) string {
-	var b strings.Builder
-	for _, a := range []string{
-		"--prefix=" + strings.TrimSuffix(core.DefaultPrefix, "/"),
-		"--conf-path=" + core.DefaultConfPath,
-		"--error-log-path=" + core.DefaultErrorLog,
-		"--pid-path=" + core.DefaultPidPath,
-		"--http-log-path=logs/access.log",
-		"--http-client-body-temp-path=" + http.DefaultBodyTempPath,
-	} {
-		b.WriteString(" ")
-		b.WriteString(a)
-	}
-	// nginx builds these HTTP modules unless told not to: say which
-	// ones gresty lacks, so that test harnesses skip what needs them
-	// instead of failing (Test::Nginx then leaves out fastcgi_temp_path &
-	// co., nginx-tests skips the files).
-	for _, name := range defaultHTTPModules {
-		if reg.Find("ngx_http_"+name+"_module") == nil {
-			b.WriteString(" --without-http_" + name + "_module")
-		}
-	}
-	seen := map[string]bool{}
-	for _, m := range reg.Modules {
-		if m.Configure == "" || seen[m.Configure] {
-			continue
-		}
-		seen[m.Configure] = true
-		b.WriteString(" ")
-		b.WriteString(m.Configure)
-	}
-	return b.String()
-}
-
-// defaultHTTPModules are the HTTP modules nginx's configure enables by
-// default, by the name their --without- flag uses.
-var defaultHTTPModules = []string{
-	"charset", "gzip", "ssi", "userid", "access", "auth_basic", "mirror", "autoindex",
-	"geo", "map", "split_clients", "referer", "rewrite", "proxy", "fastcgi", "uwsgi", "scgi",
-	"grpc", "memcached", "limit_conn", "limit_req", "empty_gif", "browser",
-	"upstream_hash", "upstream_ip_hash", "upstream_least_conn", "upstream_random",
-	"upstream_keepalive", "upstream_zone",
-}
+// configureArgs is the "configure arguments:" text (http.ConfigureArguments).
+func configureArgs(reg *core.Registry) string { return http.ConfigureArguments(reg) }

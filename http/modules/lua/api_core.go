@@ -146,13 +146,6 @@ func installCore(st *loopState) {
 	mt.RawSetString("__index", L.NewFunction(func(L *glua.LState) int {
 		key := L.CheckString(2)
 		switch key {
-		case "status":
-			c := st.request(L, PhasesRequest)
-			if c.r == nil {
-				L.RaiseError("no request found")
-			}
-			L.Push(glua.LNumber(c.r.Out.Status))
-			return 1
 		case "ctx":
 			c := st.cur()
 			if c == nil || c.r == nil && c.phase&(PhaseTimer|PhaseInitWorker) == 0 {
@@ -173,10 +166,6 @@ func installCore(st *loopState) {
 	mt.RawSetString("__newindex", L.NewFunction(func(L *glua.LState) int {
 		key := L.CheckString(2)
 		switch key {
-		case "status":
-			c := st.request(L, PhasesRequest)
-			st.setStatus(L, c, L.CheckInt(3))
-			return 0
 		case "ctx":
 			c := st.cur()
 			if c == nil || c.r == nil && c.phase&(PhaseTimer|PhaseInitWorker) == 0 {
@@ -204,22 +193,6 @@ var (
 	propertyGetters = map[string]func(st *loopState, L *glua.LState) int{}
 	propertySetters = map[string]func(st *loopState, L *glua.LState) int{}
 )
-
-// setStatus is ngx.status = code.
-func (st *loopState) setStatus(L *glua.LState, c *reqCtx, code int) {
-	r := c.r
-	if r.HeaderSent || c.headersSent {
-		r.Logf(errlog.Error, "attempt to set ngx.status after sending out response headers")
-		return
-	}
-	if code == 101 {
-		// ngx_lua keeps 101 as is for websockets.
-		r.Out.Status = code
-		return
-	}
-	r.Out.Status = code
-	r.Out.StatusLine = ""
-}
 
 // appendOutput formats ngx.say/print arguments: strings, numbers,
 // booleans, nil, ngx.null and array tables of those (flattened).
@@ -291,24 +264,6 @@ func (st *loopState) say(L *glua.LState, newline bool) int {
 	}
 	L.Push(glua.LNumber(1))
 	return 1
-}
-
-// exit is ngx.exit(status): the phase's code stops here.
-func (st *loopState) exit(L *glua.LState) int {
-	c := st.request(L, exitPhases)
-	code := L.CheckInt(1)
-	if code != http.OK && code != http.Error && code != http.Done && code != http.Declined && code < 200 {
-		if c.phase != PhaseTimer {
-			L.RaiseError("bad argument to 'ngx.exit': does not accept status code %d", code)
-		}
-	}
-	c.exited = true
-	c.exitCode = code
-	switch c.phase {
-	case PhaseHeaderFilter, PhaseBodyFilter, PhaseBalancer:
-		return 0
-	}
-	return st.vm.Suspend(L)
 }
 
 // flush is ngx.flush([wait]).

@@ -49,12 +49,19 @@ type reqCtx struct {
 	// threads are the light threads of ngx.thread.spawn still alive.
 	threads []*luavm.Thread
 
-	// filter state for body_filter_by_lua: ngx.arg[1], ngx.arg[2].
-	filterIn   []byte
-	filterLast bool
+	// filter state for body_filter_by_lua: ngx.arg[1], ngx.arg[2], the
+	// flush flag of the chunk, and whether the code already sent the
+	// last buffer (ngx_lua's seen_last_in_filter).
+	filterIn       []byte
+	filterLast     bool
+	filterFlush    bool
+	filterSeenLast bool
 
 	// setArgs and setResult are set_by_lua's arguments and value.
 	setArgs []glua.LValue
+
+	// rq is the state of the request and response API (api_ctl.go).
+	rq reqExt
 }
 
 // ctxOf returns the request's Lua context, creating it.
@@ -159,13 +166,10 @@ func (c *reqCtx) afterRun(th *luavm.Thread, status luavm.Status) int {
 		c.st.ls.Loop().Defer(func() { c.resume(th) })
 		return c.suspend()
 	}
-	// Suspended: ngx.exit abandons the thread; otherwise it waits.
-	if c.exited {
-		c.st.vm.Kill(th)
-		c.st.vm.Release(th)
-		c.entry = nil
-		c.cleanup()
-		return c.exitResult()
+	// Suspended: ngx.exit, ngx.exec, ngx.redirect and a URI jump abandon
+	// the thread; otherwise it waits.
+	if c.stopsThread() {
+		return c.abandon(th)
 	}
 	return c.suspend()
 }
@@ -200,55 +204,10 @@ func (c *reqCtx) entryDone() int {
 	if c.exited {
 		return c.exitResult()
 	}
-	switch c.phase {
-	case PhaseContent:
+	if c.phase == PhaseContent {
 		return c.finishOutput()
-	case PhaseRewrite, PhaseServerRewrite, PhaseAccess:
-		if c.r.HeaderSent {
-			// output was sent in this phase: later phases must not
-			// answer again.
-			if !c.eof {
-				if rc := c.sendEOF(); rc == http.Error || rc >= 300 {
-					return rc
-				}
-			}
-			return 200
-		}
-		return http.Declined
 	}
 	return http.OK
-}
-
-// exitResult is the phase's result after ngx.exit(code).
-func (c *reqCtx) exitResult() int {
-	code := c.exitCode
-	r := c.r
-	switch c.phase {
-	case PhaseRewrite, PhaseServerRewrite, PhaseAccess:
-		if code == http.OK {
-			if r.HeaderSent {
-				return 200
-			}
-			return http.Declined
-		}
-	}
-	if code >= 200 && (r.HeaderSent || c.headersSent) {
-		// too late for a status: end the response.
-		if !c.eof {
-			c.sendEOF()
-		}
-		return http.OK
-	}
-	if code == http.OK || code == http.Done {
-		if c.phase == PhaseContent && !c.eof {
-			return c.finishOutput()
-		}
-		return http.OK
-	}
-	if code == 444 && !r.HeaderSent {
-		return 444
-	}
-	return code
 }
 
 // resume continues a suspended thread with vals (the waiting Go
@@ -281,6 +240,13 @@ func (c *reqCtx) phaseOver(rc int) {
 			return
 		}
 	case PhaseRewrite, PhaseServerRewrite, PhaseAccess:
+		if rc == http.Done {
+			// ngx.exec: the request went on elsewhere.
+			if held {
+				r.Finalize(http.Done)
+			}
+			return
+		}
 		c.result = rc
 		c.done = true
 		if held {
@@ -345,7 +311,7 @@ func (c *reqCtx) afterDetached(th *luavm.Thread, status luavm.Status) {
 	case luavm.Yielded:
 		c.st.ls.Loop().Defer(func() { c.resume(th) })
 	default:
-		if c.exited {
+		if c.stopsThread() {
 			c.st.vm.Kill(th)
 			c.st.vm.Release(th)
 			c.cleanup()

@@ -60,11 +60,7 @@ func phaseHandler(r *http.Request, h *Handler, phase Phase) int {
 			return http.Done
 		}
 		c.entered = false
-		rc := c.result
-		if rc == http.OK {
-			rc = http.Declined
-		}
-		return rc
+		return c.phaseResult(c.result)
 	}
 	rc := runPhase(st, r, h, phase)
 	if rc == http.Done {
@@ -72,7 +68,30 @@ func phaseHandler(r *http.Request, h *Handler, phase Phase) int {
 	}
 	c := r.Ctx(Module.TypeIndex).(*reqCtx)
 	c.entered = false
-	return rc
+	return c.phaseResult(rc)
+}
+
+// phaseResult turns the code's result into the rewrite or access
+// handler's: OK goes on (in the access phase it grants access), unless
+// the code already sent a response, which then ends the request with
+// 200 so that no later phase answers again (ngx_http_lua_rewrite_handler,
+// ngx_http_lua_access_handler).
+func (c *reqCtx) phaseResult(rc int) int {
+	if rc != http.OK && rc != http.Declined {
+		return rc
+	}
+	if (rc == http.OK || c.phase != PhaseAccess) && c.r.HeaderSent {
+		if !c.eof {
+			if rc := c.sendEOF(); rc == http.Error || rc > http.OK {
+				return rc
+			}
+		}
+		return 200
+	}
+	if rc == http.OK && c.phase == PhaseAccess {
+		return http.OK
+	}
+	return http.Declined
 }
 
 func rewriteHandler(r *http.Request) int {
@@ -154,6 +173,10 @@ func runSync(st *loopState, r *http.Request, h *Handler, phase Phase, what strin
 		if lerr.Traceback != "" {
 			text += "\n" + lerr.Traceback
 		}
+		if phase == PhaseLog {
+			// nginx's log phase says so before the request context.
+			text += " while logging request"
+		}
 		r.Logf(errlog.Error, "%s", text)
 		return nil, false
 	}
@@ -172,25 +195,34 @@ func headerFilter(next http.HeaderFilterFunc) http.HeaderFilterFunc {
 			return next(r)
 		}
 		c := ctxOf(st, r)
+		old := 0
+		if c.exited {
+			old = c.exitCode
+		}
 		if _, ok := runSync(st, r, lc.HeaderFilter, PhaseHeaderFilter, "header_filter_by_lua*"); !ok {
 			return http.Error
 		}
-		if c.exited {
-			c.exited = false
+		if c.exited && c.exitCode != old {
+			// ngx.exit in the filter: the response is replaced by
+			// the status's (ngx_http_filter_finalize_request).
 			if c.exitCode == http.Error {
 				return http.Error
 			}
+			if rc := r.FilterFinalizeKeeping(Module, c.exitCode); rc == http.Error || rc == http.Again {
+				return rc
+			}
+			return http.OK
 		}
 		return next(r)
 	}
 }
 
 // bodyFilter runs body_filter_by_lua with ngx.arg[1] the chunk and
-// ngx.arg[2] the eof flag.
+// ngx.arg[2] the eof flag (ngx_http_lua_body_filter).
 func bodyFilter(next http.BodyFilterFunc) http.BodyFilterFunc {
 	return func(r *http.Request, in []http.Buf) int {
 		lc, ok := r.Loc.LocConfOf(Module).(*LocConf)
-		if !ok || lc.BodyFilter == nil {
+		if !ok || lc.BodyFilter == nil || r.HeaderOnly {
 			return next(r, in)
 		}
 		st := stateOf(r)
@@ -198,8 +230,12 @@ func bodyFilter(next http.BodyFilterFunc) http.BodyFilterFunc {
 			return next(r, in)
 		}
 		c := ctxOf(st, r)
+		if c.filterSeenLast || len(in) == 0 {
+			// after the code's last buffer nothing more goes out.
+			return next(r, nil)
+		}
 		var data []byte
-		last := false
+		last, flush := false, false
 		for i := range in {
 			b := &in[i]
 			if b.File != nil {
@@ -215,23 +251,45 @@ func bodyFilter(next http.BodyFilterFunc) http.BodyFilterFunc {
 			if b.Last || b.LastInChain {
 				last = true
 			}
+			if b.Flush {
+				flush = true
+			}
 		}
-		c.filterIn, c.filterLast = data, last
-		if _, ok := runSync(st, r, lc.BodyFilter, PhaseBodyFilter, "body_filter_by_lua*"); !ok {
+		c.filterIn, c.filterLast, c.filterFlush = data, last, flush
+		rets, ok := runSync(st, r, lc.BodyFilter, PhaseBodyFilter, "body_filter_by_lua*")
+		if !ok {
 			return http.Error
 		}
-		if c.exited {
-			c.exited = false
-			if c.exitCode == http.Error {
+		if len(rets) > 0 {
+			if rc, isNum := luaToInteger(rets[0]); isNum && (rc == http.Error || rc >= 300) {
 				return http.Error
 			}
 		}
-		out := []http.Buf{{Data: c.filterIn, Last: c.filterLast && r == r.Main, LastInChain: c.filterLast}}
-		if len(c.filterIn) == 0 && !c.filterLast {
+		if c.filterLast {
+			c.filterSeenLast = true
+		}
+		if len(c.filterIn) == 0 && !c.filterLast && !c.filterFlush {
 			return http.OK
 		}
+		out := []http.Buf{{Data: c.filterIn, Owned: true, Flush: c.filterFlush,
+			Last: c.filterLast && r == r.Main, LastInChain: c.filterLast}}
+		c.filterIn = nil
 		return next(r, out)
 	}
+}
+
+// luaToInteger is lua_tointeger of a phase's return value: a number or a
+// numeric string, truncated.
+func luaToInteger(v glua.LValue) (int, bool) {
+	switch x := v.(type) {
+	case glua.LNumber:
+		return int(x), true
+	case glua.LString:
+		if f, ok := luavm.ParseNumber(string(x)); ok {
+			return int(f), true
+		}
+	}
+	return 0, false
 }
 
 // addSetStep makes set_by_lua a step of the rewrite module's script.
@@ -247,7 +305,7 @@ func addSetStep(p *core.Parser, d *conf.Directive, cf *http.Conf, name string, h
 		}
 		c := ctxOf(st, r)
 		c.setArgs = args
-		rets, ok := runSync(st, r, h, PhaseSet, "set_by_lua*")
+		rets, ok := runSync(st, r, h, PhaseSet, "set_by_lua*", args...)
 		c.setArgs = nil
 		if !ok {
 			return nil, 500

@@ -323,6 +323,11 @@ func newHandler(p *core.Parser, cf *http.Conf, d *conf.Directive, form, base str
 	m := mainConf(cf)
 	h := &Handler{Phase: phase, id: len(m.handlers)}
 	args := d.HeadArgs()
+	if phase == PhaseSet && form != "block" {
+		// set_by_lua $var CODE [args...]: the code is the second
+		// argument.
+		args = args[:2]
+	}
 	switch form {
 	case "block":
 		h.Src = d.Args[len(d.Args)-1]

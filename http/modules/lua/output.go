@@ -37,8 +37,11 @@ func (c *reqCtx) sendHeaderIfNeeded() int {
 	if c.out.buffering {
 		return http.OK
 	}
+	// the header filters see the headers as not sent yet: they may
+	// still change them.
+	rc := r.SendHeader()
 	c.headersSent = true
-	return r.SendHeader()
+	return rc
 }
 
 // setContentType applies the location's type for the URI unless
@@ -113,8 +116,9 @@ func (c *reqCtx) sendHTTP10Headers() int {
 	if r.Out.ContentLength < 0 {
 		r.Out.ContentLength = int64(len(c.out.buffered))
 	}
+	rc := r.SendHeader()
 	c.headersSent = true
-	return r.SendHeader()
+	return rc
 }
 
 // sendEOF ends the response body (ngx.eof, and the end of content).

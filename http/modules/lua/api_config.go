@@ -1,0 +1,75 @@
+package lua
+
+import (
+	"os"
+
+	glua "github.com/yuin/gopher-lua"
+
+	"gresty/core"
+	"gresty/http"
+)
+
+// ngx.config and ngx.worker. A gresty "worker" is an event loop: its id
+// is the loop's index and the count is the number of loops, which is what
+// code sharding work by worker needs. ngx.config describes the nginx
+// build gresty stands in for; debug is true because gresty logs at the
+// debug level, as nginx built --with-debug (Debian's) does.
+
+func init() { registerAPI(installConfig) }
+
+// Versions ngx.config reports: nginx 1.22.1 and ngx_lua 0.10.23.
+const (
+	nginxVersionNumber  = 1022001
+	ngxLuaVersionNumber = 10023
+)
+
+func installConfig(st *loopState) {
+	L := st.vm.L
+	cfg := L.NewTable()
+	cfg.RawSetString("debug", glua.LTrue)
+	cfg.RawSetString("nginx_version", glua.LNumber(nginxVersionNumber))
+	cfg.RawSetString("ngx_lua_version", glua.LNumber(ngxLuaVersionNumber))
+	cfg.RawSetString("subsystem", glua.LString("http"))
+	cfg.RawSetString("prefix", L.NewFunction(func(L *glua.LState) int {
+		L.Push(glua.LString(st.cycle.Prefix))
+		return 1
+	}))
+	cfg.RawSetString("nginx_configure", L.NewFunction(func(L *glua.LState) int {
+		L.Push(glua.LString(http.ConfigureArguments(st.cycle.Registry)))
+		return 1
+	}))
+	st.ngx.RawSetString("config", cfg)
+
+	w := L.NewTable()
+	w.RawSetString("id", L.NewFunction(func(L *glua.LState) int {
+		if st.ls == nil {
+			// the configuration-time VM of init_by_lua: no worker yet.
+			L.Push(glua.LNil)
+			return 1
+		}
+		L.Push(glua.LNumber(st.ls.Loop().ID()))
+		return 1
+	}))
+	w.RawSetString("count", L.NewFunction(func(L *glua.LState) int {
+		n := 1
+		if cc, ok := st.cycle.MainConf(core.CoreModule).(*core.CoreConf); ok && cc.WorkerProcesses.V > 0 {
+			n = cc.WorkerProcesses.V
+		}
+		L.Push(glua.LNumber(n))
+		return 1
+	}))
+	w.RawSetString("pid", L.NewFunction(func(L *glua.LState) int {
+		L.Push(glua.LNumber(os.Getpid()))
+		return 1
+	}))
+	w.RawSetString("exiting", L.NewFunction(func(L *glua.LState) int {
+		L.Push(glua.LBool(st.exiting || st.ls != nil && st.ls.Loop().Exiting()))
+		return 1
+	}))
+	st.ngx.RawSetString("worker", w)
+
+	// require "ngx" returns the ngx table, as in ngx_lua.
+	if loaded, ok := L.GetField(L.GetField(L.Get(glua.GlobalsIndex), "package"), "loaded").(*glua.LTable); ok {
+		loaded.RawSetString("ngx", st.ngx)
+	}
+}

@@ -1,0 +1,83 @@
+package lua_test
+
+import "testing"
+
+// ngx.exit, ngx.exec, ngx.redirect, ngx.arg, the filters, errors in
+// each phase and their error-log lines, against OpenResty.
+func TestControlMatchesOpenResty(t *testing.T) {
+	content := func(code string) string { return "content_by_lua_block {\n" + code + "\n}" }
+	rewrite := func(code string) string { return "rewrite_by_lua_block {\n" + code + "\n}" }
+	access := func(code string) string { return "access_by_lua_block {\n" + code + "\n}" }
+	cases := []luaCase{
+		{name: "exit-404", conf: content(`ngx.exit(404)`)},
+		{name: "exit-200", conf: content(`ngx.exit(200)`)},
+		{name: "exit-ok", conf: content(`ngx.say("a") ngx.exit(ngx.OK) ngx.say("b")`)},
+		{name: "exit-204", conf: content(`ngx.exit(204)`)},
+		{name: "exit-after-say", conf: content(`ngx.say("partial") ngx.exit(502)`), log: true},
+		{name: "exit-status-set", conf: content(`ngx.status = 403 ngx.say("denied") ngx.exit(ngx.HTTP_OK)`)},
+		{name: "exit-444", conf: content(`ngx.exit(444)`)},
+		{name: "exit-error", conf: content(`ngx.exit(ngx.ERROR)`)},
+		{name: "exit-again", conf: content(`ngx.exit(ngx.AGAIN)`)},
+		{name: "exit-return", conf: content(`return ngx.exit(403)`)},
+		{name: "exit-pcall", conf: content(`pcall(ngx.exit, 410) ngx.say("not reached")`)},
+		{name: "exit-rewrite-ok", conf: rewrite(`ngx.exit(ngx.OK)`) + "\n" + content(`ngx.say("content ran")`)},
+		{name: "exit-rewrite-200", conf: rewrite(`ngx.say("from rewrite") ngx.exit(200)`) + "\n" + content(`ngx.say("content ran")`)},
+		{name: "exit-rewrite-403", conf: rewrite(`ngx.exit(403)`) + "\n" + content(`ngx.say("content ran")`)},
+		{name: "rewrite-output", conf: rewrite(`ngx.say("only rewrite")`) + "\n" + content(`ngx.say("content ran")`)},
+		{name: "exit-access-ok", conf: access(`ngx.exit(ngx.OK)`) + "\ndeny all;\n" + content(`ngx.say("content ran")`)},
+		{name: "exit-access-403", conf: access(`ngx.exit(ngx.HTTP_FORBIDDEN)`) + "\n" + content(`ngx.say("content ran")`)},
+		{name: "access-satisfy-any", conf: "satisfy any;\ndeny all;\n" + access(`local x = 1`) + "\n" + content(`ngx.say("content ran")`)},
+		{name: "exit-sleep", conf: content(`ngx.sleep(0.01) ngx.exit(418)`)},
+		{name: "exit-rewrite-sleep", conf: rewrite(`ngx.sleep(0.01) ngx.exit(401)`) + "\n" + content(`ngx.say("content ran")`)},
+		{name: "redirect", conf: content(`ngx.redirect("/somewhere")`)},
+		{name: "redirect-301", conf: content(`return ngx.redirect("http://example.com/x", ngx.HTTP_MOVED_PERMANENTLY)`)},
+		{name: "redirect-307", conf: rewrite(`ngx.redirect("/r", 307)`)},
+		{name: "redirect-bad-status", conf: content(`local ok, err = pcall(ngx.redirect, "/a", 200) ngx.say(err)`)},
+		{name: "redirect-unsafe", conf: content(`ngx.redirect("/a\r\nX: y")`), log: true},
+		{name: "redirect-after-say", conf: content(`ngx.say("x") local ok, err = pcall(ngx.redirect, "/a") ngx.say(err)`)},
+		{name: "exec", conf: content(`ngx.exec("/exec-target", "a=1")`)},
+		{name: "exec-args-table", conf: rewrite(`ngx.exec("/exec-target?b=2", {c = "x y"})`)},
+		{name: "exec-named", conf: access(`ngx.exec("@named", "ignored=1")`), log: true},
+		{name: "exec-target", conf: content(`ngx.say("target ", ngx.var.uri, " ", tostring(ngx.var.args), " ", ngx.req.is_internal())`)},
+		{name: "exec-after-say", conf: content(`ngx.say("x") local ok, err = pcall(ngx.exec, "/exec-target") ngx.say(err)`)},
+		{name: "exec-unsafe", conf: content(`local ok, err = pcall(ngx.exec, "/../x") ngx.say(err) ok, err = pcall(ngx.exec, "") ngx.say(err)`)},
+		{name: "exec-sleep", conf: rewrite(`ngx.sleep(0.01) ngx.exec("/exec-target")`)},
+		{name: "exec-loop", conf: content(`ngx.exec("/exec-loop")`), log: true},
+		{name: "error-content", conf: content(`local t = nil
+local x = t.field`), log: true},
+		{name: "error-fn", conf: content(`local function f() error("boom") end
+f()`), log: true},
+		{name: "error-table", conf: content(`error({})`), log: true},
+		{name: "error-rewrite", conf: rewrite(`error("in rewrite")`) + "\n" + content(`ngx.say("x")`), log: true},
+		{name: "error-after-say", conf: content(`ngx.say("partial") ngx.flush(true) error("late")`), log: true},
+		{name: "wrong-phase", conf: content(`ngx.say("x")`) + "\nlog_by_lua_block { ngx.say(\"no\") }", log: true},
+		{name: "wrong-phase-exec", conf: content(`ngx.say("x")`) + "\nheader_filter_by_lua_block { ngx.exec(\"/x\") }", log: true},
+		{name: "header-filter-exit", conf: content(`ngx.say("x")`) + "\nheader_filter_by_lua_block { ngx.exit(503) }"},
+		{name: "header-filter-error", conf: content(`ngx.say("x")`) + "\nheader_filter_by_lua_block { error(\"hf\") }", log: true},
+		{name: "body-filter", conf: content(`ngx.say("hello") ngx.say("world")`) + `
+body_filter_by_lua_block {
+    ngx.arg[1] = string.upper(ngx.arg[1])
+    if ngx.arg[2] then ngx.arg[1] = ngx.arg[1] .. "EOF\n" end
+}`},
+		{name: "body-filter-buffer", conf: content(`ngx.say("a") ngx.flush() ngx.say("b")`) + `
+body_filter_by_lua_block {
+    local chunk, eof = ngx.arg[1], ngx.arg[2]
+    ngx.ctx.buf = (ngx.ctx.buf or "") .. chunk
+    if eof then ngx.arg[1] = {"[", ngx.ctx.buf, "]"} else ngx.arg[1] = nil end
+}`},
+		{name: "body-filter-eof", conf: content(`ngx.say("one") ngx.say("two")`) + `
+body_filter_by_lua_block { ngx.arg[1] = ngx.arg[1] .. "!" ngx.arg[2] = true }`},
+		{name: "body-filter-error", conf: content(`ngx.say("x")`) + "\nbody_filter_by_lua_block { local a = ngx.arg[3] ngx.arg[3] = 1 }", logOnly: true},
+		{name: "body-filter-return", conf: content(`ngx.say("x")`) + "\nbody_filter_by_lua_block { ngx.log(ngx.WARN, ngx.arg[2]) return ngx.ERROR }", logOnly: true},
+		{name: "set-by-lua", conf: `set_by_lua_block $v { return ngx.arg[1] .. "+" .. tostring(ngx.arg[2]) .. "+" .. tostring(ngx.arg[3]) }` + "\n" + content(`ngx.say(ngx.var.v)`)},
+		{name: "set-by-lua-args", conf: `set $a hello;
+set_by_lua $v 'return select("#", ...) .. ":" .. ngx.arg[1] .. ":" .. tostring(ngx.arg[2])' $a '';` + "\n" + content(`ngx.say(ngx.var.v)`)},
+		{name: "set-by-lua-error", conf: `set_by_lua_block $v { error("set failed") }` + "\n" + content(`ngx.say(ngx.var.v)`), log: true},
+		{name: "arg-content", conf: content(`local ok, err = pcall(function() return ngx.arg[1] end) ngx.say(err:match("API disabled in the current context$"))`)},
+		{name: "worker", conf: content(`ngx.say(ngx.worker.id(), " ", ngx.worker.count(), " ", ngx.worker.exiting(), " ", ngx.worker.pid() > 0)`)},
+		{name: "config", conf: content(`ngx.say(ngx.config.subsystem, " ", ngx.config.nginx_version, " ", ngx.config.ngx_lua_version, " ", ngx.config.debug, " ", type(ngx.config.prefix()), " ", type(ngx.config.nginx_configure()))`)},
+		{name: "require-ngx", conf: content(`local n = require "ngx" ngx.say(n == ngx)`)},
+		{name: "phase-names", conf: rewrite(`ngx.ctx.p = ngx.get_phase()`) + "\n" + content(`ngx.say(ngx.ctx.p, " ", ngx.get_phase())`)},
+	}
+	runLuaCases(t, "", "location @named { content_by_lua_block { ngx.say(\"named \", ngx.var.uri, \" \", tostring(ngx.var.args)) } }", cases)
+}

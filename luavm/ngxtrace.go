@@ -1,0 +1,121 @@
+package luavm
+
+import (
+	"strconv"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// ngx_lua logs a failed request thread with a traceback of its own shape
+// (ngx_http_lua_thread_traceback): one "coroutine N:" section per thread,
+// from the failed one up through the light threads' parents, each listing
+// at most 22 frames. The failed thread's innermost frame carries no line
+// number: LuaJIT no longer knows the position of a coroutine that died.
+// The frames are only intact while the error is being raised, so the
+// panic hook records the traceback then, for request threads only (an
+// error in a pcall helper or a user coroutine is caught, or reaches the
+// thread later).
+
+const (
+	btDepth    = 22
+	btMaxCoros = 5
+)
+
+// recordTrace stores the traceback of the request thread whose state L
+// is raising an error.
+func (vm *VM) recordTrace(L *lua.LState) {
+	th := vm.tops[L]
+	if th == nil || th.state != stRunning {
+		return
+	}
+	th.trace = vm.threadTraceback(th)
+}
+
+// threadTraceback formats th and its running parents as ngx_lua does.
+func (vm *VM) threadTraceback(th *Thread) string {
+	var b strings.Builder
+	b.WriteString("stack traceback:")
+	coid := 0
+	for t := th; t != nil && t.co != nil && coid < btMaxCoros; t = t.parent {
+		b.WriteString("\ncoroutine ")
+		b.WriteString(strconv.Itoa(coid))
+		b.WriteByte(':')
+		level := 0
+		for f := curFrame(t.co); f != nil; f = f.Parent {
+			if f.Fn == nil || (!f.Fn.IsG && vm.isGlue(f.Fn.Proto)) {
+				continue
+			}
+			level++
+			if level > btDepth {
+				b.WriteString("\n\t...")
+				break
+			}
+			writeNgxFrame(&b, f, coid == 0 && level == 1)
+			if f.Fn.IsG && tailCalled(f) && f.Parent != nil {
+				f = f.Parent
+			}
+		}
+		coid++
+		if t.parent != nil && !t.parent.Alive() {
+			break
+		}
+	}
+	return b.String()
+}
+
+// writeNgxFrame writes one frame as ngx_http_lua_thread_traceback does.
+func writeNgxFrame(b *strings.Builder, f *frame, dead bool) {
+	b.WriteString("\n\t")
+	if f.Fn.IsG {
+		b.WriteString("[C]:")
+		if name := goFrameName(f); name != "?" {
+			b.WriteString(" in function '" + name + "'")
+		} else {
+			b.WriteString(" ?")
+		}
+		return
+	}
+	p := f.Fn.Proto
+	b.WriteString(p.SourceName)
+	b.WriteByte(':')
+	if !dead {
+		b.WriteString(strconv.Itoa(frameLine(f)))
+		b.WriteByte(':')
+	}
+	switch name := callName(f); {
+	case name != "?":
+		b.WriteString(" in function '" + name + "'")
+	case p.LineDefined == 0:
+		b.WriteString(" in main chunk")
+	default:
+		b.WriteString(" in function <" + p.SourceName + ":" + strconv.Itoa(p.LineDefined) + ">")
+	}
+}
+
+// goFrameName is callName for a Go function's frame: one behind a
+// runtime trampoline is named by the call to the trampoline, as LuaJIT
+// names the C function itself.
+func goFrameName(f *frame) string {
+	name := callName(f)
+	if name != "?" {
+		return name
+	}
+	g := f
+	for g.Parent != nil && !g.Parent.Fn.IsG && isGlueProto(g.Parent.Fn.Proto) {
+		g = g.Parent
+	}
+	if g != f {
+		return callName(g)
+	}
+	// a metamethod is named after its event, as LuaJIT does.
+	if p := f.Parent; p != nil && !p.Fn.IsG && p.Pc >= 1 && p.Pc-1 < len(p.Fn.Proto.Code) {
+		switch int(p.Fn.Proto.Code[p.Pc-1] >> opShift) {
+		case lua.OP_GETTABLE, lua.OP_GETTABLEKS, lua.OP_SELF:
+			return "__index"
+		case lua.OP_SETTABLE, lua.OP_SETTABLEKS:
+			return "__newindex"
+		}
+	}
+	return name
+}
