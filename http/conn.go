@@ -379,8 +379,12 @@ func (c *Conn) process() {
 		c.state = stRequest
 		r.start()
 		if c.r != nil {
-			// suspended: the rest of the input waits.
-			if c.pos < len(c.data) || c.r.readHandler == nil {
+			// suspended: the rest of the input waits, unless the
+			// request still reads (its body, a discarded body) or
+			// watches the connection.
+			rr := c.r
+			reading := (rr.Body != nil && rr.Body.wantData()) || rr.discarding || rr.readHandler != nil
+			if c.pos < len(c.data) || !reading {
 				c.ec.PauseRead()
 			}
 			return

@@ -62,10 +62,6 @@ func (u *UpstreamRequest) startBody(pre, rest []byte) {
 	u.armTimer(utRead, u.Conf.ReadTimeout)
 	if u.buffering {
 		u.pend = u.r.Alloc(int(u.Conf.Bufs.Size))[:0]
-	} else if len(pre)+len(rest) > 0 {
-		// nginx relays what came with the head on its way to the
-		// client, and notices what the upstream did meanwhile there.
-		u.action = "sending to client"
 	}
 	if len(pre) > 0 {
 		u.states[u.state].ResponseLength += int64(len(pre))
@@ -196,6 +192,7 @@ func (u *UpstreamRequest) bodyEOF() {
 	if u.finished {
 		return
 	}
+	u.action = "reading upstream"
 	if u.buffering && len(u.pend) > 0 && !u.flushPending() {
 		return
 	}
