@@ -32,7 +32,13 @@ func TestFailures(t *testing.T) {
 	bad.Handle("/big", proxytest.Raw("HTTP/1.1 200 OK\r\nX-Big: "+strings.Repeat("a", 5000)+"\r\n\r\n"))
 	bad.Handle("/closehead", func(req *proxytest.Request, c net.Conn) bool { return false })
 	bad.Handle("/halfhead", proxytest.Raw("HTTP/1.1 200 OK\r\nContent-Le"))
-	bad.Handle("/closebody", proxytest.Raw("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this"))
+	bad.Handle("/closebody", func(req *proxytest.Request, c net.Conn) bool {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this")
+		// the close comes as an event of its own, as it does when an
+		// upstream dies in the middle of a response
+		time.Sleep(50 * time.Millisecond)
+		return false
+	})
 	bad.Handle("/chunkclose", proxytest.Raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"))
 	bad.Handle("/badchunk", proxytest.Raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n"))
 	bad.Handle("/slowbody", func(req *proxytest.Request, c net.Conn) bool {

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -79,7 +80,25 @@ func Start(t testing.TB, name string) *Backend {
 	if err != nil {
 		t.Fatalf("proxytest: %v", err)
 	}
-	b := &Backend{Name: name, ln: ln, Addr: ln.Addr().String(), Port: ln.Addr().(*net.TCPAddr).Port, conns: map[net.Conn]bool{}}
+	return start(t, name, ln, ln.Addr().String())
+}
+
+// StartUnix is Start on a unix socket; Addr is "unix:/path".
+func StartUnix(t testing.TB, name string) *Backend {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name+".sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatalf("proxytest: %v", err)
+	}
+	return start(t, name, ln, "unix:"+path)
+}
+
+func start(t testing.TB, name string, ln net.Listener, addr string) *Backend {
+	b := &Backend{Name: name, ln: ln, Addr: addr, conns: map[net.Conn]bool{}}
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok {
+		b.Port = ta.Port
+	}
 	b.Handle("/echo", Echo)
 	b.Handle("/id", func(req *Request, c net.Conn) bool {
 		return Respond(c, req, 200, []string{"X-Backend: " + b.Name}, b.Name)

@@ -3,20 +3,46 @@ package proxytest
 import (
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"gresty/core"
 	"gresty/errlog"
 	"gresty/eventloop"
 	"gresty/http"
-	"gresty/modules"
+	"gresty/http/modules/proxy"
+	"gresty/http/modules/upstream"
 )
+
+var (
+	regOnce sync.Once
+	reg     *core.Registry
+)
+
+// registry is the modules a proxy needs, in the order of the full list:
+// the in-process server does not depend on every module of the build.
+// A process builds one registry (module indexes are global), so tests
+// that use Serve do not use modules.Registry.
+func registry() *core.Registry {
+	regOnce.Do(func() {
+		reg = core.NewRegistry(
+			core.CoreModule, core.ErrlogModule, core.EventsModule, core.EventCoreModule,
+			http.HTTPModule, http.CoreModule, upstream.Module,
+			proxy.Module, upstream.HashModule, upstream.IPHashModule, upstream.LeastConnModule,
+			upstream.RandomModule, upstream.KeepaliveModule, upstream.ZoneModule,
+			http.WriteFilterModule, http.HeaderFilterModule, http.ChunkedFilterModule,
+			http.PostponeFilterModule, http.CopyFilterModule,
+		)
+	})
+	return reg
+}
 
 // Serve runs gresty's HTTP server in this process on loops event loops
 // with httpBlock (an events block is added) and returns the address of
 // its first listener and the prefix directory; it stops when the test
 // ends. Tests that measure the server's memory or count its upstream
-// connections use it.
+// connections use it. Only the core, upstream and proxy modules and the
+// stock filters are built in.
 func Serve(t testing.TB, httpBlock string, loops int) (addr, prefix string) {
 	t.Helper()
 	prefix = t.TempDir()
@@ -24,7 +50,7 @@ func Serve(t testing.TB, httpBlock string, loops int) (addr, prefix string) {
 		t.Fatalf("proxytest: %v", err)
 	}
 	c, err := core.Build(core.BuildOptions{
-		Registry:        modules.Registry(),
+		Registry:        registry(),
 		Prefix:          prefix,
 		ConfFile:        "nginx.conf",
 		Text:            []byte("events { worker_connections 1024; }\n" + httpBlock),
