@@ -63,6 +63,9 @@ type Conn struct {
 	// inside it does not start the next one re-entrantly.
 	inProcess bool
 	processFn func()
+	// keepaliveTimeout is the keepalive_timeout of the last request's
+	// location.
+	keepaliveTimeout time.Duration
 
 	// active is the request that may write to the connection now
 	// (nginx's c->data): the main request, or the subrequest whose turn
@@ -424,9 +427,13 @@ func (c *Conn) setIdle() {
 	c.setStat(statWaiting)
 	c.ec.SetIdle(true)
 	c.ec.SetReusable(true)
-	loc := c.defaultSrv().Loc()
+	// the last request's location decides, as ngx_http_set_keepalive.
+	timeout := c.keepaliveTimeout
+	if timeout == 0 {
+		timeout = c.defaultSrv().Loc().KeepaliveTimeout.V
+	}
 	if c.timerKind != tmKeepalive {
-		c.setTimer(tmKeepalive, loc.KeepaliveTimeout.V)
+		c.setTimer(tmKeepalive, timeout)
 	}
 	if c.dataOwned && c.pos == len(c.data) {
 		c.srv.putBuf(c.data)
@@ -611,6 +618,7 @@ func (c *Conn) requestDone(r *Request, keepalive bool) {
 		return
 	}
 	if keepalive {
+		c.keepaliveTimeout = r.Loc.KeepaliveTimeout.V
 		c.pipelined = c.pos < len(c.data)
 		c.state = stIdle
 		if !c.inProcess {
