@@ -80,7 +80,7 @@ func TestSelect(t *testing.T) {
 		err   bool
 	}{
 		{nil, true, "return,static-1k,lua-hello", false},
-		{nil, false, "return,pipeline,conn-close,static-1k,static-64k,gzip,lua-hello", false},
+		{nil, false, "return,pipeline,conn-close,static-1k,static-64k,gzip,lua-hello,lua-shdict", false},
 		{[]string{"gzip", "return"}, false, "return,gzip", false},
 		{[]string{"nope"}, false, "", true},
 	}
@@ -126,6 +126,9 @@ func TestChecksJudge(t *testing.T) {
 		{"gzip", Response{Status: 200, Header: hdr("Content-Encoding", "gzip"), Body: scenarios["gzip"].Files["10k.html"]}, false},
 		{"lua-hello", Response{Status: 200, Body: []byte("hello\n")}, true},
 		{"lua-hello", Response{Status: 500, Body: []byte("hello\n")}, false},
+		{"lua-shdict", Response{Status: 200, Body: []byte("17\n")}, true},
+		{"lua-shdict", Response{Status: 200, Body: []byte("hello\n")}, false},
+		{"lua-shdict", Response{Status: 500, Body: []byte("17\n")}, false},
 	}
 	for _, tc := range tests {
 		r := tc.r
