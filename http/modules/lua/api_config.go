@@ -5,7 +5,9 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"gresty/conf"
 	"gresty/core"
+	"gresty/errlog"
 	"gresty/http"
 )
 
@@ -72,4 +74,22 @@ func installConfig(st *loopState) {
 	if loaded, ok := L.GetField(L.GetField(L.Get(glua.GlobalsIndex), "package"), "loaded").(*glua.LTable); ok {
 		loaded.RawSetString("ngx", st.ngx)
 	}
+}
+
+// codeCacheDirective is lua_code_cache. Turning it off is worth an alert,
+// as in ngx_lua: every request then compiles its code again.
+func codeCacheDirective() core.Directive {
+	d := core.FlagSlot("lua_code_cache", core.HTTPMainSrvLoc|core.HTTPLif, core.LocLevel,
+		func(c *LocConf) *core.Value[bool] { return &c.CodeCache }, true)
+	set := d.Set
+	d.Set = func(p *core.Parser, cd *conf.Directive, c any) error {
+		if err := set(p, cd, c); err != nil {
+			return err
+		}
+		if lc, ok := c.(*LocConf); ok && !lc.CodeCache.V {
+			p.Logf(errlog.Alert, cd, "lua_code_cache is off; this will hurt performance")
+		}
+		return nil
+	}
+	return d
 }

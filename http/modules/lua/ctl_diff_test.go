@@ -1,6 +1,9 @@
 package lua_test
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // ngx.exit, ngx.exec, ngx.redirect, ngx.arg, the filters, errors in
 // each phase and their error-log lines, against OpenResty.
@@ -77,7 +80,13 @@ set_by_lua $v 'return select("#", ...) .. ":" .. ngx.arg[1] .. ":" .. tostring(n
 		{name: "worker", conf: content(`ngx.say(ngx.worker.id(), " ", ngx.worker.count(), " ", ngx.worker.exiting(), " ", ngx.worker.pid() > 0)`)},
 		{name: "config", conf: content(`ngx.say(ngx.config.subsystem, " ", ngx.config.nginx_version, " ", ngx.config.ngx_lua_version, " ", ngx.config.debug, " ", type(ngx.config.prefix()), " ", type(ngx.config.nginx_configure()))`)},
 		{name: "require-ngx", conf: content(`local n = require "ngx" ngx.say(n == ngx)`)},
+		{name: "no-code-cache", conf: "lua_code_cache off;\n" + content(`ngx.say("compiled per request")`)},
 		{name: "phase-names", conf: rewrite(`ngx.ctx.p = ngx.get_phase()`) + "\n" + content(`ngx.say(ngx.ctx.p, " ", ngx.get_phase())`)},
 	}
-	runLuaCases(t, "", "location @named { content_by_lua_block { ngx.say(\"named \", ngx.var.uri, \" \", tostring(ngx.var.args)) } }", cases)
+	p := runLuaCases(t, "", "location @named { content_by_lua_block { ngx.say(\"named \", ngx.var.uri, \" \", tostring(ngx.var.args)) } }", cases)
+	// "lua_code_cache is off" is an alert at start-up, located at the
+	// directive.
+	if a, g := startupAlerts(p.Nginx), startupAlerts(p.Gresty); strings.Join(a, "\n") != strings.Join(g, "\n") || len(a) == 0 {
+		t.Errorf("start-up alerts differ\nnginx:\n%s\ngresty:\n%s", strings.Join(a, "\n"), strings.Join(g, "\n"))
+	}
 }

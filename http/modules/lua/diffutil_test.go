@@ -45,7 +45,7 @@ func post(suffix, body string, headers ...string) string {
 // nginx with ngx_lua and from gresty, sends each case's requests to both
 // and compares the responses: status line, every header but Date in
 // order, and the body; and, for cases that ask, the error-log entries.
-func runLuaCases(t *testing.T, extra, srvExtra string, cases []luaCase) {
+func runLuaCases(t *testing.T, extra, srvExtra string, cases []luaCase) *difftest.Pair {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("http {\n    default_type text/plain;\n" + extra + "\n    server {\n        listen 127.0.0.1:%%PORT%%;\n        server_name localhost;\n" + srvExtra + "\n")
@@ -82,6 +82,19 @@ func runLuaCases(t *testing.T, extra, srvExtra string, cases []luaCase) {
 			t.Errorf("%s: error log differs\nnginx:\n%s\ngresty:\n%s", c.name, strings.Join(a, "\n"), strings.Join(g, "\n"))
 		}
 	}
+	return p
+}
+
+// startupAlerts returns the [alert] lines a server logged while reading
+// its configuration, with its prefix replaced by "PREFIX".
+func startupAlerts(s *nginxtest.Server) []string {
+	var out []string
+	for _, l := range strings.Split(s.ErrorLog(), "\n") {
+		if m := entryStart.FindStringSubmatch(l); m != nil && m[1] == "alert" && !strings.Contains(l, "*") {
+			out = append(out, strings.ReplaceAll(l[len(m[0]):], s.Prefix, "PREFIX"))
+		}
+	}
+	return out
 }
 
 // fetch returns a response with its Date header dropped and its chunked

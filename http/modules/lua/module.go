@@ -184,7 +184,7 @@ func init() {
 		core.NumSlot("lua_regex_cache_max_entries", core.HTTPMain, core.MainLevel, func(c *mc) *core.Value[int] { return &c.RegexCacheMaxEntries }, 1024),
 		core.NumSlot("lua_regex_match_limit", core.HTTPMain, core.MainLevel, func(c *mc) *core.Value[int] { return &c.RegexMatchLimit }, 0),
 		core.MsecSlot("lua_max_running_time", core.HTTPMain, core.MainLevel, func(c *mc) *core.Value[time.Duration] { return &c.MaxRunningTime }, 0),
-		core.FlagSlot("lua_code_cache", core.HTTPMainSrvLoc|core.HTTPLif, core.LocLevel, func(c *lc) *core.Value[bool] { return &c.CodeCache }, true),
+		codeCacheDirective(),
 		core.FlagSlot("lua_need_request_body", core.HTTPMainSrvLoc|core.HTTPLif, core.LocLevel, func(c *lc) *core.Value[bool] { return &c.NeedRequestBody }, false),
 		core.FlagSlot("lua_use_default_type", core.HTTPMainSrvLoc|core.HTTPLif, core.LocLevel, func(c *lc) *core.Value[bool] { return &c.UseDefaultType }, true),
 		core.FlagSlot("lua_transform_underscores_in_response_headers", core.HTTPMainSrvLoc|core.HTTPLif, core.LocLevel, func(c *lc) *core.Value[bool] { return &c.TransformUnderscores }, true),
