@@ -80,7 +80,7 @@ func TestSelect(t *testing.T) {
 		err   bool
 	}{
 		{nil, true, "return,static-1k,lua-hello", false},
-		{nil, false, "return,pipeline,conn-close,static-1k,static-64k,gzip,lua-hello,lua-shdict", false},
+		{nil, false, "return,pipeline,conn-close,static-1k,static-64k,gzip,proxy,lua-hello,lua-shdict", false},
 		{[]string{"gzip", "return"}, false, "return,gzip", false},
 		{[]string{"nope"}, false, "", true},
 	}
