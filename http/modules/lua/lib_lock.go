@@ -212,6 +212,11 @@ func (st *loopState) lockLock(L *glua.LState) int {
 		return time.Duration(int64(secs*1000)) * time.Millisecond
 	}
 	timer = st.ls.Loop().AfterFunc(sleepFor(step), func() {
+		if !th.Alive() {
+			// the thread was killed while it waited: it must not take
+			// the lock any more.
+			return
+		}
 		if c.r != nil {
 			c.r.Logf(errlog.Debug, "lua sleep timer expired: \"%s?%s\"", c.r.URI, c.r.Args)
 		}
