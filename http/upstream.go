@@ -908,7 +908,7 @@ func (u *UpstreamRequest) finalize(rc int) {
 // sent before the connection may idle or close.
 func (u *UpstreamRequest) finishRequest(rc int) {
 	r := u.r
-	if rc == OK && !r.Conn.closed() && r.Conn.ec.Buffered() > 0 {
+	if rc == OK && r == r.Main && !r.Conn.closed() && r.Conn.ec.Buffered() > 0 {
 		u.waitDrain = true
 		r.drainHandler = func(r *Request) {
 			r.drainHandler = nil

@@ -161,7 +161,7 @@ func (u *UpstreamRequest) processHeaders() bool {
 	}
 	for i := 0; i < resp.NumHeaders(); i++ {
 		h := resp.Header(i)
-		if conf.HideHeaders[lowerName(h.Name)] {
+		if InSet(conf.HideHeaders, h.Name) {
 			continue
 		}
 		u.copyHeader(h)
@@ -182,22 +182,27 @@ func (u *UpstreamRequest) processHeaders() bool {
 	return true
 }
 
-// lowerName returns a header name in lower case, without allocating when
-// it already is.
-func lowerName(b []byte) string {
-	for _, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			l := make([]byte, len(b))
-			for i, c := range b {
-				if c >= 'A' && c <= 'Z' {
-					c += 'a' - 'A'
-				}
-				l[i] = c
-			}
-			return string(l)
-		}
+// InSet tells whether set, keyed by lower-case header names, holds name
+// in any case. It does not allocate for names of up to 64 bytes.
+func InSet(set map[string]bool, name []byte) bool {
+	if len(set) == 0 {
+		return false
 	}
-	return string(b)
+	var buf [64]byte
+	if len(name) > len(buf) {
+		return set[string(toLower(make([]byte, len(name)), name))]
+	}
+	return set[string(toLower(buf[:len(name)], name))]
+}
+
+func toLower(dst, src []byte) []byte {
+	for i, c := range src {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst[i] = c
+	}
+	return dst
 }
 
 // copyHeader is the copy handler of one upstream header.

@@ -246,6 +246,7 @@ type RRPeerData struct {
 	Peers   *RRPeers
 	Current *RRPeer
 	tried   []uint64
+	small   [1]uint64
 }
 
 // NewRRPeerData starts round-robin selection over peers for a request and
@@ -255,7 +256,12 @@ func NewRRPeerData(peers *RRPeers, pc *PeerConn) *RRPeerData {
 	if peers.Next != nil && len(peers.Next.Peers) > n {
 		n = len(peers.Next.Peers)
 	}
-	d := &RRPeerData{Peers: peers, tried: make([]uint64, (n+63)/64)}
+	d := &RRPeerData{Peers: peers}
+	if n <= 64 {
+		d.tried = d.small[:]
+	} else {
+		d.tried = make([]uint64, (n+63)/64)
+	}
 	pc.Tries = peers.Tries
 	if peers.Next != nil {
 		pc.Tries += peers.Next.Tries

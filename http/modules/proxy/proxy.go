@@ -38,8 +38,8 @@ type header struct {
 // vars are what proxy_pass's URL gives the request (ngx_http_proxy_vars_t).
 type vars struct {
 	schema     string
-	hostHeader string
-	port       string
+	hostHeader []byte
+	port       []byte
 	uri        string
 }
 
@@ -381,16 +381,16 @@ func varsOf(schema string, u *http.URL, defaultPort int) vars {
 	v := vars{schema: schema, uri: u.URI}
 	switch {
 	case u.Unix:
-		v.hostHeader = "localhost"
+		v.hostHeader = []byte("localhost")
 	case u.NoPort || u.Port == defaultPort:
-		v.hostHeader = u.Host
-		v.port = "80"
+		v.hostHeader = []byte(u.Host)
+		v.port = []byte("80")
 		if defaultPort != 80 {
-			v.port = "443"
+			v.port = []byte("443")
 		}
 	default:
-		v.hostHeader = u.Host + ":" + u.PortText
-		v.port = u.PortText
+		v.hostHeader = []byte(u.Host + ":" + u.PortText)
+		v.port = []byte(u.PortText)
 	}
 	return v
 }

@@ -172,7 +172,7 @@ func (p *proto) CreateRequest(u *http.UpstreamRequest) (head, body []byte, err e
 	if c.u.PassRequestHeaders {
 		for i := range r.In {
 			h := &r.In[i]
-			if c.headerSkip[lowerASCII(h.Name)] {
+			if http.InSet(c.headerSkip, h.Name) {
 				continue
 			}
 			b = append(b, h.Name...)
@@ -191,17 +191,6 @@ func (e protoError) Error() string { return string(e) }
 
 const errZeroURI = protoError("zero length URI to proxy")
 
-// lowerASCII lower-cases a header name for the skip set; names already in
-// lower case are not copied.
-func lowerASCII(b []byte) string {
-	for _, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			return strings.ToLower(string(b))
-		}
-	}
-	return string(b)
-}
-
 // variables are the proxy module's: $proxy_host, $proxy_port,
 // $proxy_add_x_forwarded_for and the two the default headers use.
 func variables() []*http.Variable {
@@ -215,14 +204,14 @@ func variables() []*http.Variable {
 			if ctx == nil {
 				return nil, false
 			}
-			return []byte(ctx.vars.hostHeader), true
+			return ctx.vars.hostHeader, true
 		}},
 		{Name: "proxy_port", Flags: http.VarChangeable | http.VarNoCacheable, Get: func(r *http.Request, _ any) ([]byte, bool) {
 			ctx := ctxOf(r)
 			if ctx == nil {
 				return nil, false
 			}
-			return []byte(ctx.vars.port), true
+			return ctx.vars.port, true
 		}},
 		{Name: "proxy_add_x_forwarded_for", Get: func(r *http.Request, _ any) ([]byte, bool) {
 			var b []byte
@@ -242,7 +231,7 @@ func variables() []*http.Variable {
 			if ctx == nil || ctx.internalBodyLength < 0 {
 				return nil, false
 			}
-			return strconv.AppendInt(nil, ctx.internalBodyLength, 10), true
+			return strconv.AppendInt(r.Alloc(20)[:0], ctx.internalBodyLength, 10), true
 		}},
 		{Name: "proxy_internal_chunked", Flags: http.VarNoCacheable, Get: func(r *http.Request, _ any) ([]byte, bool) {
 			ctx := ctxOf(r)
