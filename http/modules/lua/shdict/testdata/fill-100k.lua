@@ -9,4 +9,4 @@ for round = 1, 2 do
   end
   out[#out+1] = "free " .. d:free_space() .. " keys " .. #d:get_keys(0) .. " k1 " .. tostring(d:get("key_1")) .. " k2 " .. tostring(d:get("key_2"))
 end
-return table.concat(out, "\n")
+ngx.say(table.concat(out, "\n"))

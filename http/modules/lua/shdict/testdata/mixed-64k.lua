@@ -22,4 +22,4 @@ for step = 1, 3000 do
 end
 local keys = d:get_keys(0)
 out[#out+1] = "keys " .. table.concat(keys, ",")
-return table.concat(out, "\n")
+ngx.say(table.concat(out, "\n"))

@@ -14,4 +14,4 @@ for step = 1, 2000 do
   if step % 50 == 0 then out[#out+1] = step .. " free " .. d:free_space() end
 end
 out[#out+1] = "keys " .. table.concat(d:get_keys(0), ",")
-return table.concat(out, "\n")
+ngx.say(table.concat(out, "\n"))
