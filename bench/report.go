@@ -135,13 +135,17 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 				fmt.Fprintf(w, "| %s | | | | **FAILED**: %s |\n", mr.Micro.Pkg, mdCell(firstLine(mr.Err.Error(), "")))
 				continue
 			}
-			for _, b := range mr.Results {
+			for i, b := range mr.Results {
 				ns, _ := b.Get("ns/op")
 				bop, _ := b.Get("B/op")
 				aop, _ := b.Get("allocs/op")
+				about := ""
+				if i == 0 {
+					about = mr.Micro.About
+				}
 				fmt.Fprintf(w, "| %s `%s` | %s | %s | %s | %s |\n", strings.TrimPrefix(mr.Micro.Pkg, "./"),
 					strings.TrimPrefix(b.Name, "Benchmark"), strconv.FormatFloat(ns, 'f', -1, 64),
-					strconv.FormatFloat(bop, 'f', -1, 64), strconv.FormatFloat(aop, 'f', -1, 64), mr.Micro.About)
+					strconv.FormatFloat(bop, 'f', -1, 64), strconv.FormatFloat(aop, 'f', -1, 64), about)
 			}
 		}
 		fmt.Fprintln(w)

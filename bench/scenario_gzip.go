@@ -10,8 +10,9 @@ import (
 func init() {
 	body := text(10 << 10)
 	register(&Scenario{
-		Name:    "gzip",
-		About:   "a 10 KiB HTML file compressed on the fly (`gzip on`, level 1)",
+		Name: "gzip",
+		About: "a 10 KiB HTML file compressed on the fly (`gzip on`, level 1); gresty keeps compressed copies of " +
+			"small bodies it sends again (per loop), nginx compresses every time: gzip-dynamic measures compression itself",
 		Default: true,
 		Files:   map[string][]byte{"10k.html": body},
 		HTTP: `

@@ -80,7 +80,7 @@ func TestSelect(t *testing.T) {
 		err   bool
 	}{
 		{nil, true, "return,static-1k,lua-hello", false},
-		{nil, false, "return,pipeline,conn-close,static-1k,static-64k,gzip,proxy,lua-hello,lua-shdict", false},
+		{nil, false, "return,pipeline,conn-close,static-1k,static-64k,gzip,gzip-dynamic,proxy,lua-hello,lua-shdict", false},
 		{[]string{"gzip", "return"}, false, "return,gzip", false},
 		{[]string{"nope"}, false, "", true},
 	}
@@ -124,6 +124,9 @@ func TestChecksJudge(t *testing.T) {
 		{"gzip", Response{Status: 200, Header: hdr("Content-Encoding", "gzip"), Body: gz.Bytes()}, true},
 		{"gzip", Response{Status: 200, Body: gz.Bytes()}, false},
 		{"gzip", Response{Status: 200, Header: hdr("Content-Encoding", "gzip"), Body: scenarios["gzip"].Files["10k.html"]}, false},
+		{"gzip-dynamic", Response{Status: 200, Header: hdr("Content-Encoding", "gzip"), Body: gzipped(append(append([]byte{}, gzipDynamicText...), "0123456789abcdef0123456789abcdef"...))}, true},
+		{"gzip-dynamic", Response{Status: 200, Header: hdr("Content-Encoding", "gzip"), Body: gzipped(append(append([]byte{}, gzipDynamicText...), "$request_id"...))}, false},
+		{"gzip-dynamic", Response{Status: 200, Header: hdr("Content-Encoding", "gzip"), Body: gzipped(gzipDynamicText)}, false},
 		{"lua-hello", Response{Status: 200, Body: []byte("hello\n")}, true},
 		{"lua-hello", Response{Status: 500, Body: []byte("hello\n")}, false},
 		{"lua-shdict", Response{Status: 200, Body: []byte("17\n")}, true},
@@ -139,6 +142,14 @@ func TestChecksJudge(t *testing.T) {
 			t.Errorf("%s: check of status %d, %d bytes = %v, want ok %v", tc.scenario, r.Status, len(r.Body), err, tc.ok)
 		}
 	}
+}
+
+func gzipped(b []byte) []byte {
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	zw.Write(b)
+	zw.Close()
+	return out.Bytes()
 }
 
 // TestScenariosAgainstServers starts nginx and gresty on every scenario's

@@ -26,11 +26,11 @@ func run() int {
 		binary    = flag.String("binary", "bin/gresty", "the gresty binary")
 		nginxBin  = flag.String("nginx", "", "the nginx binary (default: nginx on PATH, else /usr/sbin/nginx)")
 		wrkBin    = flag.String("wrk", "", "the wrk binary (default: wrk on PATH)")
-		quick     = flag.Bool("quick", false, "the quick set: fewer scenarios, 3 rounds, one poller, no peers, no micro-benchmarks")
+		quick     = flag.Bool("quick", false, "the quick set: fewer scenarios, one poller, no peers, no micro-benchmarks")
 		aa        = flag.Bool("aa", false, "A/A mode: nginx against itself, to show the harness is fair")
 		names     = flag.String("scenarios", "", "comma-separated scenarios to run (default: the default or quick set)")
 		list      = flag.Bool("list", false, "list the scenarios and exit")
-		rounds    = flag.Int("rounds", 4, "rounds of A B alternation")
+		rounds    = flag.Int("rounds", 3, "rounds of A B alternation")
 		duration  = flag.Duration("duration", 3*time.Second, "load per sample")
 		warmup    = flag.Duration("warmup", time.Second/2, "warm-up load before each sample")
 		budget    = flag.Duration("budget", 0, "time for the load runs, retries included (default 8m, quick 100s; negative: no limit)")
@@ -79,9 +79,6 @@ func run() int {
 	if (o.Nice < 0 || o.RT) && os.Geteuid() != 0 {
 		fmt.Fprintf(os.Stderr, "gresty-bench: not root: running at the normal priority (-nice 0, no -rt)\n")
 		o.Nice, o.RT = 0, false
-	}
-	if *quick && !flagSet("rounds") {
-		o.Rounds = 3
 	}
 	switch o.Budget = *budget; {
 	case o.Budget == 0 && *quick:
@@ -211,13 +208,6 @@ func run() int {
 		return 1
 	}
 	return 0
-}
-
-// flagSet reports whether the flag was given on the command line.
-func flagSet(name string) bool {
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
 
 // moduleRoot is the directory of the go.mod the command runs in; the peers
