@@ -254,12 +254,14 @@ func (x connCtx) AppendLogContext(b []byte) []byte {
 func (c *Conn) OnData(ec *eventloop.Conn, b []byte) {
 	if r := c.r; r != nil {
 		if r.Body != nil && r.Body.wantData() {
+			c.dropConsumedInput()
 			c.appendInput(b)
 			r.Body.pump(r)
 			c.releaseTransient()
 			return
 		}
 		if r.discarding {
+			c.dropConsumedInput()
 			c.appendInput(b)
 			r.discardInput()
 			c.releaseTransient()

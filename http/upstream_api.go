@@ -54,3 +54,20 @@ func (r *Request) ValidUnparsedURI() bool {
 	}
 	return len(orig) == 0 || &orig[0] == &r.Args[0]
 }
+
+// dropConsumedInput forgets the input a request has consumed past its
+// head (body bytes already stored, forwarded or discarded), so that a
+// long body streamed through the connection does not pile up in its
+// buffer. The head stays: the request's fields point into it.
+func (c *Conn) dropConsumedInput() {
+	if !c.dataOwned || c.r == nil {
+		return
+	}
+	end := c.headStart + c.head.HeadLen()
+	if end > len(c.data) || c.pos <= end {
+		return
+	}
+	n := copy(c.data[end:], c.data[c.pos:])
+	c.data = c.data[:end+n]
+	c.pos = end
+}

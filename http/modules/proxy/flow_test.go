@@ -135,6 +135,83 @@ http {
 	}
 }
 
+// TestSlowUpstreamUpload streams a 64 MiB request body
+// (proxy_request_buffering off) to an upstream that reads it slowly and
+// checks that the server's live heap grows by less than 4 MiB: reading
+// from the client stops while the upstream holds more than
+// client_body_buffer_size unsent.
+func TestSlowUpstreamUpload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 64 MiB")
+	}
+	b := proxytest.Start(t, "sink")
+	b.Handle("/count", func(req *proxytest.Request, c net.Conn) bool {
+		// read at about 64 MiB/s, far below what the client sends
+		buf := make([]byte, 64<<10)
+		n := 0
+		for {
+			k, err := req.BodyReader.Read(buf)
+			n += k
+			if err != nil {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return proxytest.Respond(c, req, 200, nil, strconv.Itoa(n))
+	})
+	addr, _ := proxytest.Serve(t, fmt.Sprintf(`
+http {
+  client_max_body_size 0;
+  server {
+    listen 127.0.0.1:%[2]d;
+    location / { proxy_request_buffering off; proxy_pass http://%[1]s; }
+  }
+}
+`, b.Addr, nginxtest.FreePort(t)), 1)
+	const size = 64 << 20
+	base := heapInUse()
+	var peak uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(25 * time.Millisecond):
+			}
+			if h := heapInUse(); h > peak {
+				peak = h
+			}
+		}
+	}()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(60 * time.Second))
+	fmt.Fprintf(c, "POST /count HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n", size)
+	chunk := make([]byte, 256<<10)
+	for sent := 0; sent < size; sent += len(chunk) {
+		if _, err := c.Write(chunk); err != nil {
+			t.Fatalf("upload: %v", err)
+		}
+	}
+	err = readResponse(bufio.NewReader(c), strconv.Itoa(size))
+	close(stop)
+	<-done
+	if err != nil {
+		t.Fatal(err)
+	}
+	grew := int64(peak) - int64(base)
+	t.Logf("live heap grew by at most %d KiB", grew>>10)
+	if grew > 4<<20 {
+		t.Errorf("live heap grew by %d bytes while streaming %d bytes to the upstream", grew, size)
+	}
+}
+
 // TestKeepaliveReuse sends 10,000 requests through an upstream with
 // "keepalive 4" (and keepalive_requests above that count) on two loops
 // and checks that the backend accepted no more connections than the

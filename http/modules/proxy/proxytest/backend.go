@@ -36,6 +36,10 @@ type Request struct {
 	Head   []byte
 	Body   []byte
 	Header map[string][]string
+	// BodyReader, for a Content-Length body over 1 MiB, is the body not
+	// read yet (Body is then nil): the handler reads it, as slowly as it
+	// likes.
+	BodyReader io.Reader
 }
 
 // Get returns the first value of header name (any case).
@@ -188,6 +192,12 @@ func (b *Backend) conn(c net.Conn) {
 		if !h(req, c) {
 			return
 		}
+		if req.BodyReader != nil {
+			// what the handler left of the body
+			if _, err := io.Copy(io.Discard, req.BodyReader); err != nil {
+				return
+			}
+		}
 	}
 }
 
@@ -254,6 +264,10 @@ func ReadRequest(br *bufio.Reader) (*Request, error) {
 		req.Body = body.Bytes()
 	case req.Get("Content-Length") != "":
 		n, _ := strconv.Atoi(req.Get("Content-Length"))
+		if n > 1<<20 {
+			req.BodyReader = io.LimitReader(br, int64(n))
+			return req, nil
+		}
 		req.Body = make([]byte, n)
 		if _, err := io.ReadFull(br, req.Body); err != nil {
 			return nil, err
