@@ -121,6 +121,9 @@ func installCore(st *loopState) {
 	st.vm.RegisterYielding(ngx, "exit", func(L *glua.LState) int { return st.exit(L) })
 	st.vm.RegisterYielding(ngx, "eof", func(L *glua.LState) int {
 		c := st.request(L, outputPhases)
+		if c.rawSocketAcquired() {
+			return pushErr(L, "raw request socket acquired")
+		}
 		if L.GetTop() != 0 {
 			L.RaiseError("no argument is expected")
 		}
@@ -240,6 +243,9 @@ func (st *loopState) appendTableElem(L *glua.LState, b []byte, v glua.LValue, ar
 // say is ngx.say (newline) and ngx.print.
 func (st *loopState) say(L *glua.LState, newline bool) int {
 	c := st.request(L, outputPhases)
+	if c.rawSocketAcquired() {
+		return pushErr(L, "raw request socket acquired")
+	}
 	fname := "print"
 	if newline {
 		fname = "say"
@@ -269,6 +275,9 @@ func (st *loopState) say(L *glua.LState, newline bool) int {
 // flush is ngx.flush([wait]).
 func (st *loopState) flush(L *glua.LState) int {
 	c := st.request(L, outputPhases)
+	if c.rawSocketAcquired() {
+		return pushErr(L, "raw request socket acquired")
+	}
 	if c.eof {
 		L.Push(glua.LNil)
 		L.Push(glua.LString("seen eof"))

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
+	"golang.org/x/sys/unix"
 
 	"gresty/errlog"
 	"gresty/eventloop"
@@ -291,6 +292,17 @@ func (op *connOp) resume() {
 	w.wake(vals...)
 }
 
+// peekConn looks at the socket for input nobody read yet: it reports the
+// byte count (0: the peer closed) and whether there was anything.
+func peekConn(c *eventloop.Conn) (int, bool) {
+	var b [1]byte
+	n, _, err := unix.Recvfrom(c.Fd(), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+	if err != nil {
+		return 0, false
+	}
+	return n, true
+}
+
 // tcpSetKeepalive is sock:setkeepalive(timeout?, size?).
 func (ss *sockState) tcpSetKeepalive(L *glua.LState) int {
 	n := L.GetTop()
@@ -361,6 +373,14 @@ func (ss *sockState) tcpSetKeepalive(L *glua.LState) int {
 		} else {
 			c.logf(errlog.Debug, "lua tcp socket keepalive timeout: %d ms", timeout.Milliseconds())
 		}
+	}
+	if n, ok := peekConn(u.conn); ok {
+		if n == 0 {
+			return pushErr(L, "closed")
+		}
+		// the peer spoke while nobody asked.
+		u.finalize()
+		return pushErr(L, "connection in dubious state")
 	}
 	p.park(u, timeout)
 	u.conn = nil

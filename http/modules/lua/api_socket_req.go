@@ -147,6 +147,18 @@ func (ss *sockState) reqInfo(c *reqCtx) *reqSockInfo {
 	return info
 }
 
+// rawSocketAcquired reports whether the request's code took the client
+// connection with ngx.req.socket(true): ngx.say, ngx.print, ngx.eof and
+// ngx.flush refuse to run then.
+func (c *reqCtx) rawSocketAcquired() bool {
+	ss, ok := c.st.api["socket"].(*sockState)
+	if !ok {
+		return false
+	}
+	info := ss.reqInfos[c]
+	return info != nil && info.rawAcquired
+}
+
 // reqInput is the client connection's read and EOF handler while a
 // request socket exists: a waiting read takes the new bytes; otherwise the
 // connection stops reading until one does.
@@ -232,6 +244,13 @@ func (u *tcpSock) sendRaw(L *glua.LState, data []byte) int {
 		return pushErr(L, "closed")
 	}
 	ec := r.Conn.EventConn()
+	if !u.nodelaySet && r.Loc.TCPNodelay.V {
+		u.nodelaySet = true
+		if u.c.debugOn() {
+			u.c.logf(errlog.Debug, "lua socket tcp_nodelay")
+		}
+		ec.SetNoDelay(true)
+	}
 	if ec.Closed() {
 		u.finalizeWrite()
 		return pushErr(L, "broken pipe")

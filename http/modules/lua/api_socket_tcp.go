@@ -112,6 +112,9 @@ type tcpSock struct {
 	dialImmediate bool
 	resolving     *resolver.Request
 	cleanupSet    bool
+	// cleanupFreed: the request cleanup is idle until the next connect
+	// (ngx_lua frees it on close and reuses it).
+	cleanupFreed bool
 	// queued is the connect waiting for a free slot of its pool.
 	queued *connOp
 	// bodyRest is what a request body socket has still to read.
@@ -295,7 +298,7 @@ func (ss *sockState) tcpConnect(L *glua.LState) int {
 		if c.debugOn() {
 			c.logf(errlog.Debug, "lua reuse socket upstream ctx")
 		}
-		*u = tcpSock{rtimer: u.rtimer, wtimer: u.wtimer, in: u.in[:0]}
+		*u = tcpSock{rtimer: u.rtimer, wtimer: u.wtimer, in: u.in[:0], cleanupSet: u.cleanupSet, cleanupFreed: u.cleanupFreed}
 	} else {
 		u = &tcpSock{}
 		ud := L.NewUserData()
@@ -503,11 +506,16 @@ func (u *tcpSock) startDial(network, addr string) {
 // registerCleanup closes the socket when its request ends.
 func (u *tcpSock) registerCleanup() {
 	if u.cleanupSet {
+		if u.cleanupFreed {
+			u.cleanupFreed = false
+			if u.c.debugOn() {
+				u.c.logf(errlog.Debug, "lua http cleanup reuse")
+			}
+		}
 		return
 	}
 	u.cleanupSet = true
 	u.c.onCleanup(func() {
-		u.cleanupSet = false
 		if u.conn != nil || u.resolving != nil || u.queued != nil {
 			if u.c.debugOn() {
 				u.c.logf(errlog.Debug, "cleanup lua tcp socket request: \"%s\"", u.uri())
@@ -582,6 +590,9 @@ func (u *tcpSock) finalize() {
 	if c.debugOn() {
 		c.logf(errlog.Debug, "lua finalize socket")
 	}
+	if u.cleanupSet {
+		u.cleanupFreed = true
+	}
 	u.finalizeRead()
 	u.finalizeWrite()
 	if u.kind != kindUpstream {
@@ -604,7 +615,13 @@ func (u *tcpSock) finalize() {
 		c.logf(errlog.Debug, "lua close socket connection")
 	}
 	u.conn = nil
-	conn.Close()
+	if conn.Buffered() > 0 {
+		// what send queued still goes out, as it would have been
+		// written before send returned.
+		conn.CloseAfterDrain()
+	} else {
+		conn.Close()
+	}
 	if p := u.pool; p != nil {
 		p.connections--
 		if p.connections == 0 {
@@ -763,6 +780,9 @@ func (u *tcpSock) pump() int {
 func (u *tcpSock) filter(eof bool) int {
 	op := &u.op
 	avail := u.in[u.inPos:]
+	if u.c.debugOn() {
+		u.debugFilter(len(avail))
+	}
 	if eof {
 		switch op.mode {
 		case modeAll:
@@ -814,6 +834,22 @@ func (u *tcpSock) filter(eof bool) int {
 		return rc
 	}
 	return opError
+}
+
+// debugFilter logs the read filter's debug line.
+func (u *tcpSock) debugFilter(n int) {
+	switch u.op.mode {
+	case modeLine:
+		u.c.logf(errlog.Debug, "lua tcp socket read line")
+	case modeAll:
+		u.c.logf(errlog.Debug, "lua tcp socket read all")
+	case modeBytes:
+		u.c.logf(errlog.Debug, "lua tcp socket read chunk %d", n)
+	case modeAny:
+		u.c.logf(errlog.Debug, "lua tcp socket read any")
+	case modeUntil:
+		u.c.logf(errlog.Debug, "lua tcp socket read until")
+	}
 }
 
 // readResult turns a finished read into its Lua results
@@ -1062,7 +1098,7 @@ func (ss *sockState) tcpSend(L *glua.LState) int {
 	if u.kind == kindRaw {
 		return u.sendRaw(L, data)
 	}
-	if !u.nodelaySet && c.r != nil && c.r.Loc.TCPNodelay.V {
+	if !u.nodelaySet && c.r != nil && c.r.Loc.TCPNodelay.V && !strings.HasPrefix(u.peerName, "unix:") {
 		if c.debugOn() {
 			c.logf(errlog.Debug, "lua socket tcp_nodelay")
 		}
@@ -1164,14 +1200,6 @@ func appendStrTable(L *glua.LState, b []byte, t *glua.LTable, arg int) []byte {
 			b = luavm.AppendNumber(b, float64(x))
 		case *glua.LTable:
 			b = appendStrTable(L, b, x, arg)
-		case glua.LBool:
-			if x {
-				b = append(b, "true"...)
-			} else {
-				b = append(b, "false"...)
-			}
-		case *glua.LNilType:
-			luavm.ArgError(L, arg, "non-array table found")
 		default:
 			luavm.ArgError(L, arg, "bad data type "+x.Type().String()+" found")
 		}

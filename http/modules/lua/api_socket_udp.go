@@ -86,7 +86,11 @@ func (ss *sockState) udpSetPeerName(L *glua.LState) int {
 	host := checkLuaString(L, 2)
 	port := 0
 	if n == 3 {
-		port = L.CheckInt(3)
+		pv, ok := numberValue(L.Get(3))
+		if !ok {
+			luavm.TypeError(L, 3, "number")
+		}
+		port = int(pv)
 		if port < 0 || port > 65535 {
 			return pushErr(L, fmt.Sprintf("bad port number: %d", port))
 		}
@@ -265,6 +269,9 @@ func (u *udpSock) OnClose(c *eventloop.Conn, err error) {
 		return
 	}
 	u.connErr = err
+	{
+		u.c.logf(errlog.Error, "%s", err.Error())
+	}
 	u.wakeRead()
 }
 
