@@ -23,6 +23,7 @@ type server struct {
 	group *eventloop.Group
 	rt    *http.Runtime
 	pid   string
+	sigs  chan os.Signal
 }
 
 // serve starts the server: in the background (daemon on: the parent
@@ -48,7 +49,10 @@ func (st *startup) serve() int {
 		return 1
 	}
 	defer stopProfile()
-	s := &server{st: st, cycle: c}
+	// catch signals before the pid file exists: a harness may signal as
+	// soon as it sees it.
+	s := &server{st: st, cycle: c, sigs: make(chan os.Signal, 8)}
+	signal.Notify(s.sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGWINCH, syscall.SIGUSR2, syscall.SIGPIPE)
 	if err := s.start(); err != nil {
 		c.Log.Logf(errlog.Emerg, "%s", err)
 		st.notifyParent(err.Error())
@@ -146,8 +150,7 @@ func writePid(path string) error {
 
 // loop waits for signals and acts on them as nginx's master does.
 func (s *server) loop() int {
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGWINCH, syscall.SIGUSR2, syscall.SIGPIPE)
+	sigs := s.sigs
 	done := make(chan error, 1)
 	go func() { done <- s.group.Wait() }()
 	for {

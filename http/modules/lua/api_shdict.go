@@ -31,26 +31,44 @@ func installShdict(st *loopState) {
 	method := func(name string, f func(L *glua.LState) int) {
 		mt.RawSetString(name, L.NewFunction(f))
 	}
+	// writer is a method that changes the dict: while init_by_lua runs
+	// again in another loop's VM it reports success without writing (see
+	// initLoop).
+	writer := func(name string, f func(L *glua.LState) int, replayed func(L *glua.LState) int) {
+		method(name, func(L *glua.LState) int {
+			if st.initReplay {
+				return replayed(L)
+			}
+			return f(L)
+		})
+	}
+	stored := func(L *glua.LState) int {
+		L.Push(glua.LTrue)
+		L.Push(glua.LNil)
+		L.Push(glua.LFalse)
+		return 3
+	}
 	store := func(op int) func(L *glua.LState) int {
 		return func(L *glua.LState) int { return st.shdStore(L, op) }
 	}
 	method("get", func(L *glua.LState) int { return st.shdGet(L, false) })
 	method("get_stale", func(L *glua.LState) int { return st.shdGet(L, true) })
-	method("set", store(shdict.OpSet))
-	method("safe_set", store(shdict.OpSet|shdict.OpSafe))
-	method("add", store(shdict.OpAdd))
-	method("safe_add", store(shdict.OpAdd|shdict.OpSafe))
-	method("replace", store(shdict.OpReplace))
-	method("delete", func(L *glua.LState) int {
+	writer("set", store(shdict.OpSet), stored)
+	writer("safe_set", store(shdict.OpSet|shdict.OpSafe), stored)
+	writer("add", store(shdict.OpAdd), stored)
+	writer("safe_add", store(shdict.OpAdd|shdict.OpSafe), stored)
+	writer("replace", store(shdict.OpReplace), stored)
+	writer("delete", func(L *glua.LState) int {
 		// delete(key) is set(key, nil): whatever else is passed goes.
 		L.SetTop(2)
 		return st.shdStore(L, shdict.OpSet)
-	})
-	method("incr", st.shdIncr)
-	method("flush_all", func(L *glua.LState) int {
+	}, stored)
+	// a replayed incr reads the value the first run left.
+	writer("incr", st.shdIncr, func(L *glua.LState) int { return st.shdGet(L, false) })
+	writer("flush_all", func(L *glua.LState) int {
 		shdZone(L).FlushAll(st.shdNow())
 		return 0
-	})
+	}, func(*glua.LState) int { return 0 })
 	method("ttl", st.shdTTL)
 	method("expire", st.shdExpire)
 	method("capacity", func(L *glua.LState) int {
@@ -61,8 +79,8 @@ func installShdict(st *loopState) {
 		L.Push(glua.LNumber(shdZone(L).FreeSpace()))
 		return 1
 	})
-	method("lpush", func(L *glua.LState) int { return st.shdPush(L, true) })
-	method("rpush", func(L *glua.LState) int { return st.shdPush(L, false) })
+	writer("lpush", func(L *glua.LState) int { return st.shdPush(L, true) }, st.shdLen)
+	writer("rpush", func(L *glua.LState) int { return st.shdPush(L, false) }, st.shdLen)
 	method("lpop", func(L *glua.LState) int { return st.shdPop(L, true) })
 	method("rpop", func(L *glua.LState) int { return st.shdPop(L, false) })
 	method("llen", st.shdLen)
@@ -97,6 +115,15 @@ func installShdict(st *loopState) {
 		// a loop serves this configuration: a reload reuses its zones.
 		shdict.Publish(zones)
 	}
+	st.api["shdict.zones"] = zones
+}
+
+func init() {
+	adoptHooks = append(adoptHooks, func(st *loopState) {
+		if zones, ok := st.api["shdict.zones"].([]*shdict.Zone); ok {
+			shdict.Publish(zones)
+		}
+	})
 }
 
 // shdNow is nginx's cached time in milliseconds, which expiry uses.

@@ -109,6 +109,10 @@ type Handler struct {
 
 // MainConf is the http-level configuration (ngx_http_lua_main_conf_t).
 type MainConf struct {
+	// initState is the VM that ran init_by_lua at configuration time,
+	// until loop 0 takes it over.
+	initState *loopState
+
 	PackagePath          core.Value[string]
 	PackageCPath         core.Value[string]
 	Init                 *Handler

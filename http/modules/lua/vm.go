@@ -19,8 +19,10 @@ type loopState struct {
 	cycle *core.Cycle
 	main  *MainConf
 	ngx   *glua.LTable
-	// compiled[h.id] is the handler's function in this VM.
+	// compiled[h.id] is the handler's function in this VM; files holds
+	// *_by_lua_file handlers whose path has variables, by path.
 	compiled []*glua.LFunction
+	files    map[string]*glua.LFunction
 	// exiting is set once the loop stops serving the configuration.
 	exiting bool
 	// api holds what API files keep per VM (regex caches, pools...),
@@ -29,6 +31,9 @@ type loopState struct {
 	// current is the context of code running on the main state (init,
 	// filters, log), where no request thread is current.
 	current *reqCtx
+	// initReplay is set while init_by_lua runs again in a loop's own VM:
+	// its shared-dict writes already happened once.
+	initReplay bool
 }
 
 // apiInstaller adds part of the ngx API to a new VM. Files of this package
@@ -88,6 +93,28 @@ func expandPrefix(p, prefix string) string {
 // fn returns handler h compiled in this VM, compiling it on first use (or
 // on every use for *_by_lua_file with lua_code_cache off).
 func (st *loopState) fn(h *Handler, r *http.Request, cache bool) (*glua.LFunction, error) {
+	if h.FileTpl != nil && r != nil {
+		// a path with variables: cached by the path it evaluates to.
+		path := h.FileTpl.EvalString(r)
+		if path == "" {
+			return nil, fmt.Errorf("failed to eval the Lua file path")
+		}
+		path = st.cycle.FullName(path, false)
+		if st.files == nil {
+			st.files = map[string]*glua.LFunction{}
+		}
+		if f := st.files[path]; f != nil && cache {
+			return f, nil
+		}
+		f, err := st.vm.CompileFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if cache {
+			st.files[path] = f
+		}
+		return f, nil
+	}
 	if cache {
 		if f := st.compiled[h.id]; f != nil {
 			return f, nil
@@ -96,15 +123,7 @@ func (st *loopState) fn(h *Handler, r *http.Request, cache bool) (*glua.LFunctio
 	var f *glua.LFunction
 	var err error
 	if h.File != "" {
-		path := h.File
-		if h.FileTpl != nil && r != nil {
-			path = h.FileTpl.EvalString(r)
-			if path == "" {
-				return nil, fmt.Errorf("failed to eval the Lua file path")
-			}
-			path = st.cycle.FullName(path, false)
-		}
-		f, err = st.vm.CompileFile(path)
+		f, err = st.vm.CompileFile(h.File)
 	} else {
 		f, err = st.vm.CompileInline(h.Src, h.Chunk)
 	}
@@ -131,13 +150,32 @@ func initLoop(cfg *http.Config, ls *http.LoopServer) (any, error) {
 	if !ok || m == nil {
 		return nil, nil
 	}
-	st, err := newLoopState(cfg.Cycle(), m, ls)
-	if err != nil {
-		return nil, err
-	}
-	if m.Init != nil {
-		if err := st.runInit(m.Init); err != nil {
+	// nginx runs init_by_lua once, in the master, and its workers inherit
+	// the result. Loop 0 takes over the VM that ran it at configuration
+	// time, so with one loop it runs exactly once; every other loop runs
+	// it in its own VM with shared-dict writes suppressed (they happened
+	// in the first run), so the dicts see them once.
+	var st *loopState
+	if ls.Loop().ID() == 0 && m.initState != nil {
+		st = m.initState
+		m.initState = nil
+		st.ls = ls
+		for _, f := range adoptHooks {
+			f(st)
+		}
+	} else {
+		var err error
+		st, err = newLoopState(cfg.Cycle(), m, ls)
+		if err != nil {
 			return nil, err
+		}
+		if m.Init != nil {
+			st.initReplay = true
+			err := st.runInit(m.Init)
+			st.initReplay = false
+			if err != nil {
+				return nil, err
+			}
 		}
 	}
 	if m.InitWorker != nil {
@@ -225,6 +263,15 @@ func checkInit(cf *http.Conf, m *MainConf) error {
 	if err != nil {
 		return err
 	}
-	defer st.vm.Close()
-	return st.runInit(m.Init)
+	if err := st.runInit(m.Init); err != nil {
+		st.vm.Close()
+		return err
+	}
+	// loop 0 adopts this VM (see initLoop).
+	m.initState = st
+	return nil
 }
+
+// adoptHooks run when a loop takes over the configuration-time VM (API
+// files that need the loop register them in init).
+var adoptHooks []func(st *loopState)
