@@ -46,6 +46,7 @@ http {
   upstream iphash { ip_hash; server %[1]s; server %[2]s; server %[3]s; }
   upstream leastconn { least_conn; server %[1]s; server %[2]s weight=2; server %[3]s; }
   upstream rrkeep { server %[1]s; server %[2]s; keepalive 4; }
+  upstream byname { server localhost:%[6]d; server %[2]s; }
   server {
     listen 127.0.0.1:%%%%PORT%%%%;
     location /rr/ { proxy_pass http://rr/; }
@@ -57,10 +58,12 @@ http {
     location /chashed/ { proxy_pass http://chashed/; }
     location /iphash/ { proxy_pass http://iphash/; }
     location /leastconn/ { proxy_pass http://leastconn/; }
+    location /byname/ { proxy_pass http://byname/; }
+    location /implicit/ { proxy_pass http://localhost:%[6]d/; }
     location /rrkeep/ { proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://rrkeep/; }
   }
 }
-`, b["a"].Addr, b["b"].Addr, b["c"].Addr, b["d"].Addr, dead)
+`, b["a"].Addr, b["b"].Addr, b["c"].Addr, b["d"].Addr, dead, b["c"].Port)
 	p := difftest.Start(t, conf)
 	for _, tc := range []struct {
 		name, target string
@@ -74,6 +77,8 @@ http {
 		{"ip_hash", "/iphash/id", 5},
 		{"least_conn", "/leastconn/id", 8},
 		{"keepalive round robin", "/rrkeep/id", 6},
+		{"server by name", "/byname/id", 6},
+		{"implicit upstream by name", "/implicit/id", 4},
 	} {
 		ng := sequence(t, p.Nginx.Addr, tc.target, tc.n)
 		gr := sequence(t, p.Gresty.Addr, tc.target, tc.n)
