@@ -44,6 +44,16 @@ http {
     location /unbuf/ { proxy_request_buffering off; proxy_pass http://%[1]s/echo/; }
     location /unbuf11/ { proxy_request_buffering off; proxy_http_version 1.1; proxy_pass http://%[1]s/echo/; }
   }
+  server {
+    listen 127.0.0.1:%%%%PORT%%%%;
+    server_name inherit;
+    proxy_set_header X-Srv server-level;
+    proxy_set_header X-Both server;
+    location /inh/ { proxy_pass http://%[1]s/echo/; }
+    location /own/ { proxy_set_header X-Loc loc-level; proxy_pass http://%[1]s/echo/; }
+    location /nohost/ { proxy_set_header Host ""; proxy_pass http://%[1]s/echo/; }
+    location /conn/ { proxy_set_header Connection keep-alive; proxy_set_header Host $http_host; proxy_pass http://%[1]s/echo/; }
+  }
 }
 `, b.Addr)
 	p := difftest.Start(t, conf)
@@ -76,6 +86,10 @@ http {
 		{"chunked body not streamed 1.0", "POST /unbuf/c HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
 		{"http 1.0 client", "GET /echo/old HTTP/1.0\r\nHost: localhost\r\n\r\n"},
 		{"auto redirect", proxytest.Get("/uri?a=1")},
+		{"headers inherited from server", proxytest.Get("/inh/x", "Host: inherit")},
+		{"own headers replace inherited", proxytest.Get("/own/x", "Host: inherit")},
+		{"host dropped", proxytest.Get("/nohost/x", "Host: inherit")},
+		{"connection and host set", proxytest.Get("/conn/x", "Host: inherit")},
 	}
 	for _, tc := range tests {
 		proxytest.Check(t, p, tc.name, tc.req)
@@ -199,6 +213,7 @@ http {
     }
     location /ckoff/ { proxy_cookie_path off; proxy_pass http://%[1]s/; }
     location /xa/ { proxy_pass http://%[1]s/; }
+    location /xaign/ { proxy_ignore_headers X-Accel-Redirect; proxy_pass http://%[1]s/; }
     location /internal/ { internal; return 200 "internal $uri $args $request_method\n"; }
     location @named { return 200 "named $uri\n"; }
     location /ie/ {
@@ -248,6 +263,7 @@ http {
 		{"x-accel-redirect post", proxytest.Req("POST", "/xa/xaccel", "body")},
 		{"x-accel-redirect named", proxytest.Get("/xa/xnamed")},
 		{"x-accel-redirect unsafe", proxytest.Get("/xa/xunsafe")},
+		{"x-accel-redirect ignored", proxytest.Get("/xaign/xaccel")},
 		{"intercept 404", proxytest.Get("/ie/status/404")},
 		{"intercept 401", proxytest.Get("/ie/auth")},
 		{"not intercepted 500", proxytest.Get("/ie/status/500")},

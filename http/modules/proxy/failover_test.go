@@ -69,6 +69,7 @@ http {
     location /postni/ { proxy_next_upstream http_500 non_idempotent; proxy_pass http://pair/; }
     location /backup/ { proxy_pass http://backup/; }
     location /unbuf/ { proxy_buffering off; proxy_pass http://%[5]s/; }
+    location /named/ { proxy_pass http://$arg_h; }
   }
 }
 `, d1, d2, b1.Addr, b2.Addr, bad.Addr)
@@ -102,6 +103,9 @@ http {
 		{"backup", proxytest.Get("/backup/id")},
 		{"backup again", proxytest.Get("/backup/id")},
 		{"next on invalid header", proxytest.Get("/badnext/id")},
+		{"no resolver", proxytest.Get("/named/id?h=no-such-host.invalid")},
+		{"variable naming an upstream", proxytest.Get("/named/id?h=pair")},
+		{"variable with a bad port", proxytest.Get("/named/id?h=127.0.0.1:99999")},
 	} {
 		proxytest.Check(t, p, tc.name, tc.req, append([]string{"X-Backend"}, difftest.CompareHeaders...)...)
 		var ngLog, grLog []string

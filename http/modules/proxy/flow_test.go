@@ -301,3 +301,65 @@ func readResponse(br *bufio.Reader, want string) error {
 	}
 	return nil
 }
+
+// TestKeepaliveTimeout checks that an idle cached upstream connection is
+// closed after the upstream's keepalive_timeout, and that a connection
+// the upstream closes while idle is not reused.
+func TestKeepaliveTimeout(t *testing.T) {
+	b := proxytest.Start(t, "ka")
+	b2 := proxytest.Start(t, "ka2")
+	addr, _ := proxytest.Serve(t, fmt.Sprintf(`
+http {
+  upstream short { server %[1]s; keepalive 2; keepalive_timeout 200ms; }
+  upstream long { server %[2]s; keepalive 2; }
+  server {
+    listen 127.0.0.1:%[3]d;
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    location /short/ { proxy_pass http://short/; }
+    location /long/ { proxy_pass http://long/; }
+  }
+}
+`, b.Addr, b2.Addr, nginxtest.FreePort(t)), 1)
+	get := func(target, want string) {
+		t.Helper()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", target)
+		if err := readResponse(bufio.NewReader(c), want); err != nil {
+			t.Fatalf("%s: %v", target, err)
+		}
+	}
+	get("/short/id", "ka")
+	if n := b.Open(); n != 1 {
+		t.Fatalf("backend has %d connections open after one request, want the cached one", n)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for b.Open() != 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := b.Open(); n != 0 {
+		t.Errorf("cached connection still open %d after keepalive_timeout", n)
+	}
+	get("/long/id", "ka2")
+	b2.Close()
+	// the upstream went away: the cache must notice rather than hand the
+	// dead connection to the next request, which then connects anew (and
+	// fails, the backend being gone)
+	time.Sleep(50 * time.Millisecond)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "GET /long/id HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	status, _ := bufio.NewReader(c).ReadString('\n')
+	if !strings.Contains(status, " 502 ") {
+		t.Errorf("after the upstream closed its idle connection: %q, want 502", status)
+	}
+}

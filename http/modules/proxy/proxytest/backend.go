@@ -145,6 +145,13 @@ func (b *Backend) Accepted() int64 { return b.accepted.Load() }
 // Requests returns how many requests the backend read.
 func (b *Backend) Requests() int64 { return b.requests.Load() }
 
+// Open returns how many of its connections are still open.
+func (b *Backend) Open() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.conns)
+}
+
 func (b *Backend) serve() {
 	for {
 		c, err := b.ln.Accept()
