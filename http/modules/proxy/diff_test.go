@@ -53,6 +53,15 @@ http {
     location /own/ { proxy_set_header X-Loc loc-level; proxy_pass http://%[1]s/echo/; }
     location /nohost/ { proxy_set_header Host ""; proxy_pass http://%[1]s/echo/; }
     location /conn/ { proxy_set_header Connection keep-alive; proxy_set_header Host $http_host; proxy_pass http://%[1]s/echo/; }
+    location /le/ {
+      proxy_pass http://%[1]s/echo/;
+      limit_except GET { allow 127.0.0.1; }
+    }
+    location /ifs/ {
+      proxy_pass http://%[1]s/echo/;
+      if ($arg_if) { set $x 1; }
+      if ($arg_other) { proxy_pass http://%[1]s; }
+    }
   }
 }
 `, b.Addr)
@@ -90,6 +99,10 @@ http {
 		{"own headers replace inherited", proxytest.Get("/own/x", "Host: inherit")},
 		{"host dropped", proxytest.Get("/nohost/x", "Host: inherit")},
 		{"connection and host set", proxytest.Get("/conn/x", "Host: inherit")},
+		{"limit_except passes GET", proxytest.Get("/le/x", "Host: inherit")},
+		{"limit_except block proxies too", proxytest.Req("POST", "/le/x", "b", "Host: inherit")},
+		{"if block inherits proxy_pass", proxytest.Get("/ifs/x?if=1", "Host: inherit")},
+		{"if block own proxy_pass", proxytest.Get("/ifs/echo/y?other=1", "Host: inherit")},
 	}
 	for _, tc := range tests {
 		proxytest.Check(t, p, tc.name, tc.req)
