@@ -21,6 +21,10 @@ type Template struct {
 	// CaptureMask has bit n set for each $n used.
 	CaptureMask uint32
 	dupCapture  bool
+	// dupVar is set when a variable appears more than once: nginx
+	// evaluates a non-cacheable one once per value, so the repeats see
+	// the same bytes.
+	dupVar bool
 }
 
 type tplPart struct {
@@ -149,16 +153,30 @@ func compileTemplate(cf *Conf, s string, splitArgs bool) (*Template, error) {
 		}
 		lit(s[start:i])
 	}
+	seen := map[int]bool{}
+	for _, p := range t.parts {
+		if p.varIdx >= 0 {
+			t.dupVar = t.dupVar || seen[p.varIdx]
+			seen[p.varIdx] = true
+		}
+	}
 	return t, nil
 }
 
 // Eval appends the template's value for r to dst.
 func (t *Template) Eval(r *Request, dst []byte) []byte {
+	if t.dupVar {
+		t.flushVars(r)
+	}
 	for i := range t.parts {
 		p := &t.parts[i]
 		switch {
 		case p.varIdx >= 0:
-			if v, ok := r.IndexedVar(p.varIdx); ok {
+			get := r.IndexedVar
+			if t.dupVar {
+				get = r.cachedVar
+			}
+			if v, ok := get(p.varIdx); ok {
 				dst = append(dst, v...)
 			}
 		case p.capture >= 0:
@@ -168,6 +186,29 @@ func (t *Template) Eval(r *Request, dst []byte) []byte {
 		}
 	}
 	return dst
+}
+
+// flushVars forgets the values of the template's non-cacheable
+// variables, as ngx_http_script_flush_complex_value.
+func (t *Template) flushVars(r *Request) {
+	reg := r.Conn.cfg.Main.vars
+	r.varSlots(len(reg.indexed))
+	for _, p := range t.parts {
+		if p.varIdx >= 0 && reg.indexed[p.varIdx].Flags&VarNoCacheable != 0 {
+			r.vars[p.varIdx] = varValue{}
+		}
+	}
+}
+
+// cachedVar is IndexedVar returning a value already computed even for a
+// non-cacheable variable (ngx_http_get_indexed_variable).
+func (r *Request) cachedVar(i int) ([]byte, bool) {
+	reg := r.Conn.cfg.Main.vars
+	r.varSlots(len(reg.indexed))
+	if vv := &r.vars[i]; vv.valid || vv.notFound {
+		return vv.v, vv.valid
+	}
+	return r.IndexedVar(i)
 }
 
 // EvalString returns the template's value for r. A static template costs
@@ -187,11 +228,29 @@ func (t *Template) EvalBytes(r *Request) []byte {
 	if len(t.parts) == 1 && t.parts[0].varIdx < 0 && t.parts[0].capture < 0 {
 		return []byte(t.parts[0].lit)
 	}
-	b := t.Eval(r, r.arena[len(r.arena):])
-	if cap(b) <= cap(r.arena)-len(r.arena) {
-		r.arena = r.arena[:len(r.arena)+len(b)]
+	// the arena's free bytes are the value's room while it is built; a
+	// variable that allocates request memory meanwhile must get other
+	// bytes, so the room counts as used until the value is known.
+	base := r.arena
+	start := len(base)
+	r.arena = base[:cap(base)]
+	b := t.Eval(r, base[start:start])
+	if sameChunk(r.arena, base) {
+		if cap(b) <= cap(base)-start {
+			r.arena = base[:start+len(b)]
+		} else {
+			r.arena = base[:start]
+		}
 	}
 	return b
+}
+
+// sameChunk tells whether two slices share their first byte.
+func sameChunk(a, b []byte) bool {
+	if cap(a) == 0 || cap(b) == 0 {
+		return cap(a) == cap(b)
+	}
+	return &a[:1][0] == &b[:1][0]
 }
 
 // EvalParts evaluates the template, escaping captures in the query part as
