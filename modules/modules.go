@@ -12,6 +12,7 @@ import (
 	"gresty/http/modules/access"
 	"gresty/http/modules/authbasic"
 	"gresty/http/modules/autoindex"
+	"gresty/http/modules/echo"
 	"gresty/http/modules/gzip"
 	"gresty/http/modules/headers"
 	"gresty/http/modules/headersmore"
@@ -91,9 +92,11 @@ func list() []*core.Module {
 		// ngx_lua is an auxiliary filter module: after the stock filters
 		// and before copy, range's body filter and not_modified.
 		lua.Module,
-		// headers-more is a dynamic auxiliary filter in OpenResty's test
-		// setups, loaded after ngx_lua and placed, as every dynamic
-		// filter is, just before copy: its filter runs before lua's.
+		// echo and headers-more are dynamic auxiliary filters in
+		// OpenResty's test setups, loaded after ngx_lua in that order and
+		// placed, as every dynamic filter is, just before copy: their
+		// filters run before lua's, headers-more's first.
+		echo.Module,
 		headersmore.Module,
 		// copy, the range body filter and not_modified close nginx's
 		// filter list, so they see the handler's output first.
