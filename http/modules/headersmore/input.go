@@ -1,6 +1,7 @@
 package headersmore
 
 import (
+	"gresty/errlog"
 	"gresty/http"
 	"gresty/httpparse"
 )
@@ -40,6 +41,7 @@ var inputSetters = map[string]setFunc{
 // inputHandler runs the input directives of the request's location in
 // order; it is registered at the end of the rewrite phase.
 func inputHandler(r *http.Request) int {
+	r.Logf(errlog.Debug, "headers more rewrite handler, uri \"%s\"", r.URI)
 	lc := locConf(r)
 	if len(lc.cmds) == 0 || r.HTTPVersion < 1000 {
 		return http.Declined
@@ -95,11 +97,27 @@ func setInput(r *http.Request, hv *headerVal, v []byte) int {
 		matched = i
 		i++
 	}
-	if matched >= 0 || len(v) == 0 || hv.replace {
+	if matched >= 0 || len(v) == 0 || hv.replace || headFailed(r) {
 		return http.OK
 	}
 	r.In = append(r.In, http.Header{Name: hv.key, Value: v, Known: httpparse.LookupHeader(hv.key)})
 	return http.OK
+}
+
+// headFailed tells whether the request's head could not be parsed (an
+// error page for a bad request runs): nginx has no header list to add to
+// then.
+func headFailed(r *http.Request) bool {
+	return r.Main.Head != nil && r.Main.Head.Status() != 0
+}
+
+// shareUp hands a subrequest's request headers to its ancestors, as the
+// original copies nginx's header fields up after adding one of them: the
+// parent then sees the header too.
+func shareUp(r *http.Request) {
+	for ; r != r.Main; r = r.Parent {
+		r.Parent.In = r.In
+	}
 }
 
 func inputMatches(hv *headerVal, name, v []byte) bool {
@@ -123,16 +141,20 @@ func setBuiltinIn(r *http.Request, hv *headerVal, v []byte) int {
 			return http.OK
 		}
 	}
-	return setInput(r, hv, v)
+	rc := setInput(r, hv, v)
+	shareUp(r)
+	return rc
 }
 
 // setMultiIn is for the headers nginx collects into a list (Cookie,
 // X-Forwarded-For): one line remains.
 func setMultiIn(r *http.Request, hv *headerVal, v []byte) int {
-	if r.Out.Status == 400 {
+	if r.Out.Status == 400 || headFailed(r) {
 		return http.OK
 	}
-	return setInput(r, hv, v)
+	rc := setInput(r, hv, v)
+	shareUp(r)
+	return rc
 }
 
 // setHost also changes the server name the request asked for ($host),

@@ -1,6 +1,7 @@
 package headersmore
 
 import (
+	"gresty/errlog"
 	"gresty/http"
 	"gresty/httpparse"
 )
@@ -29,6 +30,7 @@ var outputSetters = map[string]setFunc{
 // outputFilter runs the output directives of the request's location in
 // order (the filter of ngx_http_headers_more_filter_module).
 func outputFilter(r *http.Request) int {
+	r.Logf(errlog.Debug, "headers more header filter, uri \"%s\"", r.URI)
 	lc := locConf(r)
 	for _, cmd := range lc.cmds {
 		if cmd.input || cmd.headers == nil {
