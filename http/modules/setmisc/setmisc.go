@@ -29,10 +29,10 @@ var Module = &core.Module{
 
 // NDKModule is the part of the devel kit (ndk_http_module) set-misc
 // uses: upstream_list, the named lists set_hashed_upstream picks from.
+// "nginx -V" names the kit once, with ngx_lua, which needs it too.
 var NDKModule = &core.Module{
-	Name:      "ndk_http_module",
-	Type:      core.HTTPType,
-	Configure: "--add-module=ngx_devel_kit",
+	Name: "ndk_http_module",
+	Type: core.HTTPType,
 }
 
 // defaultAlphabet is base32hex, the original's default.
