@@ -184,7 +184,8 @@ func TestRewrites(t *testing.T) {
 		return proxytest.Respond(c, req, 200, []string{
 			"Set-Cookie: a=1; Domain=.backend.test; Path=/app/x",
 			"Set-Cookie: b=2;path=/other;  domain=OTHER.test ; HttpOnly",
-			"Set-Cookie: c=3; Path=/app",
+			"Set-Cookie: c=3; Path=/app; Secure; SameSite=Lax",
+			"Set-Cookie: d=4; samesite=None; secure",
 			"Set-Cookie: noval; Path=/app",
 		}, "c")
 	})
@@ -225,6 +226,12 @@ http {
       proxy_pass http://%[1]s/;
     }
     location /ckoff/ { proxy_cookie_path off; proxy_pass http://%[1]s/; }
+    location /ckflags/ {
+      proxy_cookie_flags a secure samesite=strict;
+      proxy_cookie_flags ~^[bc]$ nohttponly secure samesite=lax;
+      proxy_pass http://%[1]s/;
+    }
+    location /ckflags2/ { proxy_cookie_flags b nosecure nosamesite httponly; proxy_cookie_path /app /z; proxy_pass http://%[1]s/; }
     location /xa/ { proxy_pass http://%[1]s/; }
     location /xaign/ { proxy_ignore_headers X-Accel-Redirect; proxy_pass http://%[1]s/; }
     location /internal/ { internal; return 200 "internal $uri $args $request_method\n"; }
@@ -271,6 +278,8 @@ http {
 		{"refresh", proxytest.Get("/ref/refresh")},
 		{"cookies", proxytest.Get("/ck/cookie")},
 		{"cookies off", proxytest.Get("/ckoff/cookie")},
+		{"cookie flags", proxytest.Get("/ckflags/cookie")},
+		{"cookie flags off and on", proxytest.Get("/ckflags2/cookie")},
 		{"x-accel-redirect", proxytest.Get("/xa/xaccel")},
 		{"x-accel-redirect head", proxytest.Req("HEAD", "/xa/xaccel", "")},
 		{"x-accel-redirect post", proxytest.Req("POST", "/xa/xaccel", "body")},

@@ -97,8 +97,10 @@ type LocConf struct {
 	redirects     []*rewriter
 	cookieDomains []*rewriter
 	cookiePaths   []*rewriter
+	cookieFlags   []*cookieFlags
 	domainsSet    bool
 	pathsSet      bool
+	flagsSet      bool
 
 	// built by merge
 	u          *http.UpstreamConf
@@ -163,6 +165,7 @@ func directives() []core.Directive {
 		core.Custom("proxy_redirect", mainSrvLoc, core.Take12, core.LocLevel, setRedirect, nil),
 		core.Custom("proxy_cookie_domain", mainSrvLoc, core.Take12, core.LocLevel, setCookieDomain, nil),
 		core.Custom("proxy_cookie_path", mainSrvLoc, core.Take12, core.LocLevel, setCookiePath, nil),
+		core.Custom("proxy_cookie_flags", mainSrvLoc, core.Take1234, core.LocLevel, setCookieFlags, nil),
 		flag("proxy_buffering", func(c *lc) *core.Value[bool] { return &c.Buffering }, true),
 		flag("proxy_request_buffering", func(c *lc) *core.Value[bool] { return &c.RequestBuffering }, true),
 		flag("proxy_ignore_client_abort", func(c *lc) *core.Value[bool] { return &c.IgnoreClientAbort }, false),
@@ -492,6 +495,9 @@ func mergeLocConf(cf *http.Conf, parent, child any) error {
 	}
 	if !c.pathsSet {
 		c.cookiePaths, c.pathsSet = prev.cookiePaths, prev.pathsSet
+	}
+	if !c.flagsSet {
+		c.cookieFlags, c.flagsSet = prev.cookieFlags, prev.flagsSet
 	}
 
 	if !c.setBodySet {

@@ -43,7 +43,7 @@ func handler(r *http.Request) int {
 	if c.redirects != nil {
 		u.RewriteRedirect = rewriteRedirect
 	}
-	if c.cookieDomains != nil || c.cookiePaths != nil {
+	if c.cookieDomains != nil || c.cookiePaths != nil || c.cookieFlags != nil {
 		u.RewriteCookie = rewriteCookie
 	}
 	streamable := c.body == nil && c.u.PassRequestBody && (!r.Chunked || c.HTTPVersion.V == 1001)

@@ -210,10 +210,170 @@ func setCookiePath(p *core.Parser, d *conf.Directive, c *lc) error {
 }
 
 // cookieAttr is one "name=value" or bare "name" of a Set-Cookie value;
-// hasValue tells "name=" from "name".
+// hasValue tells "name=" from "name"; a deleted attribute has a nil key.
 type cookieAttr struct {
 	key, value []byte
 	hasValue   bool
+}
+
+// cookieFlags is one proxy_cookie_flags: the cookie (a name, or a regex
+// after "~") and the flags to apply.
+type cookieFlags struct {
+	name  *http.Template
+	regex *http.Regex
+	flags []*http.Template
+}
+
+// proxy_cookie_flags bits
+const (
+	cfSecure = 1 << iota
+	cfSecureOn
+	cfSecureOff
+	cfHTTPOnly
+	cfHTTPOnlyOn
+	cfHTTPOnlyOff
+	cfSameSite
+	cfSameSiteStrict
+	cfSameSiteLax
+	cfSameSiteNone
+	cfSameSiteOff
+)
+
+var cookieFlagWords = []struct {
+	name string
+	bits int
+}{
+	{"secure", cfSecure | cfSecureOn}, {"nosecure", cfSecure | cfSecureOff},
+	{"httponly", cfHTTPOnly | cfHTTPOnlyOn}, {"nohttponly", cfHTTPOnly | cfHTTPOnlyOff},
+	{"samesite=strict", cfSameSite | cfSameSiteStrict}, {"samesite=lax", cfSameSite | cfSameSiteLax},
+	{"samesite=none", cfSameSite | cfSameSiteNone}, {"nosamesite", cfSameSite | cfSameSiteOff},
+}
+
+// setCookieFlags is ngx_http_proxy_cookie_flags.
+func setCookieFlags(p *core.Parser, d *conf.Directive, c *lc) error {
+	if c.flagsSet && c.cookieFlags == nil {
+		return p.Invalid(d, "is duplicate")
+	}
+	a := d.Args
+	if len(a) == 1 {
+		if a[0] != "off" {
+			return p.Errorf(d, "invalid parameter \"%s\"", a[0])
+		}
+		if c.flagsSet {
+			return p.Invalid(d, "is duplicate")
+		}
+		c.flagsSet, c.cookieFlags = true, nil
+		return nil
+	}
+	cf := &cookieFlags{}
+	if strings.HasPrefix(a[0], "~") {
+		re, err := compileRegex(p, d, a[0][1:], true)
+		if err != nil {
+			return err
+		}
+		cf.regex = re
+	} else {
+		t, err := http.CompileTemplateP(p, a[0])
+		if err != nil {
+			return err
+		}
+		cf.name = t
+	}
+	for _, f := range a[1:] {
+		t, err := http.CompileTemplateP(p, f)
+		if err != nil {
+			return err
+		}
+		cf.flags = append(cf.flags, t)
+	}
+	c.flagsSet = true
+	c.cookieFlags = append(c.cookieFlags, cf)
+	return nil
+}
+
+// applyCookieFlags is ngx_http_proxy_rewrite_cookie_flags and
+// ngx_http_proxy_edit_cookie_flags: the first rule naming the cookie sets
+// or drops Secure, HttpOnly and SameSite.
+func applyCookieFlags(r *http.Request, rules []*cookieFlags, attrs []cookieAttr) ([]cookieAttr, int) {
+	var rule *cookieFlags
+	for _, cf := range rules {
+		if cf.regex != nil {
+			if ok, err := r.RegexExec(cf.regex, attrs[0].key); err == nil && ok {
+				rule = cf
+				break
+			}
+			continue
+		}
+		if strings.EqualFold(cf.name.EvalString(r), string(attrs[0].key)) {
+			rule = cf
+			break
+		}
+	}
+	if rule == nil {
+		return attrs, http.Declined
+	}
+	f := 0
+	for _, t := range rule.flags {
+		v := t.EvalString(r)
+		for _, w := range cookieFlagWords {
+			if strings.EqualFold(w.name, v) {
+				f |= w.bits
+				break
+			}
+		}
+	}
+	if f == 0 {
+		return attrs, http.Declined
+	}
+	for i := 1; i < len(attrs); i++ {
+		a := &attrs[i]
+		switch {
+		case strings.EqualFold(string(a.key), "secure"):
+			if f&cfSecureOn != 0 {
+				f &^= cfSecureOn
+			} else if f&cfSecureOff != 0 {
+				a.key = nil
+			}
+		case strings.EqualFold(string(a.key), "httponly"):
+			if f&cfHTTPOnlyOn != 0 {
+				f &^= cfHTTPOnlyOn
+			} else if f&cfHTTPOnlyOff != 0 {
+				a.key = nil
+			}
+		case strings.EqualFold(string(a.key), "samesite"):
+			for _, ss := range []struct {
+				bit  int
+				want string
+			}{{cfSameSiteStrict, "Strict"}, {cfSameSiteLax, "Lax"}, {cfSameSiteNone, "None"}} {
+				if f&ss.bit != 0 {
+					f &^= ss.bit
+					if !strings.EqualFold(string(a.value), ss.want) {
+						a.key, a.value, a.hasValue = []byte("SameSite"), []byte(ss.want), true
+					}
+					goto next
+				}
+			}
+			if f&cfSameSiteOff != 0 {
+				a.key = nil
+			}
+		next:
+		}
+	}
+	if f&cfSecureOn != 0 {
+		attrs = append(attrs, cookieAttr{key: []byte("Secure")})
+	}
+	if f&cfHTTPOnlyOn != 0 {
+		attrs = append(attrs, cookieAttr{key: []byte("HttpOnly")})
+	}
+	switch {
+	case f&cfSameSiteStrict != 0:
+		attrs = append(attrs, cookieAttr{key: []byte("SameSite"), value: []byte("Strict"), hasValue: true})
+	case f&cfSameSiteLax != 0:
+		attrs = append(attrs, cookieAttr{key: []byte("SameSite"), value: []byte("Lax"), hasValue: true})
+	case f&cfSameSiteNone != 0:
+		attrs = append(attrs, cookieAttr{key: []byte("SameSite"), value: []byte("None"), hasValue: true})
+	}
+	return attrs, http.OK
 }
 
 // parseCookie is ngx_http_proxy_parse_cookie: attributes split at ";",
@@ -289,11 +449,21 @@ func rewriteCookie(r *http.Request, value []byte) ([]byte, int) {
 			}
 		}
 	}
+	if c.cookieFlags != nil {
+		var rc int
+		attrs, rc = applyCookieFlags(r, c.cookieFlags, attrs)
+		if rc != http.Declined {
+			rv = rc
+		}
+	}
 	if rv != http.OK {
 		return value, rv
 	}
 	out := make([]byte, 0, len(value)+16)
 	for i, a := range attrs {
+		if a.key == nil {
+			continue
+		}
 		if i > 0 {
 			out = append(out, ';', ' ')
 		}
