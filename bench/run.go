@@ -245,7 +245,8 @@ func (r *runner) scenario(s *Scenario) *ScenarioResult {
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	for round := 1; round <= o.Rounds; round++ {
-		for i, c := range cs {
+		for _, i := range roundOrder(len(cs), round) {
+			c := cs[i]
 			smp, err := r.measure(s, c, round, addr, dir, confs[c.bin], script)
 			if err != nil {
 				res.Err = fmt.Errorf("%s, round %d: %v", c.name, round, err)
@@ -262,6 +263,20 @@ func (r *runner) scenario(s *Scenario) *ScenarioResult {
 		sr.Summary = summarize(sr.Samples, ref.Samples, o.DisturbedAt)
 	}
 	return res
+}
+
+// roundOrder is the order the servers run in a round: as listed in odd
+// rounds, reversed in even ones (A B, B A, A B...), so that a steady drift
+// of the machine favours no server over an even number of rounds.
+func roundOrder(n, round int) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+		if round%2 == 0 {
+			order[i] = n - 1 - i
+		}
+	}
+	return order
 }
 
 // prepareDir makes the prefix and writes the document root's files.

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +95,23 @@ func TestSummarizePairsRounds(t *testing.T) {
 	// a round the reference lacks has no ratio.
 	if rs := pairedRatios([]Sample{sample(4, 1, 1, 0)}, ref); len(rs) != 0 {
 		t.Errorf("unpaired round gave %v", rs)
+	}
+}
+
+func TestRoundOrder(t *testing.T) {
+	tests := []struct {
+		n, round int
+		want     []int
+	}{
+		{2, 1, []int{0, 1}},
+		{2, 2, []int{1, 0}},
+		{3, 3, []int{0, 1, 2}},
+		{3, 4, []int{2, 1, 0}},
+	}
+	for _, tc := range tests {
+		if got := roundOrder(tc.n, tc.round); !slices.Equal(got, tc.want) {
+			t.Errorf("roundOrder(%d, %d) = %v, want %v", tc.n, tc.round, got, tc.want)
+		}
 	}
 }
 

@@ -30,7 +30,7 @@ func run() int {
 		aa        = flag.Bool("aa", false, "A/A mode: nginx against itself, to show the harness is fair")
 		names     = flag.String("scenarios", "", "comma-separated scenarios to run (default: the default or quick set)")
 		list      = flag.Bool("list", false, "list the scenarios and exit")
-		rounds    = flag.Int("rounds", 3, "rounds of A B alternation")
+		rounds    = flag.Int("rounds", 0, "rounds of A B alternation (default 3; 6 with -aa, whose ratios must be tight)")
 		duration  = flag.Duration("duration", 3*time.Second, "load per sample")
 		warmup    = flag.Duration("warmup", time.Second/2, "warm-up load before each sample")
 		budget    = flag.Duration("budget", 0, "time for the load runs, retries included (default 8m, quick 100s; negative: no limit)")
@@ -74,6 +74,12 @@ func run() int {
 		Rounds: *rounds, Duration: *duration, Warmup: *warmup, Conns: *conns,
 		ServerCPU: *serverCPU, LoadCPU: *loadCPU, Retries: *retries, DisturbedAt: *disturbed,
 		AA: *aa, LuaModules: bench.DefaultLuaModules, Progress: os.Stderr, Nice: *nice,
+	}
+	if o.Rounds <= 0 {
+		o.Rounds = 3
+		if o.AA {
+			o.Rounds = 6
+		}
 	}
 	o.RT = *rt
 	if (o.Nice < 0 || o.RT) && os.Geteuid() != 0 {
