@@ -87,8 +87,9 @@ type UpstreamRequest struct {
 	RewriteRedirect func(r *Request, value []byte, prefix int) ([]byte, int)
 	RewriteCookie   func(r *Request, value []byte) ([]byte, int)
 
-	states []UpstreamState
-	state  int
+	states   []UpstreamState
+	state    int
+	stateBuf [2]UpstreamState
 
 	peer Peer
 	pc   PeerConn
@@ -225,12 +226,20 @@ func (u *UpstreamRequest) Start(streamable bool) int {
 			u.init()
 		}
 	} else {
-		rc = r.ReadBody(func(*Request) { u.init() })
+		rc = r.ReadBody(upstreamInit)
 	}
 	if rc >= 300 {
 		return rc
 	}
 	return Done
+}
+
+// upstreamInit starts the request's upstream once its body is read; a
+// plain function, so that reading the body allocates no closure.
+func upstreamInit(r *Request) {
+	if u := r.UpstreamRequest(); u != nil {
+		u.init()
+	}
 }
 
 // NoBuffering tells whether the client's body is sent as it arrives, so
@@ -273,8 +282,8 @@ func (u *UpstreamRequest) init() {
 	}
 	u.started = true
 	r := u.r
-	r.eofHandler = u.clientEOFHandler
-	r.readHandler = u.clientReadHandler
+	r.eofHandler = upstreamClientEOF
+	r.readHandler = upstreamClientRead
 	head, body, err := u.Proto.CreateRequest(u)
 	if err != nil {
 		r.Finalize(500)
@@ -286,7 +295,7 @@ func (u *UpstreamRequest) init() {
 		u.states = append(u.states, UpstreamState{ResponseTime: -1, ConnectTime: -1, HeaderTime: -1})
 		u.state = len(u.states) - 1
 	} else {
-		u.states = make([]UpstreamState, 0, 2)
+		u.states = u.stateBuf[:0]
 	}
 	r.AddCleanup(u.cleanup)
 	if u.Resolved != nil && u.Srv == nil {
@@ -970,6 +979,18 @@ func (u *UpstreamRequest) clientTimer() {
 		return
 	}
 	u.finalize(408)
+}
+
+func upstreamClientEOF(r *Request) {
+	if u := r.UpstreamRequest(); u != nil {
+		u.clientEOFHandler(r)
+	}
+}
+
+func upstreamClientRead(r *Request) {
+	if u := r.UpstreamRequest(); u != nil {
+		u.clientReadHandler(r)
+	}
 }
 
 // clientEOFHandler notices the client closing while the upstream works

@@ -21,19 +21,23 @@ type reqCtx struct {
 	internalChunked    bool
 }
 
-// proto implements http.UpstreamProtocol for one location.
+// proto implements http.UpstreamProtocol for one request, with the
+// request's state.
 type proto struct {
 	c   *LocConf
 	ctx *reqCtx
+	rc  reqCtx
 }
 
 // handler is ngx_http_proxy_handler, the content handler of a location
 // with proxy_pass.
 func handler(r *http.Request) int {
 	c := r.Loc.LocConfOf(Module).(*LocConf)
-	ctx := &reqCtx{}
+	pr := &proto{c: c}
+	ctx := &pr.rc
+	pr.ctx = ctx
 	r.SetCtx(Module.TypeIndex, ctx)
-	u := r.NewUpstream(c.u, &proto{c: c, ctx: ctx})
+	u := r.NewUpstream(c.u, pr)
 	if c.urlTpl == nil {
 		ctx.vars = c.vars
 		u.Schema = c.vars.schema

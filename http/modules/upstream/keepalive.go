@@ -153,11 +153,11 @@ func (p *kaPeer) Get(pc *http.PeerConn) http.PeerResult {
 	if rc != http.PeerOK || p.cache == nil {
 		return rc
 	}
-	if it := p.cache.take(pc.Addr); it != nil {
-		pc.Conn = it.ec
+	if ec, requests, start := p.cache.take(pc.Addr); ec != nil {
+		pc.Conn = ec
 		pc.Cached = true
-		pc.ConnRequests = it.requests
-		pc.ConnStart = it.start
+		pc.ConnRequests = requests
+		pc.ConnStart = start
 		return http.PeerCached
 	}
 	return rc
@@ -200,10 +200,12 @@ func (lc *loopCaches) closeAll() {
 }
 
 // kaCache holds a block's idle connections on one loop, the most recently
-// kept first.
+// kept first; free holds spare items with their timers, so that keeping a
+// connection allocates nothing.
 type kaCache struct {
 	conf  *kaConf
 	items []*kaItem
+	free  []*kaItem
 }
 
 // kaItem is one idle connection; it is the connection's handler while
@@ -217,16 +219,27 @@ type kaItem struct {
 	timer    *eventloop.Timer
 }
 
-func (c *kaCache) take(addr *http.PeerAddr) *kaItem {
+// take hands over a cached connection to addr, nil when there is none.
+func (c *kaCache) take(addr *http.PeerAddr) (*eventloop.Conn, int, time.Time) {
 	for i, it := range c.items {
 		if it.addr.Network == addr.Network && it.addr.Address == addr.Address {
 			c.remove(i)
 			it.timer.Stop()
-			it.ec.SetIdle(false)
-			return it
+			ec := it.ec
+			ec.SetIdle(false)
+			c.recycle(it)
+			return ec, it.requests, it.start
 		}
 	}
-	return nil
+	return nil, 0, time.Time{}
+}
+
+// recycle keeps a spare item.
+func (c *kaCache) recycle(it *kaItem) {
+	it.ec = nil
+	if len(c.free) < c.conf.max {
+		c.free = append(c.free, it)
+	}
 }
 
 func (c *kaCache) remove(i int) {
@@ -239,8 +252,16 @@ func (c *kaCache) put(ec *eventloop.Conn, addr http.PeerAddr, requests int, star
 	if len(c.items) >= c.conf.max {
 		c.items[len(c.items)-1].close()
 	}
-	it := &kaItem{cache: c, ec: ec, addr: addr, requests: requests, start: start}
-	it.timer = ec.Loop().AfterFunc(c.conf.timeout, it.close)
+	var it *kaItem
+	if n := len(c.free); n > 0 {
+		it = c.free[n-1]
+		c.free = c.free[:n-1]
+	} else {
+		it = &kaItem{cache: c}
+		it.timer = ec.Loop().NewTimer(it.close)
+	}
+	it.ec, it.addr, it.requests, it.start = ec, addr, requests, start
+	it.timer.Reset(c.conf.timeout)
 	c.items = append(c.items, nil)
 	copy(c.items[1:], c.items)
 	c.items[0] = it
@@ -249,8 +270,49 @@ func (c *kaCache) put(ec *eventloop.Conn, addr http.PeerAddr, requests int, star
 	ec.SetIdle(true)
 }
 
-// close drops the connection from the cache and closes it.
+// close drops the item's connection from the cache and closes it.
 func (it *kaItem) close() {
+	c := it.cache
+	ec := it.ec
+	if ec == nil {
+		return
+	}
+	for i, x := range c.items {
+		if x == it {
+			c.remove(i)
+			break
+		}
+	}
+	it.timer.Stop()
+	c.recycle(it)
+	ec.Close()
+}
+
+// The item is the handler of its connection while idle; events of a
+// connection it no longer holds are ignored.
+
+// OnData: an idle upstream connection must stay silent.
+func (it *kaItem) OnData(ec *eventloop.Conn, b []byte) {
+	if ec == it.ec {
+		it.close()
+	}
+}
+
+// OnReadEOF: the upstream closed the idle connection.
+func (it *kaItem) OnReadEOF(ec *eventloop.Conn) {
+	if ec == it.ec {
+		it.close()
+	}
+}
+
+// OnDrain does nothing: nothing is written to an idle connection.
+func (it *kaItem) OnDrain(ec *eventloop.Conn) {}
+
+// OnClose drops a connection that failed while idle.
+func (it *kaItem) OnClose(ec *eventloop.Conn, err error) {
+	if ec != it.ec {
+		return
+	}
 	c := it.cache
 	for i, x := range c.items {
 		if x == it {
@@ -259,26 +321,5 @@ func (it *kaItem) close() {
 		}
 	}
 	it.timer.Stop()
-	it.ec.Close()
-}
-
-// OnData: an idle upstream connection must stay silent.
-func (it *kaItem) OnData(ec *eventloop.Conn, b []byte) { it.close() }
-
-// OnReadEOF: the upstream closed the idle connection.
-func (it *kaItem) OnReadEOF(ec *eventloop.Conn) { it.close() }
-
-// OnDrain does nothing: nothing is written to an idle connection.
-func (it *kaItem) OnDrain(ec *eventloop.Conn) {}
-
-// OnClose drops a connection that failed while idle.
-func (it *kaItem) OnClose(ec *eventloop.Conn, err error) {
-	c := it.cache
-	for i, x := range c.items {
-		if x == it {
-			c.remove(i)
-			it.timer.Stop()
-			return
-		}
-	}
+	c.recycle(it)
 }
