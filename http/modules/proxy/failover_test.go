@@ -70,9 +70,10 @@ http {
     location /backup/ { proxy_pass http://backup/; }
     location /unbuf/ { proxy_buffering off; proxy_pass http://%[5]s/; }
     location /named/ { proxy_pass http://$arg_h; }
+    location /nosock/ { proxy_pass http://unix:%[6]s/missing.sock:/; }
   }
 }
-`, d1, d2, b1.Addr, b2.Addr, bad.Addr)
+`, d1, d2, b1.Addr, b2.Addr, bad.Addr, t.TempDir())
 	p := difftest.Start(t, conf)
 	ngOff, grOff := 0, 0
 	for _, tc := range []struct{ name, req string }{
@@ -104,6 +105,7 @@ http {
 		{"backup again", proxytest.Get("/backup/id")},
 		{"next on invalid header", proxytest.Get("/badnext/id")},
 		{"no resolver", proxytest.Get("/named/id?h=no-such-host.invalid")},
+		{"missing unix socket", proxytest.Get("/nosock/x")},
 		{"variable naming an upstream", proxytest.Get("/named/id?h=pair")},
 		{"variable with a bad port", proxytest.Get("/named/id?h=127.0.0.1:99999")},
 	} {
