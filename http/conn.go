@@ -75,6 +75,9 @@ type Conn struct {
 	runPostedFn   func()
 
 	remoteIP string
+	// realip is the client address a module set for the current request
+	// (SetRemoteAddr); requestDone forgets it.
+	realip realAddr
 	// stat is the state stub_status counts the connection in.
 	stat uint8
 
@@ -111,22 +114,21 @@ func (c *Conn) Server() *LoopServer { return c.srv }
 
 func (c *Conn) closed() bool { return c.ec.Closed() }
 
-// RemoteIP returns the client address as text ($remote_addr).
+// RemoteIP returns the client address as text ($remote_addr): the one
+// realip set for the current request, else the peer's.
 func (c *Conn) RemoteIP() string {
-	if c.remoteIP == "" {
-		ap := c.ec.RemoteAddrPort()
-		if !ap.IsValid() {
-			c.remoteIP = "unix:"
-		} else {
-			c.remoteIP = ap.Addr().Unmap().String()
-		}
+	if c.realip.set {
+		return c.realip.text
 	}
-	return c.remoteIP
+	return c.PeerIP()
 }
 
 // RemoteAddrIP returns the client's IP address bytes (4 or 16), nil for
 // unix sockets.
 func (c *Conn) RemoteAddrIP() []byte {
+	if c.realip.set {
+		return c.realip.bin[:c.realip.nbin]
+	}
 	ap := c.ec.RemoteAddrPort()
 	if !ap.IsValid() {
 		return nil
@@ -141,10 +143,15 @@ func (c *Conn) RemoteAddrIP() []byte {
 }
 
 // RemoteAddrPort returns the client's address and port.
-func (c *Conn) RemoteAddrPort() netip.AddrPort { return c.ec.RemoteAddrPort() }
+func (c *Conn) RemoteAddrPort() netip.AddrPort {
+	if c.realip.set {
+		return c.realip.ap
+	}
+	return c.ec.RemoteAddrPort()
+}
 
 // RemotePort returns the client's port, 0 for unix sockets.
-func (c *Conn) RemotePort() int { return int(c.ec.RemoteAddrPort().Port()) }
+func (c *Conn) RemotePort() int { return int(c.RemoteAddrPort().Port()) }
 
 // LocalIP returns the server address the client connected to
 // ($server_addr).
@@ -615,6 +622,7 @@ func (c *Conn) closeNow() {
 // keeps alive, lingers or closes.
 func (c *Conn) requestDone(r *Request, keepalive bool) {
 	c.r = nil
+	c.realip = realAddr{}
 	c.state = stIdle
 	if c.closed() {
 		return

@@ -155,6 +155,13 @@ type Request struct {
 	LimitRate    int64
 	limitRateSet bool
 
+	// LimitReqStatus and LimitConnStatus are what the limit_req and
+	// limit_conn modules decided for the main request (r->limit_req_status,
+	// r->limit_conn_status): 0 until they looked at it, then their
+	// module's code. They survive internal redirects.
+	LimitReqStatus  uint8
+	LimitConnStatus uint8
+
 	// upstream is set by an upstream module while it serves the request.
 	upstream Upstream
 
