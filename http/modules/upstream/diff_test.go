@@ -98,3 +98,45 @@ http {
 		}
 	}
 }
+
+// TestRandom checks random and random two: every pick is a live peer,
+// weights are respected in the large, and several peers are used. Random
+// choices are not compared with nginx's.
+func TestRandom(t *testing.T) {
+	b := map[string]*proxytest.Backend{}
+	for _, n := range []string{"a", "b", "c"} {
+		b[n] = proxytest.Start(t, n)
+	}
+	dead := proxytest.DeadAddr(t)
+	conf := fmt.Sprintf(`
+http {
+  upstream rnd { random; server %[1]s weight=8; server %[2]s; server %[3]s down; }
+  upstream rnd2 { random two least_conn; server %[1]s; server %[2]s; server %[3]s; server %[4]s; }
+  server {
+    listen 127.0.0.1:%%%%PORT%%%%;
+    location /rnd/ { proxy_pass http://rnd/; }
+    location /rnd2/ { proxy_pass http://rnd2/; }
+  }
+}
+`, b["a"].Addr, b["b"].Addr, b["c"].Addr, dead)
+	p := difftest.Start(t, conf)
+	for _, tc := range []struct {
+		target string
+		check  func(count map[string]int) bool
+	}{
+		// c is down; a has eight times b's weight
+		{"/rnd/id", func(n map[string]int) bool { return n["c"] == 0 && n["a"] > n["b"] && n["b"] > 0 && n["502"] == 0 }},
+		// the dead peer fails over to a live one
+		{"/rnd2/id", func(n map[string]int) bool { return n["502"] == 0 && len(n) >= 2 }},
+	} {
+		for _, addr := range []string{p.Nginx.Addr, p.Gresty.Addr} {
+			count := map[string]int{}
+			for _, id := range sequence(t, addr, tc.target, 60) {
+				count[id]++
+			}
+			if !tc.check(count) {
+				t.Errorf("%s via %s: picks %v", tc.target, addr, count)
+			}
+		}
+	}
+}
