@@ -13,17 +13,25 @@ import (
 	"gresty/http/modules/authbasic"
 	"gresty/http/modules/autoindex"
 	"gresty/http/modules/echo"
+	"gresty/http/modules/geo"
 	"gresty/http/modules/gzip"
 	"gresty/http/modules/headers"
 	"gresty/http/modules/headersmore"
 	"gresty/http/modules/index"
+	"gresty/http/modules/limitconn"
+	"gresty/http/modules/limitreq"
 	logmod "gresty/http/modules/log"
 	"gresty/http/modules/lua"
+	"gresty/http/modules/mapmod"
+	"gresty/http/modules/metrics"
 	"gresty/http/modules/notmodified"
 	"gresty/http/modules/proxy"
 	"gresty/http/modules/rangefilter"
+	"gresty/http/modules/realip"
 	"gresty/http/modules/rewrite"
 	"gresty/http/modules/setmisc"
+	"gresty/http/modules/shmzone"
+	"gresty/http/modules/splitclients"
 	"gresty/http/modules/static"
 	"gresty/http/modules/stubstatus"
 	"gresty/http/modules/upstream"
@@ -40,6 +48,10 @@ func list() []*core.Module {
 		core.EventsModule,
 		core.EventCoreModule,
 		http.HTTPModule,
+		// the shared memory zones of the limit modules (ours) are checked
+		// and set up once every other core module is configured, where
+		// nginx's ngx_init_cycle does it.
+		shmzone.Module,
 		http.CoreModule,
 		// the log module follows the core module in nginx.
 		logmod.Module,
@@ -62,6 +74,15 @@ func list() []*core.Module {
 		// before the password.
 		authbasic.Module,
 		access.Module,
+		// limit_conn, limit_req and realip follow access in nginx, so
+		// their pre-access handlers run realip first, then limit_req,
+		// then limit_conn; geo, map and split_clients come next.
+		limitconn.Module,
+		limitreq.Module,
+		realip.Module,
+		geo.Module,
+		mapmod.Module,
+		splitclients.Module,
 		rewrite.Module,
 		// proxy follows rewrite in nginx; the balancing modules follow
 		// the other upstream modules, keepalive and zone last.
@@ -74,6 +95,8 @@ func list() []*core.Module {
 		upstream.ZoneModule,
 		// stub_status closes nginx's list of modules before the filters.
 		stubstatus.Module,
+		// gresty_metrics (ours) counts requests in the log phase.
+		metrics.Module,
 
 		http.WriteFilterModule,
 		http.HeaderFilterModule,
