@@ -76,7 +76,11 @@ func (ss *sockState) reqSocket(L *glua.LState) int {
 		if r.Body == nil {
 			r.Body = &http.RequestBody{Done: true}
 		}
-		if r.Conn.EventConn().Buffered() > 0 {
+		info := ss.reqInfo(c)
+		// output queued in this dispatch is not "pending" as in nginx,
+		// where it would have gone to the kernel already: only a backlog
+		// the client does not take counts.
+		if !info.rawAcquired && r.Conn.EventConn().Buffered() > fastSendMax {
 			return pushErr(L, "pending data to write")
 		}
 		if c.out.buffering {
@@ -85,7 +89,6 @@ func (ss *sockState) reqSocket(L *glua.LState) int {
 		// nothing else may send a response head from now on.
 		r.HeaderSent = true
 		c.headersSent = true
-		info := ss.reqInfo(c)
 		if info.rawAcquired {
 			return pushErr(L, "duplicate call")
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"strings"
 	"syscall"
 	"time"
@@ -897,16 +898,24 @@ func (ss *sockState) readable(L *glua.LState, u *tcpSock) (*reqCtx, bool) {
 
 func ptrText(u *tcpSock) string {
 	if u == nil {
-		return "0000000000000000"
+		return ptrHex(nil)
 	}
-	return fmt.Sprintf("%p", u)
+	return ptrHex(u)
 }
 
 func connPtr(u *tcpSock) string {
 	if u == nil || u.conn == nil {
+		return ptrHex(nil)
+	}
+	return ptrHex(u.conn)
+}
+
+// ptrHex formats a pointer as nginx's %p does: 16 upper-case hex digits.
+func ptrHex(p any) string {
+	if p == nil {
 		return "0000000000000000"
 	}
-	return fmt.Sprintf("%p", u.conn)
+	return fmt.Sprintf("%016X", reflect.ValueOf(p).Pointer())
 }
 
 func eofFlag(u *tcpSock) int {

@@ -301,7 +301,7 @@ func (ss *sockState) udpSend(L *glua.LState) int {
 	u := udpOf(t)
 	if u == nil || u.conn == nil {
 		if c.sockConf().SocketLogErrors.V {
-			c.logf(errlog.Error, "attempt to send data on a closed socket: u:%p, c:%p", u, nilConn(u))
+			c.logf(errlog.Error, "attempt to send data on a closed socket: u:%s, c:%s", udpPtr(u), nilConn(u))
 		}
 		return pushErr(L, "closed")
 	}
@@ -327,11 +327,18 @@ func (ss *sockState) udpSend(L *glua.LState) int {
 	return 1
 }
 
-func nilConn(u *udpSock) any {
-	if u == nil {
-		return nil
+func nilConn(u *udpSock) string {
+	if u == nil || u.conn == nil {
+		return ptrHex(nil)
 	}
-	return u.conn
+	return ptrHex(u.conn)
+}
+
+func udpPtr(u *udpSock) string {
+	if u == nil {
+		return ptrHex(nil)
+	}
+	return ptrHex(u)
 }
 
 // udpReceive is sock:receive(size?).
@@ -348,7 +355,7 @@ func (ss *sockState) udpReceive(L *glua.LState) int {
 	u := udpOf(t)
 	if u == nil || u.conn == nil {
 		if c.sockConf().SocketLogErrors.V {
-			c.logf(errlog.Error, "attempt to receive data on a closed socket: u:%p, c:%p", u, nilConn(u))
+			c.logf(errlog.Error, "attempt to receive data on a closed socket: u:%s, c:%s", udpPtr(u), nilConn(u))
 		}
 		return pushErr(L, "closed")
 	}
