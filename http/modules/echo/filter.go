@@ -1,6 +1,7 @@
 package echo
 
 import (
+	"gresty/errlog"
 	"gresty/http"
 	"gresty/httpparse"
 )
@@ -19,6 +20,7 @@ func installFilters(cf *http.Conf) {
 // headerFilter drops the length and ranges of responses the body filter
 // will add to.
 func headerFilter(r *http.Request, next http.HeaderFilterFunc) int {
+	r.Logf(errlog.Debug, "echo header filter, uri \"%s?%s\"", r.URI, r.Args)
 	ctx := getCtx(r)
 	lc := locConf(r)
 	if lc.beforeBody == nil && lc.afterBody == nil {
@@ -38,6 +40,7 @@ func headerFilter(r *http.Request, next http.HeaderFilterFunc) int {
 // bodyFilter puts echo_before_body's output before the first body
 // buffer and echo_after_body's after the last one.
 func bodyFilter(r *http.Request, in []http.Buf, next http.BodyFilterFunc) int {
+	r.Logf(errlog.Debug, "echo body filter, uri \"%s?%s\"", r.URI, r.Args)
 	if len(in) == 0 || r.HeaderOnly {
 		return next(r, in)
 	}

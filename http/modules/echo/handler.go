@@ -414,6 +414,7 @@ func sleepDone(r *http.Request) {
 	if r.Conn.EventConn().Closed() {
 		return
 	}
+	r.Logf(errlog.Debug, "echo sleep event handler: \"%s?%s\"", r.URI, r.Args)
 	ctx := getCtx(r)
 	if ctx == nil {
 		return
@@ -539,6 +540,7 @@ func execExec(r *http.Request, args [][]byte) int {
 	}
 	path, qargs, ok := r.ParseUnsafeURI(uri)
 	if !ok {
+		r.Logf(errlog.Debug, "echo_exec sees unsafe uri: \"%s\"", uri)
 		return http.Error
 	}
 	if len(qargs) > 0 && !hasArgs {

@@ -24,6 +24,11 @@ func execLocation(r *http.Request, ctx *reqCtx, args [][]byte, wait bool) int {
 	}
 	path, qargs, ok := r.ParseUnsafeURI(location)
 	if !ok {
+		name := "echo_location_async"
+		if wait {
+			name = "echo_location"
+		}
+		r.Logf(errlog.Debug, "%s sees unsafe uri: \"%s\"", name, location)
 		return http.Error
 	}
 	if len(qargs) > 0 && !hasArgs {
@@ -94,6 +99,11 @@ func execSubrequest(r *http.Request, ctx *reqCtx, args [][]byte, wait bool) int 
 	}
 	path, qargs, ok := r.ParseUnsafeURI(spec.location)
 	if !ok {
+		name := "echo_subrequest_async"
+		if wait {
+			name = "echo_subrequest"
+		}
+		r.Logf(errlog.Debug, "%s sees unsafe uri: \"%s\"", name, spec.location)
 		spec.close()
 		return http.Error
 	}

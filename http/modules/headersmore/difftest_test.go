@@ -376,3 +376,31 @@ func TestInputHeadersMatchNginx(t *testing.T) {
 		check(t, p, tc.name, tc.raw)
 	}
 }
+
+const luaConf = `
+http {
+    default_type text/plain;
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        server_name localhost;
+
+        location = /order {
+            set $seen "";
+            more_set_input_headers "X-In: hm";
+            rewrite_by_lua_block { ngx.var.seen = ngx.var.http_x_in }
+            more_set_headers "X-Out: hm";
+            header_filter_by_lua_block { ngx.header["X-Seen"] = ngx.header["X-Out"] }
+            echo "seen=$seen";
+        }
+    }
+}
+`
+
+// TestPhaseOrderWithLua checks where the input handler and the output
+// filter sit next to ngx_lua's: input headers are set before
+// rewrite_by_lua runs, output headers before header_filter_by_lua.
+func TestPhaseOrderWithLua(t *testing.T) {
+	p := difftest.Start(t, luaConf, "lua", "echo", "headers-more")
+	check(t, p, "rewrite and header filter order", get("/order", "X-In: client\r\n"))
+}
