@@ -65,7 +65,7 @@ var httpConstants = map[string]int{
 	"HTTP_NOT_FOUND": 404, "HTTP_NOT_ALLOWED": 405, "HTTP_NOT_ACCEPTABLE": 406, "HTTP_REQUEST_TIMEOUT": 408,
 	"HTTP_CONFLICT": 409, "HTTP_GONE": 410, "HTTP_UPGRADE_REQUIRED": 426, "HTTP_TOO_MANY_REQUESTS": 429,
 	"HTTP_CLOSE": 444, "HTTP_ILLEGAL": 451, "HTTP_INTERNAL_SERVER_ERROR": 500, "HTTP_METHOD_NOT_IMPLEMENTED": 501,
-	"HTTP_BAD_GATEWAY": 502, "HTTP_SERVICE_UNAVAILABLE": 503, "HTTP_GATEWAY_TIMEOUT": 504,
+	"HTTP_NOT_IMPLEMENTED": 501, "HTTP_BAD_GATEWAY": 502, "HTTP_SERVICE_UNAVAILABLE": 503, "HTTP_GATEWAY_TIMEOUT": 504,
 	"HTTP_VERSION_NOT_SUPPORTED": 505, "HTTP_INSUFFICIENT_STORAGE": 507,
 }
 
@@ -106,7 +106,10 @@ func installCore(st *loopState) {
 		if lv < int(errlog.Stderr) || lv > int(errlog.Debug) {
 			L.RaiseError("bad log level: %d", lv)
 		}
-		logLua(st, L, errlog.Level(lv), st.vm.LogArgs(L, 2))
+		// ngx_lua counts the arguments after the level in its
+		// "bad argument" errors.
+		L.Remove(1)
+		logLua(st, L, errlog.Level(lv), st.vm.LogArgs(L, 1))
 		return 0
 	})
 	fn("get_phase", func(L *glua.LState) int {
@@ -246,6 +249,9 @@ func (st *loopState) say(L *glua.LState, newline bool) int {
 	if c.rawSocketAcquired() {
 		return pushErr(L, "raw request socket acquired")
 	}
+	if c.r.HeaderOnly {
+		return pushErr(L, "header only")
+	}
 	fname := "print"
 	if newline {
 		fname = "say"
@@ -277,6 +283,11 @@ func (st *loopState) flush(L *glua.LState) int {
 	c := st.request(L, outputPhases)
 	if c.rawSocketAcquired() {
 		return pushErr(L, "raw request socket acquired")
+	}
+	if c.r.HeaderOnly {
+		L.Push(glua.LNil)
+		L.Push(glua.LString("header only"))
+		return 2
 	}
 	if c.eof {
 		L.Push(glua.LNil)

@@ -1,6 +1,8 @@
 package lua
 
 import (
+	"strings"
+
 	glua "github.com/yuin/gopher-lua"
 
 	"gresty/errlog"
@@ -243,6 +245,11 @@ func (c *reqCtx) exitResult() int {
 		}
 		return 200
 	}
+	if c.phase == PhaseContent && code < http.OK && code != http.Error {
+		// ngx.exit(ngx.DECLINED) and the like end the content phase
+		// as done (ngx_http_lua_content_by_chunk).
+		return http.OK
+	}
 	return code
 }
 
@@ -278,4 +285,21 @@ func (c *reqCtx) jumpResult() int {
 	c.exited = false
 	c.exitCode = 0
 	return http.Declined
+}
+
+// loadFailStatus is the status a phase answers with when its code cannot
+// be loaded (ngx_http_lua_cache_loadfile): 404 for a missing file, 503
+// for one that cannot be read, 500 for code that does not compile.
+func loadFailStatus(h *Handler, err error) int {
+	if h.File == "" {
+		return 500
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, ": cannot open ") && strings.HasSuffix(msg, ": No such file or directory"):
+		return 404
+	case strings.Contains(msg, ": cannot open ") || strings.Contains(msg, ": cannot read "):
+		return 503
+	}
+	return 500
 }

@@ -72,6 +72,12 @@ func ctxOf(st *loopState, r *http.Request) *reqCtx {
 	c := &reqCtx{st: st, r: r}
 	r.SetCtx(Module.TypeIndex, c)
 	r.AddCleanup(c.cleanup)
+	r.AddCleanup(func() {
+		if c.ctxTable != nil {
+			// ngx_lua frees the request's ngx.ctx with its pool.
+			st.logf(errlog.Debug, "lua release ngx.ctx at ref 1")
+		}
+	})
 	return c
 }
 
@@ -122,7 +128,7 @@ func runPhase(st *loopState, r *http.Request, h *Handler, phase Phase) int {
 	f, err := st.fn(h, r, llcf.CodeCache.V)
 	if err != nil {
 		r.Logf(errlog.Error, "%s", err)
-		return 500
+		return loadFailStatus(h, err)
 	}
 	c.phase = phase
 	c.handler = h
@@ -325,8 +331,13 @@ func luaErrText(e *luavm.Error) string { return e.Msg() }
 // logLua logs msg from Lua at level with ngx_lua's "[lua] FILE:LINE: "
 // prefix, in the request's context when there is one.
 func logLua(st *loopState, L *glua.LState, level errlog.Level, msg string) {
+	logLuaText(st, level, "[lua] "+luavm.LogPrefix(L)+msg)
+}
+
+// logLuaText logs text from Lua code at level, in the request's context
+// when there is one.
+func logLuaText(st *loopState, level errlog.Level, text string) {
 	c := st.cur()
-	text := "[lua] " + luavm.LogPrefix(L) + msg
 	if c != nil && c.r != nil {
 		if c.phase == PhaseLog {
 			// nginx's log phase context says so before the client part.

@@ -380,7 +380,8 @@ func chunkName(p *core.Parser, d *conf.Directive, base string, line int) string 
 	case strings.HasPrefix(file, p.Cycle.ConfPrefix) && len(file) > len(p.Cycle.ConfPrefix):
 		file = file[len(p.Cycle.ConfPrefix):]
 	}
-	const maxLen = 60
+	// LJ_CHUNKNAME_MAX_LEN in ngx_lua.
+	const maxLen = 56
 	reserve := len(base) + len(strconv.Itoa(line))
 	if len(file)+reserve > maxLen {
 		file = "..." + file[len(file)-(maxLen-reserve-3):]

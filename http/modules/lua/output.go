@@ -9,6 +9,10 @@ import (
 type outState struct {
 	mimeSet    bool
 	headersSet bool
+	// failed is set when sending the head failed (a header filter
+	// answered with another response instead): nothing more goes out and
+	// the request ends in error, as nginx's closed output does.
+	failed bool
 	// buffering holds the whole body of an HTTP/1.0 response of unknown
 	// length so that it goes out with a Content-Length
 	// (lua_http10_buffering).
@@ -41,6 +45,9 @@ func (c *reqCtx) sendHeaderIfNeeded() int {
 	// still change them.
 	rc := r.SendHeader()
 	c.headersSent = true
+	if rc == http.Error {
+		c.out.failed = true
+	}
 	return rc
 }
 
@@ -59,6 +66,9 @@ func (c *reqCtx) setContentType() {
 // caller's buffer is Lua's. A nil data with last ends the response.
 func (c *reqCtx) output(data []byte, last bool) int {
 	r := c.r
+	if c.out.failed {
+		return http.Error
+	}
 	if c.eof {
 		return http.OK
 	}
@@ -113,7 +123,7 @@ func (c *reqCtx) sendHTTP10Headers() int {
 	if r.HeaderSent || c.headersSent {
 		return http.OK
 	}
-	if r.Out.ContentLength < 0 {
+	if !r.HeaderOnly && r.Out.Known(httpparse.HdrContentLength) == nil {
 		r.Out.ContentLength = int64(len(c.out.buffered))
 	}
 	rc := r.SendHeader()

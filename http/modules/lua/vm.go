@@ -139,7 +139,8 @@ func (st *loopState) fn(h *Handler, r *http.Request, cache bool) (*glua.LFunctio
 // print is Lua's print: ngx_lua logs it at notice level with the
 // caller's position.
 func (st *loopState) print(L *glua.LState, msg string) {
-	logLua(st, L, errlog.Notice, msg)
+	// luavm's print has put the caller's position in front already.
+	logLuaText(st, errlog.Notice, "[lua] "+msg)
 }
 
 // initLoop creates the loop's VM for a configuration, runs init_by_lua
