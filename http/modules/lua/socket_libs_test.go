@@ -1,0 +1,153 @@
+package lua_test
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"gresty/internal/nginxtest"
+)
+
+// The Lua libraries Debian ships for ngx_lua, unmodified, on the
+// cosockets: lua-resty-redis against a real redis-server and
+// lua-resty-memcached against a real memcached, both started here on free
+// ports. Each request runs on nginx first and then on gresty against the
+// same server, so every case writes the keys it reads.
+
+// restyLibDir is where Debian installs the libraries (as nginx.redis,
+// nginx.memcached, ...).
+const restyLibDir = "/usr/share/lua/5.1"
+
+// startBackend runs a server binary on a free port until the test ends;
+// it skips the test when the binary or the libraries are missing, unless
+// GRESTY_REQUIRE_NGINX=1 asks for everything.
+func startBackend(t *testing.T, bin string, args func(port int) []string) int {
+	t.Helper()
+	path, err := exec.LookPath(bin)
+	if err != nil {
+		if os.Getenv("GRESTY_REQUIRE_NGINX") == "1" {
+			t.Fatalf("%s not found", bin)
+		}
+		t.Skipf("%s not installed", bin)
+	}
+	if _, err := os.Stat(restyLibDir + "/nginx/redis.lua"); err != nil {
+		if os.Getenv("GRESTY_REQUIRE_NGINX") == "1" {
+			t.Fatalf("lua-nginx-redis not installed: %v", err)
+		}
+		t.Skip("Debian's lua-nginx-* libraries are not installed")
+	}
+	port := nginxtest.FreePort(t)
+	cmd := exec.Command(path, args(port)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err == nil {
+			c.Close()
+			return port
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not start: %v", bin, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestRestyRedisOnCosockets(t *testing.T) {
+	port := startBackend(t, "redis-server", func(port int) []string {
+		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
+	})
+	lua := func(code string) string {
+		return "content_by_lua_block {\n" + `local redis = require "nginx.redis"
+local red = redis:new()
+red:set_timeouts(1000, 1000, 1000)
+local ok, err = red:connect("127.0.0.1", ` + strconv.Itoa(port) + `)
+if not ok then ngx.say("connect: ", err) return end
+` + code + "\n}"
+	}
+	cases := []luaCase{
+		{name: "commands", conf: lua(`
+ngx.say(red:set("gresty:k", "v1"))
+ngx.say(red:get("gresty:k"))
+ngx.say(red:get("gresty:missing") == ngx.null)
+ngx.say(red:del("gresty:h") >= 0)
+ngx.say(red:hmset("gresty:h", "a", "1", "b", "2"))
+local t = red:hgetall("gresty:h")
+ngx.say(table.concat(t, ","))
+ngx.say(red:incrby("gresty:h:n", 0) ~= nil)
+local res, err = red:hget("gresty:k", "x")
+ngx.say(tostring(res), " ", err)
+ngx.say(red:set_keepalive(10000, 10))`)},
+		{name: "pipeline", conf: lua(`
+red:init_pipeline()
+red:set("gresty:p", 10)
+red:incr("gresty:p")
+red:get("gresty:p")
+red:lpush("gresty:p", "x")
+local res, err = red:commit_pipeline()
+if not res then ngx.say("commit: ", err) return end
+for i, v in ipairs(res) do
+    if type(v) == "table" then v = "err:" .. tostring(v[2]) end
+    ngx.say(i, " ", v)
+end
+ngx.say(red:set_keepalive(10000, 10))`)},
+		{name: "reuse", conf: lua(`
+ngx.say("reused: ", red:get_reused_times())
+ngx.say(red:ping())
+ngx.say(red:set_keepalive(10000, 10))`), reqs: []string{get(""), get(""), get("")}},
+		{name: "timeout", conf: lua(`
+red:set_timeouts(1000, 1000, 100)
+ngx.say(red:blpop("gresty:empty-list", 1))
+ngx.say(red:get("gresty:k"))`), log: true},
+	}
+	runLuaCases(t, `lua_package_path "`+restyLibDir+`/?.lua;;";`, "", cases)
+}
+
+func TestRestyMemcachedOnCosockets(t *testing.T) {
+	port := startBackend(t, "memcached", func(port int) []string {
+		args := []string{"-l", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "0"}
+		if os.Geteuid() == 0 {
+			args = append(args, "-u", "root")
+		}
+		return args
+	})
+	lua := func(code string) string {
+		return "content_by_lua_block {\n" + `local memcached = require "nginx.memcached"
+local memc = memcached:new()
+memc:set_timeout(1000)
+local ok, err = memc:connect("127.0.0.1", ` + strconv.Itoa(port) + `)
+if not ok then ngx.say("connect: ", err) return end
+` + code + "\n}"
+	}
+	cases := []luaCase{
+		{name: "memc", conf: lua(`
+ngx.say(memc:set("gresty-k", "hello", 0, 7))
+ngx.say(memc:get("gresty-k"))
+ngx.say(memc:get("gresty-none"))
+ngx.say(memc:add("gresty-k", "again"))
+ngx.say(memc:set("gresty-n", 5))
+ngx.say(memc:incr("gresty-n", 3))
+ngx.say(memc:delete("gresty-n"))
+local res = memc:get({"gresty-k", "gresty-n"})
+ngx.say(res["gresty-k"] and res["gresty-k"][1], " ", tostring(res["gresty-n"]))
+ngx.say(memc:version() ~= nil)
+ngx.say("reused: ", memc:get_reused_times())
+ngx.say(memc:set_keepalive(10000, 5))`), reqs: []string{get(""), get("")}},
+		{name: "memc-big", conf: lua(`
+local v = string.rep("0123456789", 20000)
+ngx.say(memc:set("gresty-big", v))
+local got = memc:get("gresty-big")
+ngx.say(#got, " ", got == v)
+ngx.say(memc:close())`)},
+	}
+	runLuaCases(t, `lua_package_path "`+restyLibDir+`/?.lua;;";`, "", cases)
+}
