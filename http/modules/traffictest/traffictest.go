@@ -74,21 +74,28 @@ type Result struct {
 	Err     error
 }
 
-// Send writes raw to addr and reads one response, keeping the writing
-// side open (raw should ask for Connection: close).
-func Send(addr, raw string, timeout time.Duration) Result {
+// SendRaw writes raw to addr and reads until the server closes, keeping
+// the writing side open (raw should ask for Connection: close). It
+// returns what was read and how long the answer took after the request's
+// last byte.
+func SendRaw(addr, raw string, timeout time.Duration) ([]byte, time.Duration, error) {
 	c, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
-		return Result{Err: err}
+		return nil, 0, err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(timeout))
 	if _, err := io.WriteString(c, raw); err != nil {
-		return Result{Err: err}
+		return nil, 0, err
 	}
 	start := time.Now()
 	b, err := io.ReadAll(c)
-	lat := time.Since(start)
+	return b, time.Since(start), err
+}
+
+// Send is SendRaw with the response parsed.
+func Send(addr, raw string, timeout time.Duration) Result {
+	b, lat, err := SendRaw(addr, raw, timeout)
 	if len(b) == 0 {
 		if err == nil {
 			err = io.ErrUnexpectedEOF
