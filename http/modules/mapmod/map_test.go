@@ -113,3 +113,25 @@ func TestHashCheck(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkFind looks a lowercase host up among exact keys and
+// wildcards, as a hostnames map does for every request.
+func BenchmarkFind(b *testing.B) {
+	bl := &block{m: &Map{hostnames: true, exact: map[string]*value{}}, values: map[string]*value{},
+		taken: map[string]bool{}, headTaken: map[string]bool{}, tailTaken: map[string]bool{}}
+	for i := 0; i < 200; i++ {
+		bl.add("host"+strconv.Itoa(i)+".example.com", nullValue)
+		bl.add(".zone"+strconv.Itoa(i)+".example.org", nullValue)
+	}
+	for _, name := range []string{"host7.example.com", "a.b.zone7.example.org"} {
+		b.Run(name, func(b *testing.B) {
+			key := []byte(name)
+			b.ReportAllocs()
+			for b.Loop() {
+				if bl.m.find(nil, key) == nil {
+					b.Fatal("not found")
+				}
+			}
+		})
+	}
+}
