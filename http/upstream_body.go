@@ -235,7 +235,9 @@ func (u *UpstreamRequest) output(b []byte) bool {
 func (u *UpstreamRequest) flowControl() {
 	r := u.r
 	c := r.Conn
-	if c.closed() || u.ec == nil {
+	// a subrequest's output is gathered for its parent, not queued for
+	// the client: the client's pace does not govern it.
+	if c.closed() || u.ec == nil || r != r.Main {
 		return
 	}
 	queued := c.ec.Buffered()
