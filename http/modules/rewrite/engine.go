@@ -225,7 +225,11 @@ func (c *returnCode) run(e *engine) {
 	r := e.r
 	if c.status < 400 || c.text != nil {
 		var body []byte
-		if c.text != nil {
+		switch {
+		case c.text != nil && c.text.static():
+			// plain text: the configuration's own bytes, never copied.
+			body = c.text.text()
+		case c.text != nil:
 			// a complex value of its own: captures are copied as they are.
 			te := engine{r: r}
 			body, _ = c.text.eval(&te, nil)

@@ -12,6 +12,7 @@ package rewrite
 
 import (
 	"strings"
+	"sync"
 
 	"gresty/conf"
 	"gresty/core"
@@ -72,20 +73,28 @@ func handler(r *http.Request) int {
 	if lc.script == nil {
 		return http.Declined
 	}
-	var stack [10][]byte
-	e := engine{
+	// the codes run through an interface, so the engine escapes: keep
+	// engines in a pool rather than allocating one per request.
+	e := enginePool.Get().(*engine)
+	*e = engine{
 		r:      r,
 		codes:  lc.script.codes,
-		stack:  stack[:0],
+		stack:  e.stack[:0],
 		status: http.Declined,
 		quote:  true,
 		log:    lc.Log.V,
 	}
 	for e.ip < len(e.codes) {
-		e.codes[e.ip].run(&e)
+		e.codes[e.ip].run(e)
 	}
-	return e.status
+	status := e.status
+	clear(e.stack[:cap(e.stack)])
+	e.r, e.codes = nil, nil
+	enginePool.Put(e)
+	return status
 }
+
+var enginePool = sync.Pool{New: func() any { return &engine{stack: make([][]byte, 0, 10)} }}
 
 func (lc *LocConf) code() *script {
 	if lc.script == nil {
