@@ -151,3 +151,44 @@ ngx.say(memc:close())`)},
 	}
 	runLuaCases(t, `lua_package_path "`+restyLibDir+`/?.lua;;";`, "", cases)
 }
+
+// lua-resty-websocket's server and client, unmodified, talking to each
+// other through the cosockets (the client in one location, the server on
+// a raw request socket in another); nginx.websocket.protocol is gresty's
+// Go-native replacement of the FFI-based original.
+func TestRestyWebsocketOnCosockets(t *testing.T) {
+	if _, err := os.Stat(restyLibDir + "/nginx/websocket/server.lua"); err != nil {
+		if os.Getenv("GRESTY_REQUIRE_NGINX") == "1" {
+			t.Fatalf("lua-nginx-websocket not installed: %v", err)
+		}
+		t.Skip("Debian's lua-nginx-websocket is not installed")
+	}
+	cases := []luaCase{
+		{name: "ws", conf: `content_by_lua_block {
+    local server = require "nginx.websocket.server"
+    local wb, err = server:new{timeout = 2000, max_payload_len = 65535}
+    if not wb then ngx.log(ngx.ERR, "server: ", err) return ngx.exit(400) end
+    while true do
+        local data, typ, err = wb:recv_frame()
+        if not data then ngx.log(ngx.ERR, "recv: ", err) return end
+        if typ == "close" then wb:send_close(1000, "bye") return end
+        if typ == "ping" then wb:send_pong(data) else wb:send_text(typ .. ": " .. data) end
+    end
+}`, log: true},
+		{name: "wsclient", conf: `content_by_lua_block {
+    local client = require "nginx.websocket.client"
+    local wb = client:new{timeout = 2000}
+    local ok, err = wb:connect("ws://127.0.0.1:" .. ngx.var.server_port .. "/ws")
+    if not ok then ngx.say("connect: ", err) return end
+    ngx.say(wb:send_text("hello"))
+    ngx.say(wb:recv_frame())
+    ngx.say(wb:send_binary(string.rep("x", 3000)))
+    local d, typ = wb:recv_frame() ngx.say(#d, " ", typ)
+    ngx.say(wb:send_ping("p"))
+    ngx.say(wb:recv_frame())
+    ngx.say(wb:send_close(1000, "done"))
+    ngx.say(wb:recv_frame())
+}`},
+	}
+	runLuaCases(t, `lua_package_path "`+restyLibDir+`/?.lua;;";`, "", cases)
+}
