@@ -10,6 +10,7 @@ func TestConfigMessagesMatchNginx(t *testing.T) {
 	z := "limit_req_zone $binary_remote_addr zone=one:1m rate=10r/s;\n"
 	tests := []struct{ name, conf string }{
 		{"valid", "http {\n " + z + " server {\n  limit_req zone=one burst=5 nodelay;\n  location / { limit_req zone=one burst=2 delay=1; limit_req_status 429; limit_req_log_level warn; limit_req_dry_run on; }\n }\n}\n"},
+		{"sync", "http {\n limit_req_zone $uri zone=one:1m rate=1r/s sync;\n}\n"},
 		{"rate per minute", "http {\n limit_req_zone $uri zone=one:1m rate=30r/m;\n}\n"},
 		{"rate without unit", "http {\n limit_req_zone $uri zone=one:1m rate=30;\n}\n"},
 		{"zone without size", "http {\n limit_req_zone $uri zone=one rate=1r/s;\n}\n"},

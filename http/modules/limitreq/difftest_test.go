@@ -24,6 +24,7 @@ http {
     limit_req_zone $arg_k zone=one:1m rate=1r/s;
     limit_req_zone $arg_k zone=two:1m rate=60r/m;
     limit_req_zone $arg_k zone=slow:1m rate=30r/m;
+    limit_req_zone $arg_k zone=fast:1m rate=4r/s;
     server {
         listen 127.0.0.1:%%PORT%%;
         root %%ROOT%%;
@@ -37,6 +38,7 @@ http {
         location /rpm/ { limit_req zone=slow nodelay; limit_req_log_level warn; }
         location /info/ { limit_req zone=one burst=1; limit_req_log_level info; }
         location /none/ { }
+        location /pipe/ { limit_req zone=fast burst=2; }
     }
 }
 `
@@ -309,5 +311,39 @@ func TestZoneCapacityMatchesNginx(t *testing.T) {
 	t.Logf("around key %d: %s", first, ng)
 	if !strings.Contains(ng, "503") || !strings.Contains(ng, "200") {
 		t.Errorf("nginx's answers %s do not show the zone's limit near %d keys", ng, held)
+	}
+}
+
+// TestPipelinedDelaysMatchNginx sends three requests of one key on one
+// connection at once: nginx answers them one after the other, each
+// delayed request holding back the next.
+func TestPipelinedDelaysMatchNginx(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "pipe"), 0o755)
+	os.WriteFile(filepath.Join(root, "pipe", "index.html"), []byte("pipe\n"), 0o644)
+	p := difftest.Start(t, strings.ReplaceAll(limitConf, "%%ROOT%%", root))
+	one := "GET /pipe/?k=pipe HTTP/1.1\r\nHost: localhost\r\n\r\n"
+	raw := one + one + strings.Replace(one, "\r\n\r\n", "\r\nConnection: close\r\n\r\n", 1)
+	var ng, gr string
+	var wg sync.WaitGroup
+	wg.Add(2)
+	answers := func(addr string) string {
+		b, lat, err := traffictest.SendRaw(addr, raw, 10*time.Second)
+		if err != nil {
+			return err.Error()
+		}
+		states := regexp.MustCompile(`X-S: (\w+)`).FindAllStringSubmatch(string(b), -1)
+		out := fmt.Sprint(nginxtest.Statuses(b))
+		for _, s := range states {
+			out += " " + s[1]
+		}
+		// two delays of a quarter second, one after the other.
+		return fmt.Sprintf("%s, held back: %v", out, lat > 400*time.Millisecond)
+	}
+	go func() { defer wg.Done(); ng = answers(p.Nginx.Addr) }()
+	go func() { defer wg.Done(); gr = answers(p.Gresty.Addr) }()
+	wg.Wait()
+	if ng != gr || !strings.Contains(ng, "DELAYED DELAYED, held back: true") {
+		t.Errorf("nginx: %s\ngresty: %s", ng, gr)
 	}
 }
