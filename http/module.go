@@ -132,7 +132,11 @@ type Config struct {
 	loopMu     sync.Mutex
 	// resCache is the resolver cache of this configuration.
 	resCache *resolver.Cache
+	// gen orders the configurations a runtime served: a reload's is
+	// newer. Set by Runtime.Apply.
+	gen uint64
 }
+
 
 // Cycle returns the cycle the configuration belongs to.
 func (c *Config) Cycle() *core.Cycle { return c.cycle }

@@ -22,6 +22,8 @@ type Runtime struct {
 	mu      sync.Mutex
 	// sets are the listening sockets in use, by ListenAddr.Key.
 	sets map[string]*eventloop.ListenerSet
+	// gen numbers the configurations applied.
+	gen uint64
 }
 
 // NewRuntime prepares a runtime on g; one LoopServer per loop.
@@ -46,13 +48,15 @@ func (rt *Runtime) Config() *Config { return rt.cfg.Load() }
 func (rt *Runtime) Apply(cfg *Config, log *errlog.Log) error {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
+	rt.gen++
+	cfg.gen = rt.gen
 	opened := map[string]*eventloop.ListenerSet{}
 	for _, la := range cfg.Addrs {
 		key := la.Key()
 		if _, ok := rt.sets[key]; ok {
 			continue
 		}
-		set, err := rt.group.Listen(la.listenConfig(), accepter(rt, la))
+		set, err := rt.group.Listen(la.listenConfig(), accepter(rt, la, cfg))
 		if err != nil {
 			for _, s := range opened {
 				s.Close()
@@ -68,12 +72,7 @@ func (rt *Runtime) Apply(cfg *Config, log *errlog.Log) error {
 		s := s
 		wg.Add(1)
 		switch1 := func() {
-			old := s.cfg
-			s.cfg = cfg
-			cfg.initLoop(s)
-			if old != nil && old != cfg {
-				old.exitLoop(s)
-			}
+			s.adopt(cfg)
 			wg.Done()
 		}
 		if !s.loop.Post(switch1) {
@@ -88,7 +87,7 @@ func (rt *Runtime) Apply(cfg *Config, log *errlog.Log) error {
 		key := la.Key()
 		keep[key] = true
 		if set, ok := rt.sets[key]; ok {
-			set.SetAccepter(accepter(rt, la))
+			set.SetAccepter(accepter(rt, la, cfg))
 		}
 	}
 	for key, set := range rt.sets {
@@ -148,12 +147,21 @@ func (la *ListenAddr) listenConfig() eventloop.ListenConfig {
 	return lc
 }
 
-func accepter(rt *Runtime, la *ListenAddr) eventloop.Accepter {
+// accepter serves connections of la, an address of cfg. A connection can
+// arrive before the loop has switched to cfg (a listener is opened before
+// the switch reaches every loop): the loop then switches at once. One
+// accepted on a kept listener whose accepter still names an older
+// configuration is served with the loop's newer one.
+func accepter(rt *Runtime, la *ListenAddr, cfg *Config) eventloop.Accepter {
 	return eventloop.AccepterFunc(func(ec *eventloop.Conn) eventloop.Handler {
 		s := rt.servers[ec.Loop().ID()]
-		cfg := s.cfg
-		if cfg == nil {
-			return nil
+		s.adopt(cfg)
+		if s.cfg != cfg {
+			la = s.cfg.addrByKey(la.Key())
+			if la == nil {
+				return nil
+			}
+			cfg = s.cfg
 		}
 		c := &Conn{ec: ec, srv: s, cfg: cfg, la: la, start: s.loop.Now()}
 		s.conns++
@@ -314,4 +322,29 @@ func (rt *Runtime) ExitLoops() {
 		}
 	}
 	wg.Wait()
+}
+
+// adopt makes the loop serve cfg unless it already serves it or a newer
+// configuration: the modules' per-loop state is created for cfg and the
+// previous configuration's is ended. Loop goroutine.
+func (s *LoopServer) adopt(cfg *Config) {
+	old := s.cfg
+	if old == cfg || old != nil && old.gen > cfg.gen {
+		return
+	}
+	s.cfg = cfg
+	cfg.initLoop(s)
+	if old != nil {
+		old.exitLoop(s)
+	}
+}
+
+// addrByKey finds the listen address with key in the configuration.
+func (c *Config) addrByKey(key string) *ListenAddr {
+	for _, la := range c.Addrs {
+		if la.Key() == key {
+			return la
+		}
+	}
+	return nil
 }
