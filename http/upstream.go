@@ -480,7 +480,15 @@ func (u *UpstreamRequest) resetResponse() {
 	u.resp.Reset()
 	u.resp.MaxHeadSize = int(u.Conf.BufferSize)
 	if cap(u.buf) < int(u.Conf.BufferSize) {
-		u.buf = u.r.Alloc(int(u.Conf.BufferSize))[:0]
+		// the head buffer and, buffered, the body's gathering buffer in
+		// one piece of request memory, which the pooled request keeps
+		n, m := int(u.Conf.BufferSize), 0
+		if u.Conf.Buffering {
+			m = int(u.Conf.Bufs.Size)
+		}
+		mem := u.r.Alloc(n + m)
+		u.buf = mem[:0:n]
+		u.pend = mem[n:n:n+m]
 	}
 	u.buf = u.buf[:0]
 	u.headerDone, u.keepalive, u.upgrade, u.connClose, u.http09 = false, false, false, false, false
@@ -513,7 +521,9 @@ func (u *UpstreamRequest) sendRequest() {
 			u.r.Conn.ec.ResumeRead()
 		}
 	case u.Conf.PassRequestBody:
-		if b := u.r.Main.Body; b != nil {
+		// the request's own body: a subrequest may have one of its own
+		// (echo_subrequest -b, ngx.location.capture's body).
+		if b := u.r.Body; b != nil {
 			if b.File != nil {
 				if fi, err := b.File.Stat(); err == nil && fi.Size() > 0 {
 					if ec.Sendfile(b.File, 0, fi.Size()) == nil {

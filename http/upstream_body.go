@@ -60,9 +60,11 @@ func (u *UpstreamRequest) startBody(pre, rest []byte) {
 		return
 	}
 	u.armTimer(utRead, u.Conf.ReadTimeout)
-	if u.buffering {
+	if u.buffering && cap(u.pend) < int(u.Conf.Bufs.Size) {
+		// X-Accel-Buffering turned buffering on
 		u.pend = u.r.Alloc(int(u.Conf.Bufs.Size))[:0]
 	}
+	u.pend = u.pend[:0]
 	if len(pre) > 0 {
 		u.states[u.state].ResponseLength += int64(len(pre))
 		if !u.body(pre) {
