@@ -488,7 +488,7 @@ func (u *UpstreamRequest) resetResponse() {
 		}
 		mem := u.r.Alloc(n + m)
 		u.buf = mem[:0:n]
-		u.pend = mem[n:n:n+m]
+		u.pend = mem[n : n : n+m]
 	}
 	u.buf = u.buf[:0]
 	u.headerDone, u.keepalive, u.upgrade, u.connClose, u.http09 = false, false, false, false, false
