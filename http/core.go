@@ -162,15 +162,15 @@ type LocConf struct {
 	OpenFileCacheEvents        core.Value[bool]
 	// Resolver is the location's resolver with its resolver_timeout, nil
 	// when none is configured.
-	Resolver                   core.Value[*resolver.Config]
-	ResolverTimeout            core.Value[time.Duration]
-	GzipVary                   core.Value[bool]
-	GzipHTTPVersion            core.Value[int]
-	GzipProxied                core.Value[uint32]
-	GzipDisable                core.Value[[]*Regex]
-	GzipDisableMsie6           int
-	GzipDisableDegradation     int
-	DisableSymlinks            core.Value[int]
+	Resolver               core.Value[*resolver.Config]
+	ResolverTimeout        core.Value[time.Duration]
+	GzipVary               core.Value[bool]
+	GzipHTTPVersion        core.Value[int]
+	GzipProxied            core.Value[uint32]
+	GzipDisable            core.Value[[]*Regex]
+	GzipDisableMsie6       int
+	GzipDisableDegradation int
+	DisableSymlinks        core.Value[int]
 	// DisableSymlinksFrom is disable_symlinks' "from=" part, nil without.
 	DisableSymlinksFrom *Template
 	TryFiles            []*tryFile

@@ -137,7 +137,6 @@ type Config struct {
 	gen uint64
 }
 
-
 // Cycle returns the cycle the configuration belongs to.
 func (c *Config) Cycle() *core.Cycle { return c.cycle }
 

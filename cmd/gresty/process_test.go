@@ -236,7 +236,7 @@ func TestForegroundAsNginxTests(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGQUIT, syscall.SIGTERM} {
 		dir := t.TempDir()
 		port := nginxtest.FreePort(t)
-		cf := writeConf(t, dir, fmt.Sprintf("daemon off;\nerror_log %s/error.log debug;\npid %s/nginx.pid;\nevents {}\nhttp { server { listen 127.0.0.1:%d; } }\n", dir, dir, port))
+		cf := writeConf(t, dir, fmt.Sprintf("daemon off;\nerror_log %s/error.log debug;\npid %s/nginx.pid;\nevents {}\nhttp { access_log off; server { listen 127.0.0.1:%d; } }\n", dir, dir, port))
 		cmd := exec.Command(nginxtest.Gresty(t), "-p", dir+"/", "-c", "nginx.conf", "-e", "error.log")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -299,7 +299,7 @@ func TestStartFailureReported(t *testing.T) {
 	}
 	defer ln.Close()
 	dir := t.TempDir()
-	cf := writeConf(t, dir, fmt.Sprintf("error_log %s/error.log;\npid %s/nginx.pid;\nevents {}\nhttp { server { listen %s; } }\n", dir, dir, ln.Addr()))
+	cf := writeConf(t, dir, fmt.Sprintf("error_log %s/error.log;\npid %s/nginx.pid;\nevents {}\nhttp { access_log off; server { listen %s; } }\n", dir, dir, ln.Addr()))
 	out, code := runGresty(t, "-p", dir+"/", "-c", cf)
 	if code == 0 {
 		t.Fatalf("start succeeded on a busy port: %s", out)
