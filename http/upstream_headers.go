@@ -350,6 +350,11 @@ func dotdot(p []byte) bool {
 // filters, then the body relay (or the upgraded stream).
 func (u *UpstreamRequest) sendResponse(pre, rest []byte) {
 	r := u.r
+	if r.HeaderSent {
+		// the request was answered meanwhile: a streamed body failed
+		u.release(false)
+		return
+	}
 	rc := r.SendHeader()
 	if rc == Error || rc > OK {
 		u.finalize(rc)
