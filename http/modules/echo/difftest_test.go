@@ -224,6 +224,26 @@ http {
             rewrite ^ /sub?rewritten last;
         }
         location = /unsafe { echo_location /sub/../x; }
+        location = /proxied-body {
+            echo_subrequest POST /proxy -b 'hello, world';
+            echo_subrequest POST /proxy-no-read -b 'again';
+            echo_location /proxy;
+        }
+        # the test client half-closes its side at once, which nginx's
+        # proxy takes for an abort unless told otherwise.
+        location = /proxy {
+            proxy_ignore_client_abort on;
+            proxy_pass http://127.0.0.1:$server_port/proxied-sub;
+        }
+        location = /proxy-no-read {
+            proxy_ignore_client_abort on;
+            proxy_pass http://127.0.0.1:$server_port/proxied-sub-no-read;
+        }
+        location = /proxied-sub {
+            echo_read_request_body;
+            echo "method=$echo_request_method body=[$echo_request_body] cl=$http_content_length";
+        }
+        location = /proxied-sub-no-read { echo "body=[$echo_request_body]"; }
     }
 }
 `
@@ -284,6 +304,8 @@ func TestEchoMatchesNginx(t *testing.T) {
 		{"not in if", get("/if")},
 		{"inherited status", get("/inherit/in")},
 		{"rewrite to echo", get("/redirect-then-echo")},
+		{"subrequest bodies through proxy", get("/proxied-body")},
+		{"client body through proxied subrequest", post("/proxied-body", "client")},
 	}
 	for _, tc := range tests {
 		check(t, p, tc.name, tc.raw)
