@@ -216,6 +216,33 @@ http {
             gzip_min_length 1;
             more_clear_headers Content-Encoding Vary;
         }
+        location = /up-src {
+            add_header X-Up up;
+            add_header X-Powered-By php;
+            add_header x-case lower;
+            return 200 "up\n";
+        }
+        # the test client half-closes its side at once, which nginx's
+        # proxy takes for an abort unless told otherwise.
+        location = /px {
+            proxy_ignore_client_abort on;
+            proxy_pass http://127.0.0.1:$server_port/up-src;
+            more_clear_headers X-Powered-By;
+            more_set_headers "X-Up: changed" "X-Case: upper";
+        }
+        location = /px-server {
+            proxy_ignore_client_abort on;
+            proxy_pass_header Server;
+            proxy_pass_header Date;
+            proxy_pass http://127.0.0.1:$server_port/up-src;
+            more_set_headers "Server: from-more";
+            more_clear_headers Date;
+        }
+        location = /px-down {
+            proxy_ignore_client_abort on;
+            proxy_pass http://127.0.0.1:1/;
+            more_set_headers -s 502 "X-Down: yes";
+        }
         location = /error-page {
             error_page 404 /plain;
             more_set_headers "X-Err: e";
@@ -285,6 +312,9 @@ func TestOutputHeadersMatchNginx(t *testing.T) {
 		{"304 with status filter", get("/gz/f.txt", "If-Modified-Since: Thu, 01 Jan 2099 00:00:00 GMT\r\n")},
 		{"error_page redirect", get("/error-page")},
 		{"unknown location", get("/nowhere")},
+		{"proxied response", get("/px")},
+		{"proxied Server and Date", get("/px-server")},
+		{"proxy error page", get("/px-down")},
 	}
 	for _, tc := range tests {
 		check(t, p, tc.name, tc.raw)
