@@ -889,7 +889,9 @@ func (u *UpstreamRequest) finalize(rc int) {
 		return
 	}
 	u.release(rc == 0)
-	if rc == Declined {
+	if rc == Declined || (!u.headerSent && r.HeaderSent) {
+		// declined: the request goes on elsewhere; or it was answered
+		// meanwhile (a streamed body failed) and is finished already
 		return
 	}
 	u.action = "sending to client"
