@@ -61,7 +61,7 @@ func TestClientAbort(t *testing.T) {
 	b := proxytest.Start(t, "b1")
 	var answered atomic.Int64
 	b.Handle("/slow", func(req *proxytest.Request, c net.Conn) bool {
-		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		c.SetReadDeadline(time.Now().Add(600 * time.Millisecond))
 		if _, err := c.Read(make([]byte, 1)); err == nil || !isTimeout(err) {
 			return false
 		}
@@ -90,9 +90,9 @@ http {
 		for _, s := range []*nginxtest.Server{p.Nginx, p.Gresty} {
 			before := answered.Load()
 			resp := halfClosed(t, s.Addr, raw)
-			// the upstream answers after 300ms unless its connection
+			// the upstream answers after 600ms unless its connection
 			// was closed first
-			time.Sleep(400 * time.Millisecond)
+			time.Sleep(700 * time.Millisecond)
 			if n := answered.Load() - before; n != tc.answers {
 				t.Errorf("%s: upstream answered %d times through %s, want %d", tc.name, n, s.Addr, tc.answers)
 			}
