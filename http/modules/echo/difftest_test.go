@@ -311,3 +311,40 @@ func TestEchoMatchesNginx(t *testing.T) {
 		check(t, p, tc.name, tc.raw)
 	}
 }
+
+var dateLine = regexp.MustCompile(`Date: [^\r]*\r\n`)
+
+// TestPipelinedSubrequestsMatchNginx sends requests with subrequests,
+// sleeps and bodies back to back on one connection: each response must
+// come whole and in order.
+func TestPipelinedSubrequestsMatchNginx(t *testing.T) {
+	const conf = `
+http {
+    default_type text/plain;
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        server_name localhost;
+        location /sub { echo "sub $arg_n"; }
+        location = /main {
+            echo_location_async /sub n=1;
+            echo_sleep 0.02;
+            echo_location /sub n=2;
+            echo main;
+        }
+        location = /body { echo_read_request_body; echo "[$echo_request_body]"; }
+    }
+}
+`
+	p := difftest.Start(t, conf, "echo")
+	keep := func(uri string) string {
+		return "GET " + uri + " HTTP/1.1\r\nHost: localhost\r\n\r\n"
+	}
+	raw := keep("/main") + "POST /body HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\nabc" + keep("/main") +
+		"GET /main HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+	ng, gr := p.Do(t, raw)
+	a := dateLine.ReplaceAll(ng.Raw, []byte("Date: *\r\n"))
+	b := dateLine.ReplaceAll(gr.Raw, []byte("Date: *\r\n"))
+	if !bytes.Equal(a, b) {
+		t.Errorf("pipelined responses differ:\nnginx:\n%s\ngresty:\n%s", a, b)
+	}
+}
