@@ -88,6 +88,7 @@ const (
 	fUnix                           // unix-domain socket
 	fIdle                           // closed at once by a graceful shutdown
 	fReusable                       // may be reclaimed when slots run out
+	fUncork                         // clear TCP_CORK once the queue is sent
 )
 
 // What happens when the output queue drains.
@@ -442,6 +443,44 @@ func (c *Conn) SetNoDelay(on bool) error {
 	return nil
 }
 
+// Cork sets TCP_CORK (nginx's tcp_nopush on Linux): the kernel sends only
+// full segments until the cork is removed, so a response head and the file
+// that follows it leave in the same packets. A pending UncorkWhenSent is
+// cancelled. Loop goroutine only.
+func (c *Conn) Cork() error {
+	if c.fd < 0 {
+		return ErrClosed
+	}
+	c.flags &^= fUncork
+	if err := unix.SetsockoptInt(c.fd, unix.IPPROTO_TCP, unix.TCP_CORK, 1); err != nil {
+		return &OpError{Op: "setsockopt", Msg: "setsockopt(TCP_CORK)", Err: err}
+	}
+	return nil
+}
+
+// UncorkWhenSent clears TCP_CORK, which pushes out a partial last segment,
+// once everything queued so far has been written: at once when the queue
+// is empty, otherwise when a flush empties it (nginx's ngx_tcp_push after
+// a response). Loop goroutine only.
+func (c *Conn) UncorkWhenSent() error {
+	if c.fd < 0 {
+		return ErrClosed
+	}
+	if !c.q.empty() {
+		c.flags |= fUncork
+		return nil
+	}
+	return c.uncork()
+}
+
+func (c *Conn) uncork() error {
+	c.flags &^= fUncork
+	if err := unix.SetsockoptInt(c.fd, unix.IPPROTO_TCP, unix.TCP_CORK, 0); err != nil {
+		return &OpError{Op: "setsockopt", Msg: "setsockopt(!TCP_CORK)", Err: err}
+	}
+	return nil
+}
+
 // SetIdle marks the connection idle (a keepalive connection between
 // requests): a graceful shutdown closes idle connections at once. Marking a
 // connection idle while the loop is exiting closes it when the dispatch
@@ -726,6 +765,12 @@ func (c *Conn) flush() {
 		c.syncEvents()
 	}
 	c.wakeWaiters()
+	if c.flags&fUncork != 0 && c.flags&fClosed == 0 {
+		if err := c.uncork(); err != nil {
+			c.closeNow(err)
+			return
+		}
+	}
 	switch c.afterDrain {
 	case adClose:
 		c.closeNow(nil)

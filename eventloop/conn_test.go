@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // A client that sent its request and then shut down its write side must
@@ -569,6 +571,61 @@ func TestPauseResumeRead(t *testing.T) {
 		}
 		if s2 != "while paused" {
 			t.Fatalf("after resume got %q", s2)
+		}
+	})
+}
+
+// TCP_CORK set with Cork stays on while the queue is being written and is
+// cleared by UncorkWhenSent only once the queue is empty; a Cork in
+// between cancels the pending uncork.
+func TestCorkUntilSent(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		g := startGroup(t, b, 1, nil)
+		type seen struct{ queued, afterFlush, recorked int }
+		res := make(chan seen, 1)
+		cork := func(c *Conn) int {
+			v, err := unix.GetsockoptInt(c.Fd(), unix.IPPROTO_TCP, unix.TCP_CORK)
+			if err != nil {
+				t.Error(err)
+			}
+			return v
+		}
+		ls := listenTCP(t, g, AccepterFunc(func(c *Conn) Handler {
+			return &HandlerFuncs{Data: func(c *Conn, _ []byte) {
+				var s seen
+				if err := c.Cork(); err != nil {
+					t.Error(err)
+				}
+				c.WriteString("head,")
+				if err := c.UncorkWhenSent(); err != nil {
+					t.Error(err)
+				}
+				s.queued = cork(c)
+				c.Loop().Defer(func() {
+					s.afterFlush = cork(c)
+					c.Cork()
+					c.WriteString("body")
+					c.UncorkWhenSent()
+					c.Cork()
+					c.Loop().Defer(func() {
+						s.recorked = cork(c)
+						res <- s
+						c.CloseAfterDrain()
+					})
+				})
+			}}
+		}))
+		cl := dialClient(t, "tcp", ls.Addr().String())
+		cl.Write([]byte("go"))
+		got, err := io.ReadAll(cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != "head,body" {
+			t.Fatalf("got %q", got)
+		}
+		if s := <-res; s.queued != 1 || s.afterFlush != 0 || s.recorked != 1 {
+			t.Fatalf("TCP_CORK while queued %d, after the flush %d, after a new Cork %d; want 1, 0, 1", s.queued, s.afterFlush, s.recorked)
 		}
 	})
 }

@@ -56,6 +56,10 @@ type Conn struct {
 	// after its response.
 	lingering bool
 	timedout  bool
+	// nopush and nodelay are the socket's TCP_CORK and TCP_NODELAY
+	// states (nginx's c->tcp_nopush and c->tcp_nodelay).
+	nopush  uint8
+	nodelay uint8
 	// waitDrain is set when processing stopped because the output queue
 	// is above the high watermark; OnDrain resumes it.
 	waitDrain bool
@@ -239,10 +243,13 @@ func (c *Conn) onTimer() {
 	}
 }
 
-func (c *Conn) logInfo(msg string) {
+func (c *Conn) logInfo(msg string) { c.logf(errlog.Info, "%s", msg) }
+
+// logf writes a line about the connection outside any request.
+func (c *Conn) logf(level errlog.Level, format string, args ...any) {
 	l := c.cfg.cycle.Log
-	if l.Enabled(errlog.Info) {
-		l.Printf(errlog.Info, errlog.Entry{Loop: c.loopID(), Conn: c.ID(), Ctx: connCtx{c}}, "%s", msg)
+	if l.Enabled(level) {
+		l.Printf(level, errlog.Entry{Loop: c.loopID(), Conn: c.ID(), Ctx: connCtx{c}}, format, args...)
 	}
 }
 
@@ -631,6 +638,10 @@ func (c *Conn) requestDone(r *Request, keepalive bool) {
 		c.keepaliveTimeout = r.Loc.KeepaliveTimeout.V
 		c.pipelined = c.pos < len(c.data)
 		c.state = stIdle
+		if !c.pipelined && !c.keepaliveSockopts(r.Loc) {
+			c.closeNow()
+			return
+		}
 		if !c.inProcess {
 			if c.processFn == nil {
 				c.processFn = c.resume
@@ -652,6 +663,71 @@ func (c *Conn) requestDone(r *Request, keepalive bool) {
 		return
 	}
 	c.ec.CloseAfterDrain()
+}
+
+// TCP_CORK states of a connection (nginx's NGX_TCP_NOPUSH_*).
+const (
+	nopushUnset uint8 = iota
+	nopushSet
+	nopushDisabled
+)
+
+// TCP_NODELAY states of a connection (nginx's NGX_TCP_NODELAY_*).
+const (
+	nodelayUnset uint8 = iota
+	nodelaySet
+	nodelayDisabled
+)
+
+// corkBeforeFile sets TCP_CORK when a file is about to follow bytes still
+// queued (the response head), so that both leave in full segments, as
+// nginx's Linux sendfile chain does with tcp_nopush on; TCP_NODELAY, which
+// excludes the cork, is cleared first. A failure is logged and ends the
+// connection.
+func (c *Conn) corkBeforeFile(r *Request) bool {
+	if c.nopush != nopushUnset || c.ec.Buffered() == 0 {
+		return true
+	}
+	if c.nodelay == nodelaySet {
+		if err := c.ec.SetNoDelay(false); err != nil {
+			r.Logf(errlog.Crit, "setsockopt(TCP_NODELAY) failed %s", eventloop.ErrnoText(err))
+			return false
+		}
+		c.nodelay = nodelayUnset
+		r.Logf(errlog.Debug, "no tcp_nodelay")
+	}
+	if err := c.ec.Cork(); err != nil {
+		r.Logf(errlog.Crit, "setsockopt(TCP_CORK) failed %s", eventloop.ErrnoText(err))
+		return false
+	}
+	c.nopush = nopushSet
+	r.Logf(errlog.Debug, "tcp_nopush")
+	return true
+}
+
+// keepaliveSockopts is the socket part of ngx_http_set_keepalive: a corked
+// socket is uncorked once the response is sent (on Linux TCP_NODELAY then
+// stays off, as nginx leaves it), otherwise tcp_nodelay sets TCP_NODELAY
+// so that the next response's last segment is not held back by Nagle's
+// algorithm. False means the connection must close.
+func (c *Conn) keepaliveSockopts(loc *LocConf) bool {
+	if c.nopush == nopushSet {
+		if err := c.ec.UncorkWhenSent(); err != nil {
+			c.logf(errlog.Crit, "setsockopt(!TCP_CORK) failed %s", eventloop.ErrnoText(err))
+			return false
+		}
+		c.nopush = nopushUnset
+		return true
+	}
+	if loc.TCPNodelay.V && c.nodelay == nodelayUnset {
+		if err := c.ec.SetNoDelay(true); err != nil {
+			c.logf(errlog.Crit, "setsockopt(TCP_NODELAY) failed %s", eventloop.ErrnoText(err))
+			return false
+		}
+		c.nodelay = nodelaySet
+		c.logf(errlog.Debug, "tcp_nodelay")
+	}
+	return true
 }
 
 // writeHeader queues the serialised response head.

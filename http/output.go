@@ -309,6 +309,9 @@ func writeFilter(r *Request, in []Buf) int {
 		}
 		if b.File != nil {
 			if b.FileLen > 0 {
+				if !c.corkBeforeFile(r) {
+					return Error
+				}
 				if err := c.ec.Sendfile(b.File, b.FilePos, b.FileLen); err != nil {
 					return Error
 				}

@@ -307,6 +307,9 @@ func (r *Request) updateLocationConfig() {
 			r.KeepAlive = false
 		}
 	}
+	if !loc.TCPNopush.V {
+		r.Conn.nopush = nopushDisabled
+	}
 	if loc.Handler != nil {
 		r.contentHandler = loc.Handler
 	}

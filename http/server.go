@@ -164,6 +164,10 @@ func accepter(rt *Runtime, la *ListenAddr, cfg *Config) eventloop.Accepter {
 			cfg = s.cfg
 		}
 		c := &Conn{ec: ec, srv: s, cfg: cfg, la: la, start: s.loop.Now()}
+		if !ec.RemoteAddrPort().IsValid() {
+			// a unix-domain socket has neither option.
+			c.nopush, c.nodelay = nopushDisabled, nodelayDisabled
+		}
 		s.conns++
 		s.stats.accepted.Add(1)
 		s.stats.handled.Add(1)

@@ -177,7 +177,8 @@ func (r *Request) OpenFile(path []byte, flags OpenFlags, fi *OpenFileInfo) bool 
 	s.name = append(append(s.name[:0], path...), 0)
 	name := s.name
 
-	if flags&OpenSmall != 0 && of.symlinks == SymlinksOff && !of.testOnly {
+	small := flags&OpenSmall != 0 && of.symlinks == SymlinksOff && !of.testOnly
+	if small && !s.small.skip(name) {
 		if sf := s.small.lookup(s, name, r.Conn.loopNow()); sf != nil {
 			fi.Size, fi.Mtime, fi.Uniq = sf.size, sf.mtime, sf.ino
 			fi.IsFile = true
@@ -197,6 +198,9 @@ func (r *Request) OpenFile(path []byte, flags OpenFlags, fi *OpenFileInfo) bool 
 		ok = s.cache(cc).open(s, r, name, &of, fi)
 	}
 	of.export(fi)
+	if small && ok {
+		s.small.opened(name, fi.IsFile, fi.Size)
+	}
 	return ok
 }
 

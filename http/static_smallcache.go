@@ -38,6 +38,34 @@ type smallCache struct {
 	files      map[string]*smallFile
 	head, tail *smallFile
 	bytes      int
+	// big holds paths last seen as regular files too large to cache:
+	// they go straight to the ordinary open, which nginx's own syscalls
+	// (open, fstat) serve, instead of paying one stat more each time.
+	big map[string]struct{}
+}
+
+// maxBigPaths bounds smallCache.big; the set starts over when full.
+const maxBigPaths = 4096
+
+// skip tells whether the path (NUL terminated) is known to be too large.
+func (c *smallCache) skip(name []byte) bool {
+	_, ok := c.big[string(name[:len(name)-1])]
+	return ok
+}
+
+// opened notes what the ordinary open found at a path: a file that became
+// small enough is looked up in the cache again next time.
+func (c *smallCache) opened(name []byte, isFile bool, size int64) {
+	if isFile && size <= smallFileMax && len(c.big) > 0 {
+		delete(c.big, string(name[:len(name)-1]))
+	}
+}
+
+func (c *smallCache) markBig(key []byte) {
+	if c.big == nil || len(c.big) >= maxBigPaths {
+		c.big = make(map[string]struct{})
+	}
+	c.big[string(key)] = struct{}{}
 }
 
 // smallFile is one cached file: its identity as stat saw it, its bytes
@@ -79,7 +107,11 @@ func (c *smallCache) lookup(s *fileState, name []byte, now time.Time) *smallFile
 		}
 		c.drop(e)
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size > smallFileMax {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil
+	}
+	if st.Size > smallFileMax {
+		c.markBig(key)
 		return nil
 	}
 	limit := now.UnixNano() - smallSettleNanos
