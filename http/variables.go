@@ -726,7 +726,8 @@ func ArgValue(args []byte, name string) ([]byte, bool) {
 
 func varRequestBody(r *Request, _ any) ([]byte, bool) {
 	b := r.Body
-	if b == nil || b.File != nil || !b.Done {
+	if b == nil || b.File != nil || !b.Done || len(b.Bytes()) == 0 {
+		// nginx finds no $request_body without buffers.
 		return nil, false
 	}
 	return b.Bytes(), true

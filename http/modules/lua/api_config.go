@@ -68,7 +68,32 @@ func installConfig(st *loopState) {
 		L.Push(glua.LBool(st.exiting || st.ls != nil && st.ls.Loop().Exiting()))
 		return 1
 	}))
+	w.RawSetString("pids", L.NewFunction(func(L *glua.LState) int {
+		if c := st.cur(); c == nil || c.phase&(PhaseInit|PhaseInitWorker) != 0 {
+			L.Push(glua.LNil)
+			L.Push(glua.LString("API disabled in the current context"))
+			return 2
+		}
+		// one process serves every loop.
+		t := L.CreateTable(1, 0)
+		t.RawSetInt(1, glua.LNumber(os.Getpid()))
+		L.Push(t)
+		return 1
+	}))
 	st.ngx.RawSetString("worker", w)
+
+	// the raw phase numbers lua-resty-core's coroutine wrappers read.
+	raw := func(L *glua.LState) int {
+		c := st.cur()
+		if c == nil {
+			L.Push(glua.LNumber(0))
+			return 1
+		}
+		L.Push(glua.LNumber(rawContext(c.phase)))
+		return 1
+	}
+	st.ngx.RawSetString("get_raw_phase", L.NewFunction(raw))
+	st.ngx.RawSetString("_phase_ctx", L.NewFunction(raw))
 
 	// require "ngx" returns the ngx table, as in ngx_lua.
 	if loaded, ok := L.GetField(L.GetField(L.Get(glua.GlobalsIndex), "package"), "loaded").(*glua.LTable); ok {
@@ -92,4 +117,35 @@ func codeCacheDirective() core.Directive {
 		return nil
 	}
 	return d
+}
+
+// rawContext is a phase as ngx_lua's NGX_HTTP_LUA_CONTEXT_* bit.
+func rawContext(p Phase) int {
+	switch p {
+	case PhaseSet:
+		return 0x0001
+	case PhaseRewrite:
+		return 0x0002
+	case PhaseAccess:
+		return 0x0004
+	case PhaseContent:
+		return 0x0008
+	case PhaseLog:
+		return 0x0010
+	case PhaseHeaderFilter:
+		return 0x0020
+	case PhaseBodyFilter:
+		return 0x0040
+	case PhaseTimer:
+		return 0x0080
+	case PhaseInitWorker:
+		return 0x0100
+	case PhaseBalancer:
+		return 0x0200
+	case PhaseExitWorker:
+		return 0x2000
+	case PhaseServerRewrite:
+		return 0x8000
+	}
+	return 0
 }

@@ -33,6 +33,9 @@ type reqExt struct {
 	noAbort bool
 	// body is the body ngx.req.init_body started.
 	body *bodyBuilder
+	// bodyRead and bodyWait track lua_need_request_body's read before
+	// rewrite and access code.
+	bodyRead, bodyWait bool
 }
 
 func installCtl(st *loopState) {
@@ -98,6 +101,7 @@ func (st *loopState) exec(L *glua.LState) int {
 	}
 	path, args, ok := httpparse.CheckUnsafeURI(nil, []byte(uri))
 	if !ok {
+		c.r.Logf(errlog.Error, "unsafe URI \"%s\" was detected", uri)
 		luavm.Raise(L, "unsafe uri")
 	}
 	var user []byte

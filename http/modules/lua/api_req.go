@@ -446,6 +446,7 @@ func (st *loopState) setURI(L *glua.LState) int {
 			if c.phase&(PhaseRewrite|PhaseServerRewrite) == 0 {
 				luavm.Raise(L, "API disabled in the context of %s", c.phase.contextName())
 			}
+			c.r.Logf(errlog.Debug, "lua set uri jump to \"%s\"", uri)
 			if c.rq.noAbort {
 				luavm.Raise(L, "attempt to abort with pending subrequests")
 			}

@@ -352,3 +352,40 @@ func checkLuaString(L *glua.LState, n int) string {
 	luavm.TypeError(L, n, "string")
 	return ""
 }
+
+// readBodyFirst reads the request body before rewrite_by_lua or
+// access_by_lua code runs when lua_need_request_body is on, as ngx_lua's
+// phase handlers do: it returns OK once the body is there, Done while it
+// arrives (the phases run again afterwards), or an error status.
+func readBodyFirst(st *loopState, r *http.Request) int {
+	lc := r.Loc.LocConfOf(Module).(*LocConf)
+	if !lc.NeedRequestBody.V {
+		return http.OK
+	}
+	c := ctxOf(st, r)
+	if c.rq.bodyRead {
+		return http.OK
+	}
+	if c.rq.bodyWait {
+		return http.Done
+	}
+	inCall := true
+	rc := r.ReadBody(func(r *http.Request) {
+		c.rq.bodyRead = true
+		// ngx_lua keeps no reference for the read.
+		r.Finalize(http.Done)
+		if !inCall && c.rq.bodyWait {
+			c.rq.bodyWait = false
+			r.RunPhases()
+		}
+	})
+	inCall = false
+	if rc != http.OK {
+		return rc
+	}
+	if !c.rq.bodyRead {
+		c.rq.bodyWait = true
+		return http.Done
+	}
+	return http.OK
+}

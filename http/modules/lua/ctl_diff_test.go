@@ -43,7 +43,7 @@ func TestControlMatchesOpenResty(t *testing.T) {
 		{name: "exec-named", conf: access(`ngx.exec("@named", "ignored=1")`), log: true},
 		{name: "exec-target", conf: content(`ngx.say("target ", ngx.var.uri, " ", tostring(ngx.var.args), " ", ngx.req.is_internal())`)},
 		{name: "exec-after-say", conf: content(`ngx.say("x") local ok, err = pcall(ngx.exec, "/exec-target") ngx.say(err)`)},
-		{name: "exec-unsafe", conf: content(`local ok, err = pcall(ngx.exec, "/../x") ngx.say(err) ok, err = pcall(ngx.exec, "") ngx.say(err)`)},
+		{name: "exec-unsafe", conf: content(`local ok, err = pcall(ngx.exec, "/../x") ngx.say(err) ok, err = pcall(ngx.exec, "") ngx.say(err)`), log: true},
 		{name: "exec-sleep", conf: rewrite(`ngx.sleep(0.01) ngx.exec("/exec-target")`)},
 		{name: "exec-loop", conf: content(`ngx.exec("/exec-loop")`), log: true},
 		{name: "error-content", conf: content(`local t = nil
@@ -80,6 +80,11 @@ set_by_lua $v 'return select("#", ...) .. ":" .. ngx.arg[1] .. ":" .. tostring(n
 		{name: "worker", conf: content(`ngx.say(ngx.worker.id(), " ", ngx.worker.count(), " ", ngx.worker.exiting(), " ", ngx.worker.pid() > 0)`)},
 		{name: "config", conf: content(`ngx.say(ngx.config.subsystem, " ", ngx.config.nginx_version, " ", ngx.config.ngx_lua_version, " ", ngx.config.debug, " ", type(ngx.config.prefix()), " ", type(ngx.config.nginx_configure()))`)},
 		{name: "require-ngx", conf: content(`local n = require "ngx" ngx.say(n == ngx)`)},
+		{name: "need-body-rewrite", conf: "lua_need_request_body on;\n" + rewrite(`ngx.ctx.b = ngx.var.request_body`) + "\n" + content(`ngx.say(ngx.ctx.b)`),
+			reqs: []string{post("", "read before rewrite"), get("")}},
+		{name: "need-body-access", conf: "lua_need_request_body on;\n" + access(`ngx.ctx.b = ngx.req.get_body_data()`) + "\n" + content(`ngx.say(tostring(ngx.ctx.b))`),
+			reqs: []string{post("", "read before access")}},
+		{name: "worker-pids", conf: content(`local p = ngx.worker.pids() ngx.say(type(p), " ", #p, " ", p[1] == ngx.worker.pid())`)},
 		{name: "no-code-cache", conf: "lua_code_cache off;\n" + content(`ngx.say("compiled per request")`)},
 		{name: "phase-names", conf: rewrite(`ngx.ctx.p = ngx.get_phase()`) + "\n" + content(`ngx.say(ngx.ctx.p, " ", ngx.get_phase())`)},
 	}

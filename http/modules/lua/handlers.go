@@ -62,6 +62,9 @@ func phaseHandler(r *http.Request, h *Handler, phase Phase) int {
 		c.entered = false
 		return c.phaseResult(c.result)
 	}
+	if rc := readBodyFirst(st, r); rc != http.OK {
+		return rc
+	}
 	rc := runPhase(st, r, h, phase)
 	if rc == http.Done {
 		return http.Done
@@ -195,7 +198,7 @@ func headerFilter(next http.HeaderFilterFunc) http.HeaderFilterFunc {
 			return next(r)
 		}
 		c := ctxOf(st, r)
-		old := 0
+		wasExited, old := c.exited, 0
 		if c.exited {
 			old = c.exitCode
 		}
@@ -205,10 +208,15 @@ func headerFilter(next http.HeaderFilterFunc) http.HeaderFilterFunc {
 		if c.exited && c.exitCode != old {
 			// ngx.exit in the filter: the response is replaced by
 			// the status's (ngx_http_filter_finalize_request).
-			if c.exitCode == http.Error {
-				return http.Error
+			code := c.exitCode
+			rc := http.Error
+			if code != http.Error {
+				rc = r.FilterFinalizeKeeping(Module, code)
 			}
-			if rc := r.FilterFinalizeKeeping(Module, c.exitCode); rc == http.Error || rc == http.Again {
+			// the exit was the filter's: the code whose output ran
+			// the filter does not stop because of it.
+			c.exited, c.exitCode = wasExited, old
+			if rc == http.Error || rc == http.Again {
 				return rc
 			}
 			return http.OK
