@@ -247,6 +247,22 @@ func addrPortFromRaw(rsa *unix.RawSockaddrAny) netip.AddrPort {
 // kernel, file ranges included. Loop goroutine only.
 func (c *Conn) Buffered() int { return int(c.q.size) }
 
+// WriteNow hands the queued output of a stream connection to the kernel
+// at once, as nginx's output chain writes as it goes (ngx_lua's
+// ngx.flush), instead of when the dispatch ends, and reports whether
+// nothing is left queued. Drain and close notifications still come when
+// the dispatch ends, so a handler may call it while it runs. Loop
+// goroutine only.
+func (c *Conn) WriteNow() bool {
+	if c.flags&(fClosed|fConnecting|fUDP) != 0 || c.dialCB != nil {
+		return c.q.empty()
+	}
+	if !c.q.empty() {
+		c.flushStream()
+	}
+	return c.q.empty()
+}
+
 func (c *Conn) writable() error {
 	if c.flags&(fClosed|fWriteClosed) != 0 {
 		return ErrClosed

@@ -55,6 +55,11 @@ func (vm *VM) wrapper(L *lua.LState, co *lua.LState) lua.LValue {
 // coStatusOf returns coroutine.status's answer for co as seen from L.
 func (vm *VM) coStatusOf(L, co *lua.LState) string {
 	if co.Dead {
+		if vm.deadStatus != nil {
+			if s := vm.deadStatus(co); s != "" {
+				return s
+			}
+		}
 		return "dead"
 	}
 	cur := vm.logical(L)
@@ -86,6 +91,18 @@ func (vm *VM) coStatus(L *lua.LState) int {
 	L.Push(lua.LString(vm.coStatusOf(L, co)))
 	return 1
 }
+
+// SetDeadStatus makes coroutine.status ask f about a coroutine that is
+// over before answering "dead": f returns another status ("zombie" for a
+// light thread whose results wait for ngx.thread.wait) or "" to keep
+// "dead". Call it while setting the VM up.
+func (vm *VM) SetDeadStatus(f func(co *lua.LState) string) { vm.deadStatus = f }
+
+// Running returns the coroutine the Lua code calling the Go function that
+// runs in L logically runs in, as coroutine.running() sees it (pcall
+// helpers are seen through): a user coroutine, a request thread's state,
+// or the main state. Callable from inside Lua.
+func (vm *VM) Running(L *lua.LState) *lua.LState { return vm.logical(L) }
 
 func (vm *VM) coRunning(L *lua.LState) int {
 	cur := vm.logical(L)

@@ -44,6 +44,15 @@ func (vm *VM) threadTraceback(th *Thread) string {
 		level := 0
 		for f := curFrame(t.co); f != nil; f = f.Parent {
 			if f.Fn == nil || (!f.Fn.IsG && vm.isGlue(f.Fn.Proto)) {
+				if level == 0 && f.Fn != nil && t.state == stSuspended {
+					// a thread waiting in a Go function (a parent in
+					// ngx.thread.spawn) has left its frame, which
+					// LuaJIT keeps: the trampoline names it.
+					if name := callName(f); name != "?" {
+						level++
+						b.WriteString("\n\t[C]: in function '" + name + "'")
+					}
+				}
 				continue
 			}
 			level++

@@ -54,10 +54,14 @@ const (
 // Thread is a request thread: an entry thread, a light thread spawned by
 // one, or a timer's thread. The scheduler owns it from Start until Release.
 type Thread struct {
-	vm      *VM
-	co      *lua.LState
-	parent  *Thread
-	state   threadState
+	vm     *VM
+	co     *lua.LState
+	parent *Thread
+	state  threadState
+	// kept marks a spawned light thread: its state is its own for good,
+	// never recycled, so the coroutine object Lua code holds keeps its
+	// identity and reads as dead once the thread is over.
+	kept    bool
 	results []lua.LValue
 	err     *Error
 	// trace is the traceback recorded when the thread raised its error.
@@ -81,7 +85,8 @@ func (t *Thread) Results() []lua.LValue { return t.results }
 func (t *Thread) Err() *Error { return t.err }
 
 // Co returns the thread's Lua coroutine, as coroutine.running() returns it
-// in the thread. Nil once the thread has finished.
+// in the thread. Nil once the thread has finished, except for a light
+// thread started by Spawn, which keeps its coroutine until Release.
 func (t *Thread) Co() *lua.LState { return t.co }
 
 // Alive reports whether the thread can still run: it is running,
@@ -126,8 +131,16 @@ func (vm *VM) Current() *Thread { return vm.current }
 // Start runs fn with args in a fresh pooled thread until it finishes, fails
 // or suspends. Call it from the loop, outside Lua.
 func (vm *VM) Start(fn *lua.LFunction, args ...lua.LValue) (*Thread, Status) {
+	return vm.StartWith(nil, fn, args...)
+}
+
+// StartWith is Start with the thread's Data set to data before it first
+// runs, so that Go functions the thread calls at once find it. Call it
+// from the loop, outside Lua.
+func (vm *VM) StartWith(data any, fn *lua.LFunction, args ...lua.LValue) (*Thread, Status) {
 	vm.mustBeOutside("Start")
-	th := vm.newThread(nil)
+	th := vm.newThread(nil, false)
+	th.Data = data
 	return th, vm.run(vm.L, th, fn, args)
 }
 
@@ -146,9 +159,26 @@ func (vm *VM) Resume(th *Thread, vals ...lua.LValue) Status {
 // as ngx.thread.spawn does: it runs at once until it finishes, fails or
 // suspends, then the caller continues. L is the state of the running Go
 // function. Callable from inside Lua only.
+//
+// The light thread runs on a state of its own that is never recycled:
+// Co keeps returning it after the thread ended (then coroutine.status
+// reads "dead", or what the dead-status hook says), so the coroutine
+// object ngx.thread.spawn hands out keeps its identity.
 func (vm *VM) Spawn(L *lua.LState, fn *lua.LFunction, args ...lua.LValue) (*Thread, Status) {
-	th := vm.newThread(vm.current)
+	th := vm.newThread(vm.current, true)
 	return th, vm.run(L, th, fn, args)
+}
+
+// StartChild runs fn in a new light thread whose parent is parent, as
+// Spawn does, but from the loop, outside Lua: ngx_lua's ngx.thread.spawn
+// suspends the spawning thread and its scheduler starts the child. The
+// thread's Data is set to data before it first runs. Call it from the
+// loop, outside Lua.
+func (vm *VM) StartChild(parent *Thread, data any, fn *lua.LFunction, args ...lua.LValue) (*Thread, Status) {
+	vm.mustBeOutside("StartChild")
+	th := vm.newThread(parent, true)
+	th.Data = data
+	return th, vm.run(vm.L, th, fn, args)
 }
 
 // Kill stops a thread that is suspended or yielded; it will never run
@@ -160,6 +190,9 @@ func (vm *VM) Kill(th *Thread) bool {
 		return false
 	}
 	th.state = stKilled
+	if th.kept && th.co != nil {
+		th.co.Dead = true
+	}
 	vm.dropCo(th)
 	return true
 }
@@ -169,6 +202,9 @@ func (vm *VM) Kill(th *Thread) bool {
 func (vm *VM) Release(th *Thread) {
 	if th.Alive() || th.vm != vm {
 		return
+	}
+	if th.kept && th.co != nil {
+		delete(vm.tops, th.co)
 	}
 	*th = Thread{vm: vm}
 	vm.free = append(vm.free, th)
@@ -180,7 +216,8 @@ func (vm *VM) mustBeOutside(what string) {
 	}
 }
 
-func (vm *VM) newThread(parent *Thread) *Thread {
+// newThread takes a thread from the pool; a kept one gets a fresh state.
+func (vm *VM) newThread(parent *Thread, kept bool) *Thread {
 	var th *Thread
 	if n := len(vm.free); n > 0 {
 		th = vm.free[n-1]
@@ -190,10 +227,14 @@ func (vm *VM) newThread(parent *Thread) *Thread {
 	}
 	th.parent = parent
 	th.state = stIdle
-	if n := len(vm.threads); n > 0 {
+	th.kept = kept
+	switch n := len(vm.threads); {
+	case kept:
+		th.co = vm.newCoState()
+	case n > 0:
 		th.co = vm.threads[n-1]
 		vm.threads = vm.threads[:n-1]
-	} else {
+	default:
 		th.co = vm.newState()
 	}
 	vm.tops[th.co] = th
@@ -297,6 +338,13 @@ func (vm *VM) resume(from, co *lua.LState, fn *lua.LFunction, args []lua.LValue)
 // reused (trap L6).
 func (vm *VM) recycleCo(th *Thread) {
 	co := th.co
+	if th.kept {
+		if co != nil {
+			co.Dead = true
+			delete(vm.tops, co)
+		}
+		return
+	}
 	th.co = nil
 	if co == nil {
 		return
@@ -312,6 +360,10 @@ func (vm *VM) recycleCo(th *Thread) {
 func (vm *VM) dropCo(th *Thread) {
 	if th.co != nil {
 		delete(vm.tops, th.co)
+		if th.kept {
+			th.co.Dead = true
+			return
+		}
 		th.co = nil
 	}
 }
@@ -364,6 +416,13 @@ func (vm *VM) CheckYieldable(L *lua.LState) {
 	if f := curFrame(L); f == nil || !vm.canYield(L, f, true) {
 		yieldAcrossC(L)
 	}
+}
+
+// CanSuspend reports whether the Go function running in L could Suspend
+// now, without raising anything. Callable from inside Lua.
+func (vm *VM) CanSuspend(L *lua.LState) bool {
+	f := curFrame(L)
+	return f != nil && vm.canYield(L, f, true)
 }
 
 func yieldAcrossC(L *lua.LState) {

@@ -115,6 +115,8 @@ type VM struct {
 
 	budget *budget
 	closed bool
+	// deadStatus is the SetDeadStatus hook.
+	deadStatus func(co *lua.LState) string
 }
 
 // New creates a VM with the standard libraries, the runtime's replacements

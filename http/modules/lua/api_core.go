@@ -21,15 +21,15 @@ func init() { registerAPI(installCore) }
 func (st *loopState) request(L *glua.LState, allowed Phase) *reqCtx {
 	c := st.cur()
 	if c == nil {
-		L.RaiseError("no request found")
+		luavm.Raise(L, "no request found")
 		return nil
 	}
 	if allowed != 0 && c.phase&allowed == 0 {
-		L.RaiseError("API disabled in the context of %s", c.phase.contextName())
+		luavm.Raise(L, "API disabled in the context of %s", c.phase.contextName())
 		return nil
 	}
 	if c.r == nil && allowed&PhasesRequest != 0 && c.phase&PhasesRequest == 0 {
-		L.RaiseError("no request found")
+		luavm.Raise(L, "no request found")
 		return nil
 	}
 	return c
@@ -47,7 +47,7 @@ const (
 	outputPhases = PhaseRewrite | PhaseAccess | PhaseContent
 	exitPhases   = PhaseRewrite | PhaseServerRewrite | PhaseAccess | PhaseContent | PhaseTimer |
 		PhaseHeaderFilter | PhaseBalancer | PhaseInitWorker
-	sleepPhases = PhaseRewrite | PhaseServerRewrite | PhaseAccess | PhaseContent | PhaseTimer | PhaseInitWorker
+	sleepPhases = PhaseRewrite | PhaseServerRewrite | PhaseAccess | PhaseContent | PhaseTimer
 )
 
 var logLevels = map[string]errlog.Level{
@@ -306,35 +306,55 @@ func (st *loopState) flush(L *glua.LState) int {
 	c.r.SendFlush()
 	wait := L.OptBool(1, false)
 	ec := c.r.Conn.EventConn()
-	if !wait || ec.Buffered() == 0 {
+	// nginx's output chain has written what it could by now.
+	if ec.WriteNow() || !wait {
 		L.Push(glua.LTrue)
 		return 1
 	}
-	th := st.vm.Current()
-	c.r.SetDrainHandler(func(r *http.Request) {
-		r.SetDrainHandler(nil)
-		c.resume(th, glua.LTrue)
-	})
-	return st.vm.Suspend(L)
+	return st.waitFlush(L, c)
 }
 
-// sleep is ngx.sleep(seconds): the thread waits on a loop timer.
+// sleep is ngx.sleep(seconds) (ngx_http_lua_ngx_sleep): the thread waits
+// on a loop timer of whole milliseconds.
 func (st *loopState) sleep(L *glua.LState) int {
-	c := st.request(L, sleepPhases)
-	secs := float64(L.CheckNumber(1))
-	if secs < 0 {
-		L.RaiseError("invalid sleep duration \"%s\"", luavm.FormatNumber(secs))
+	if n := L.GetTop(); n != 1 {
+		luavm.Raise(L, "attempt to pass %d arguments, but accepted 1", n)
 	}
-	th := st.vm.Current()
-	d := time.Duration(secs * float64(time.Second))
-	var t interface{ Stop() bool }
-	timer := st.ls.Loop().AfterFunc(d, func() {
-		if c.r != nil {
-			c.r.Logf(errlog.Debug, "lua sleep timer expired: \"%s?%s\"", c.r.URI, c.r.Args)
+	c := st.cur()
+	if c == nil || c.phase == PhaseInit {
+		luavm.Raise(L, "no request found")
+	}
+	delay := int64(float64(L.CheckNumber(1)) * 1000)
+	if delay < 0 {
+		luavm.Raise(L, "invalid sleep duration \"%d\"", delay)
+	}
+	if c.phase&sleepPhases == 0 {
+		luavm.Raise(L, "API disabled in the context of %s", c.phase.contextName())
+	}
+	if delay == 0 {
+		// nginx without OpenResty's delayed-events patch, as Debian's.
+		c.logf(errlog.Warn, "ngx.sleep(0) called without delayed events patch, this will hurt performance")
+	}
+	c.logDebug("lua ready to sleep for %d ms", delay)
+	if !st.vm.CanSuspend(L) {
+		// ngx_lua arms the timer before its yield fails; the thread's
+		// end then cleans it up.
+		c.logDebug("lua clean up the timer for pending ngx.sleep")
+		st.vm.CheckYieldable(L)
+	}
+	co := st.curCo()
+	t := st.ls.Loop().AfterFunc(time.Duration(delay)*time.Millisecond, func() {
+		if r := c.r; r != nil {
+			c.logDebug("lua sleep timer expired: \"%s?%s\"", r.URI, r.Args)
+		} else {
+			c.logDebug("lua sleep timer expired: \"?\"")
 		}
-		c.resume(th)
+		co.wake()
 	})
-	t = timer
-	c.onCleanup(func() { t.Stop() })
+	co.cancel = func() {
+		if t.Stop() {
+			c.logDebug("lua clean up the timer for pending ngx.sleep")
+		}
+	}
 	return st.vm.Suspend(L)
 }

@@ -86,7 +86,9 @@ func (st *loopState) exec(L *glua.LState) int {
 		luavm.Raise(L, "expecting one or two arguments, but got %d", n)
 	}
 	c := st.cur()
-	if c == nil || c.r == nil {
+	if c == nil || c.r == nil && c.phase&(PhaseTimer|PhaseInitWorker) == 0 {
+		// a timer has a (fake) request in ngx_lua: the phase check
+		// answers.
 		luavm.Raise(L, "no request object found")
 	}
 	uri := checkLuaString(L, 1)
@@ -164,7 +166,9 @@ func (st *loopState) redirect(L *glua.LState) int {
 		}
 	}
 	c := st.cur()
-	if c == nil || c.r == nil {
+	if c == nil || c.r == nil && c.phase&(PhaseTimer|PhaseInitWorker) == 0 {
+		// a timer has a (fake) request in ngx_lua: the phase check
+		// answers.
 		luavm.Raise(L, "no request object found")
 	}
 	if c.phase&ctlPhases == 0 {
@@ -202,13 +206,8 @@ func (c *reqCtx) stopsThread() bool {
 // abandon ends the phase's code after a thread stopped it: every thread
 // of the request is killed and the phase gets its result.
 func (c *reqCtx) abandon(th *luavm.Thread) int {
-	c.st.vm.Kill(th)
-	c.st.vm.Release(th)
-	if th == c.entry {
-		c.entry = nil
-	}
+	// cleanup kills th with the others.
 	c.cleanup()
-	c.entry = nil
 	switch {
 	case c.rq.jump:
 		return c.jumpResult()

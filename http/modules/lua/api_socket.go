@@ -148,6 +148,9 @@ func (c *reqCtx) sockConf() *LocConf {
 			return lc
 		}
 	}
+	if c.sc.loc != nil {
+		return c.sc.loc
+	}
 	return defaultSockConf
 }
 

@@ -46,8 +46,8 @@ type reqCtx struct {
 	// waits counts what the suspended threads wait for; cleanup cancels
 	// pending operations (timers, sockets) when the request goes away.
 	cleanups []func()
-	// threads are the light threads of ngx.thread.spawn still alive.
-	threads []*luavm.Thread
+	// sc is the state of the code's threads (sched.go).
+	sc schedState
 
 	// filter state for body_filter_by_lua: ngx.arg[1], ngx.arg[2], the
 	// flush flag of the chunk, and whether the code already sent the
@@ -93,8 +93,11 @@ func (st *loopState) withCtx(ctx *reqCtx, f func()) {
 // cur returns the context of the Lua code running now.
 func (st *loopState) cur() *reqCtx {
 	for th := st.vm.Current(); th != nil; th = th.Parent() {
-		if c, ok := th.Data.(*reqCtx); ok {
-			return c
+		switch d := th.Data.(type) {
+		case *coCtx:
+			return d.c
+		case *reqCtx:
+			return d
 		}
 	}
 	return st.current
@@ -105,15 +108,7 @@ func (c *reqCtx) cleanup() {
 		c.cleanups[i]()
 	}
 	c.cleanups = nil
-	for _, th := range c.threads {
-		if th.Alive() {
-			c.st.vm.Kill(th)
-		}
-	}
-	c.threads = nil
-	if c.entry != nil && c.entry.Alive() {
-		c.st.vm.Kill(c.entry)
-	}
+	c.killThreads()
 }
 
 // onCleanup registers f to run when the request ends or the thread is
@@ -133,58 +128,11 @@ func runPhase(st *loopState, r *http.Request, h *Handler, phase Phase) int {
 	c.phase = phase
 	c.handler = h
 	c.exited, c.done, c.entered = false, false, true
-	var th *luavm.Thread
-	var status luavm.Status
-	// the thread runs at once: the context must be known before.
-	st.withCtx(c, func() { th, status = st.vm.Start(f) })
-	th.Data = c
-	c.entry = th
-	return c.afterRun(th, status)
-}
-
-// afterRun reads how a run of a request thread ended and turns it into
-// the phase's result: Again/Done while threads wait, else the code the
-// phase ends with.
-func (c *reqCtx) afterRun(th *luavm.Thread, status luavm.Status) int {
-	r := c.r
-	switch status {
-	case luavm.Failed:
-		c.logAbort(th)
-		c.st.vm.Release(th)
-		if th == c.entry {
-			c.entry = nil
-			if r.HeaderSent || c.headersSent {
-				return http.Error
-			}
-			return 500
-		}
-		return c.continueAfterChild()
-	case luavm.Done:
-		if th == c.entry {
-			c.entry = nil
-			c.st.vm.Release(th)
-			return c.entryDone()
-		}
-		c.st.vm.Release(th)
-		return c.continueAfterChild()
-	case luavm.Yielded:
-		// coroutine.yield at the top: let others run, then resume.
-		c.st.ls.Loop().Defer(func() { c.resume(th) })
-		return c.suspend()
-	}
-	// Suspended: ngx.exit, ngx.exec, ngx.redirect and a URI jump abandon
-	// the thread; otherwise it waits.
-	if c.stopsThread() {
-		return c.abandon(th)
+	c.watchClientAbort()
+	if rc := c.startEntry(f); rc != again {
+		return rc
 	}
 	return c.suspend()
-}
-
-func (c *reqCtx) continueAfterChild() int {
-	if c.entry != nil && c.entry.Alive() {
-		return c.suspend()
-	}
-	return c.entryDone()
 }
 
 // suspend: the phase waits; the request is held until a thread resumes
@@ -195,43 +143,6 @@ func (c *reqCtx) suspend() int {
 		c.r.Hold()
 	}
 	return http.Done
-}
-
-// entryDone is the end of a phase's code: content flushes the response,
-// rewrite and access go on to the next handler.
-func (c *reqCtx) entryDone() int {
-	for _, th := range c.threads {
-		if th.Alive() {
-			// ngx_lua waits for light threads before ending the phase.
-			return c.suspend()
-		}
-	}
-	c.done = true
-	if c.exited {
-		return c.exitResult()
-	}
-	if c.phase == PhaseContent {
-		return c.finishOutput()
-	}
-	return http.OK
-}
-
-// resume continues a suspended thread with vals (the waiting Go
-// function's results) and, when the phase is over, moves the request on.
-func (c *reqCtx) resume(th *luavm.Thread, vals ...glua.LValue) {
-	if !th.Alive() || c.r == nil && c.phase != PhaseTimer && c.phase != PhaseInitWorker {
-		return
-	}
-	status := c.st.vm.Resume(th, vals...)
-	if c.r == nil {
-		c.afterDetached(th, status)
-		return
-	}
-	rc := c.afterRun(th, status)
-	if rc == http.Done {
-		return
-	}
-	c.phaseOver(rc)
 }
 
 // phaseOver continues the request once an asynchronous phase ended.
@@ -292,36 +203,18 @@ func (c *reqCtx) detachedContext() string {
 	case PhaseInitWorker:
 		return ", context: init_worker_by_lua*"
 	case PhaseTimer:
-		return ", context: ngx.timer"
+		return ", context: ngx.timer" + c.sc.logExtra
 	}
 	return ""
 }
 
 // runDetached runs f in a thread with no request (init_worker_by_lua).
 func (c *reqCtx) runDetached(f *glua.LFunction, what string) {
-	var th *luavm.Thread
-	var status luavm.Status
-	c.st.withCtx(c, func() { th, status = c.st.vm.Start(f) })
-	th.Data = c
-	c.entry = th
-	c.afterDetached(th, status)
-}
-
-func (c *reqCtx) afterDetached(th *luavm.Thread, status luavm.Status) {
-	switch status {
-	case luavm.Failed:
-		c.logAbort(th)
-		c.st.vm.Release(th)
-	case luavm.Done:
-		c.st.vm.Release(th)
-	case luavm.Yielded:
-		c.st.ls.Loop().Defer(func() { c.resume(th) })
-	default:
-		if c.stopsThread() {
-			c.st.vm.Kill(th)
-			c.st.vm.Release(th)
-			c.cleanup()
-		}
+	if c.st.ls != nil {
+		c.sc.loc = httpLevelConf(c.st.ls.Config())
+	}
+	if rc := c.startEntry(f); rc != again {
+		c.detachedDone()
 	}
 }
 
