@@ -88,6 +88,8 @@ type Conn struct {
 	// sentHooks run when the output queue drains or the connection
 	// closes (Request.ReleaseAfterSend).
 	sentHooks []func()
+	// sentFiles are request descriptors closed when the output drains.
+	sentFiles []*ownedFD
 }
 
 // Timer purposes.

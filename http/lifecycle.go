@@ -160,6 +160,18 @@ func (r *Request) runCleanups() {
 	for i := len(cl) - 1; i >= 0; i-- {
 		cl[i]()
 	}
+	if r.cleanups == nil {
+		clear(cl)
+		r.cleanups = cl[:0]
+	}
+	if len(r.files) > 0 {
+		c := r.Conn
+		for i, o := range r.files {
+			c.releaseFile(o)
+			r.files[i] = nil
+		}
+		r.files = r.files[:0]
+	}
 }
 
 // free runs the log phase and releases the request's resources

@@ -1,7 +1,6 @@
 package http
 
 import (
-	"os"
 	"strconv"
 	"time"
 
@@ -14,7 +13,7 @@ import (
 type Buf struct {
 	Data []byte
 	// File, FilePos and FileLen describe a file range (sendfile).
-	File    *os.File
+	File    *File
 	FilePos int64
 	FileLen int64
 
@@ -86,6 +85,14 @@ func (r *Request) Output(in []Buf) int {
 func (r *Request) OutputBytes(b []byte, owned, last bool) int {
 	bufs := r.Conn.srv.bufScratch[:1]
 	bufs[0] = Buf{Data: b, Owned: owned, Last: last && r == r.Main, LastInChain: last}
+	return r.Output(bufs)
+}
+
+// OutputFile sends n bytes of f from pos, the last of the response when
+// last is set (as OutputBytes).
+func (r *Request) OutputFile(f *File, pos, n int64, last bool) int {
+	bufs := r.Conn.srv.bufScratch[:1]
+	bufs[0] = Buf{File: f, FilePos: pos, FileLen: n, Last: last && r == r.Main, LastInChain: last}
 	return r.Output(bufs)
 }
 
@@ -312,7 +319,7 @@ func writeFilter(r *Request, in []Buf) int {
 				if !c.corkBeforeFile(r) {
 					return Error
 				}
-				if err := c.ec.Sendfile(b.File, b.FilePos, b.FileLen); err != nil {
+				if err := c.ec.SendfileFd(b.File.fd, b.FilePos, b.FileLen); err != nil {
 					return Error
 				}
 				r.BytesSent += b.FileLen

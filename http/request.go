@@ -149,6 +149,9 @@ type Request struct {
 	resume func(r *Request)
 	// cleanups run when the request is finished or aborted.
 	cleanups []func()
+	// files are the descriptors the main request opened without a cache,
+	// closed once its output has been sent.
+	files []*ownedFD
 
 	// LimitRate is the current response rate limit in bytes per second,
 	// 0 for none ($limit_rate).

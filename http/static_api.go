@@ -176,8 +176,19 @@ func (r *Request) ReleaseAfterSend(f func()) {
 	c.sentHooks = append(c.sentHooks, f)
 }
 
-// runSentHooks runs the ReleaseAfterSend functions; the connection calls
-// it when its output queue drained or it closed.
+// releaseFile closes a request's descriptor once the output queued so far
+// has been sent.
+func (c *Conn) releaseFile(o *ownedFD) {
+	if c.closed() || c.ec.Buffered() == 0 {
+		c.srv.files.closeOwned(o)
+		return
+	}
+	c.sentFiles = append(c.sentFiles, o)
+}
+
+// runSentHooks runs the ReleaseAfterSend functions and closes the files
+// waiting for the output; the connection calls it when its output queue
+// drained or it closed.
 func (c *Conn) runSentHooks() {
 	for len(c.sentHooks) > 0 {
 		hs := c.sentHooks
@@ -185,6 +196,13 @@ func (c *Conn) runSentHooks() {
 		for _, f := range hs {
 			f()
 		}
+	}
+	if len(c.sentFiles) > 0 {
+		for i, o := range c.sentFiles {
+			c.srv.files.closeOwned(o)
+			c.sentFiles[i] = nil
+		}
+		c.sentFiles = c.sentFiles[:0]
 	}
 }
 

@@ -11,7 +11,6 @@ package http
 // number.
 
 import (
-	"os"
 	"syscall"
 	"time"
 	"unsafe"
@@ -70,37 +69,51 @@ type OpenFileInfo struct {
 // File returns the open file, nil for directories, test-only opens and
 // cached small files. It stays open until the request's output has been
 // sent. Request loop only.
-func (fi *OpenFileInfo) File() *os.File {
+func (fi *OpenFileInfo) File() *File {
 	switch {
 	case fi.cached != nil:
-		return fi.cached.osFile()
+		return fi.cached.bufFile()
 	case fi.own != nil:
-		return fi.own.osFile()
+		return &fi.own.File
 	}
 	return nil
 }
 
-// ownedFD is a descriptor one request opened without a cache.
+// ownedFD is a descriptor one request opened without a cache. Closed ones
+// go back to the loop's free list, so the hot path allocates nothing.
 type ownedFD struct {
-	fd   int
-	name string
-	f    *os.File
+	File
+	next *ownedFD
 }
 
-func (o *ownedFD) osFile() *os.File {
-	if o.f == nil {
-		o.f = os.NewFile(uintptr(o.fd), o.name)
-	}
-	return o.f
-}
+// maxFreeFDs bounds the loop's free list of ownedFDs.
+const maxFreeFDs = 1024
 
-func (o *ownedFD) close() {
-	if o.f != nil {
-		o.f.Close()
+// newOwned returns an ownedFD for fd opened at name (not retained).
+func (s *fileState) newOwned(fd int, name []byte) *ownedFD {
+	o := s.freeFDs
+	if o != nil {
+		s.freeFDs, o.next = o.next, nil
+		s.nfree--
 	} else {
-		unix.Close(o.fd)
+		o = &ownedFD{}
 	}
-	o.fd = -1
+	o.fd = fd
+	o.name = append(o.name[:0], name...)
+	return o
+}
+
+// closeOwned closes o's descriptor and keeps o for reuse.
+func (s *fileState) closeOwned(o *ownedFD) {
+	if o.fd >= 0 {
+		unix.Close(o.fd)
+		o.fd = -1
+	}
+	if s.nfree < maxFreeFDs {
+		o.next = s.freeFDs
+		s.freeFDs = o
+		s.nfree++
+	}
 }
 
 // fileState is a loop's file machinery: its open_file_cache instances and
@@ -116,6 +129,9 @@ type fileState struct {
 	st   unix.Stat_t
 	// readBuf is the copy filter's read buffer.
 	readBuf []byte
+	// freeFDs are closed ownedFDs kept for reuse.
+	freeFDs *ownedFD
+	nfree   int
 }
 
 // openInfo is the working state of one open (the C ngx_open_file_info_t).
@@ -268,10 +284,10 @@ func (s *fileState) openUncached(r *Request, name []byte, of *openInfo, fi *Open
 		return false
 	}
 	if of.fd >= 0 {
-		o := &ownedFD{fd: of.fd, name: string(name[:len(name)-1])}
+		o := s.newOwned(of.fd, name[:len(name)-1])
 		fi.own = o
 		mr := r.Main
-		mr.AddCleanup(func() { mr.ReleaseAfterSend(o.close) })
+		mr.files = append(mr.files, o)
 	}
 	return true
 }
@@ -505,7 +521,7 @@ type ofCache struct {
 type cachedFile struct {
 	name   string
 	fd     int
-	f      *os.File
+	file   File // what response buffers refer to
 	uniq   uint64
 	mtime  int64
 	size   int64
@@ -526,11 +542,15 @@ type cachedFile struct {
 	queued     bool
 }
 
-func (f *cachedFile) osFile() *os.File {
-	if f.f == nil && f.fd >= 0 {
-		f.f = os.NewFile(uintptr(f.fd), f.name)
+func (f *cachedFile) bufFile() *File {
+	if f.fd < 0 {
+		return nil
 	}
-	return f.f
+	if f.file.name == nil {
+		f.file.name = []byte(f.name)
+	}
+	f.file.fd = f.fd
+	return &f.file
 }
 
 // closeFD closes the entry's descriptor; log (nil: none) reports a
@@ -539,17 +559,11 @@ func (f *cachedFile) closeFD(log *errlog.Log) {
 	if f.fd < 0 {
 		return
 	}
-	var err error
-	if f.f != nil {
-		err = f.f.Close()
-		f.f = nil
-	} else {
-		err = unix.Close(f.fd)
-	}
-	if err != nil && log != nil {
+	if err := unix.Close(f.fd); err != nil && log != nil {
 		log.Logf(errlog.Alert, "close() \"%s\" failed %s", f.name, errlog.Errno(err))
 	}
 	f.fd = -1
+	f.file.fd = -1
 }
 
 func (c *ofCache) unqueue(f *cachedFile) {

@@ -135,6 +135,7 @@ type UpstreamRequest struct {
 
 	pend      []byte
 	tf        *os.File
+	tfBuf     *File // tf as response buffers refer to it
 	tfOff     int64
 	fileMode  bool
 	fileSince int64
@@ -872,7 +873,7 @@ func (u *UpstreamRequest) release(clean bool) {
 	}
 	if u.tf != nil {
 		f := u.tf
-		u.tf = nil
+		u.tf, u.tfBuf = nil, nil
 		r.ReleaseAfterSend(func() { f.Close() })
 	}
 	if r.upstream == u {

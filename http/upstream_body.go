@@ -217,7 +217,7 @@ func (u *UpstreamRequest) output(b []byte) bool {
 			u.finalize(Error)
 			return false
 		}
-		bufs[0] = Buf{File: u.tf, FilePos: off, FileLen: int64(len(b))}
+		bufs[0] = Buf{File: u.tfBuf, FilePos: off, FileLen: int64(len(b))}
 	} else {
 		bufs[0] = Buf{Data: b, Flush: !u.buffering}
 	}
@@ -310,7 +310,7 @@ func (u *UpstreamRequest) spool(b []byte) (int64, bool) {
 			r.Logf(errlog.Crit, "open() \"%s\" failed %s", name, errlog.Errno(err))
 			return 0, false
 		}
-		u.tf = f
+		u.tf, u.tfBuf = f, NewFile(f)
 		u.logf(errlog.Warn, "an upstream response is buffered to a temporary file %s", name)
 	}
 	off := u.tfOff

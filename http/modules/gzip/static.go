@@ -126,8 +126,7 @@ func ServeStatic(r *http.Request, mode int, accept func(r *http.Request) bool, e
 	if fi.Data != nil || fi.Size == 0 {
 		return r.OutputBytes(fi.Data, true, true)
 	}
-	buf := [1]http.Buf{{File: fi.File(), FileLen: fi.Size, Last: r == r.Main, LastInChain: true}}
-	return r.Output(buf[:])
+	return r.OutputFile(fi.File(), 0, fi.Size, true)
 }
 
 var etagName = []byte("ETag")

@@ -20,6 +20,7 @@ var masks = []struct {
 	with string
 }{
 	{regexp.MustCompile(`\[\d\d/\w\w\w/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\]`), "[TIME]"},
+	{regexp.MustCompile(`\d\d/\w\w\w/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}`), "TIME"},
 	{regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d`), "ISO"},
 	{regexp.MustCompile(`msec=\d+\.\d{3}`), "msec=M"},
 	{regexp.MustCompile(`rt=\d+\.\d{3}`), "rt=R"},

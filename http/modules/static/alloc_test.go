@@ -29,26 +29,59 @@ http {
 `
 
 func hotServer(t testing.TB) *statictest.Client {
+	return fileServer(t, "1k.html", 1024)
+}
+
+// fileServer serves a file of size bytes of "x" at /name.
+func fileServer(t testing.TB, name string, size int) *statictest.Client {
 	t.Helper()
 	root := t.TempDir()
-	p := filepath.Join(root, "1k.html")
-	if err := os.WriteFile(p, bytes.Repeat([]byte("x"), 1024), 0o644); err != nil {
+	p := filepath.Join(root, name)
+	if err := os.WriteFile(p, bytes.Repeat([]byte("x"), size), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	old := time.Now().Add(-time.Hour)
 	if err := os.Chtimes(p, old, old); err != nil {
 		t.Fatal(err)
 	}
-	// the small-file cache takes a file whose change time (now) is two
-	// seconds old: wait until it is.
-	time.Sleep(2100 * time.Millisecond)
+	if size <= 32<<10 {
+		// the small-file cache takes a file whose change time (now)
+		// is two seconds old: wait until it is.
+		time.Sleep(2100 * time.Millisecond)
+	}
 	accessLog := ""
 	if modules.Registry().Known("access_log") {
 		accessLog = "access_log off;"
 	}
 	conf := strings.NewReplacer("ROOT", root, "PORT", strconv.Itoa(nginxtest.FreePort(t)), "ACCESS_LOG", accessLog).Replace(hotConf)
 	addr := statictest.Serve(t, conf)
-	return statictest.Dial(t, addr, "GET /1k.html HTTP/1.1\r\nHost: bench\r\n\r\n")
+	return statictest.Dial(t, addr, "GET /"+name+" HTTP/1.1\r\nHost: bench\r\n\r\n")
+}
+
+// A file too large for the small-file cache is opened, sent with sendfile
+// and closed for every request, as nginx does, and that allocates nothing
+// either: descriptors are not wrapped in os.File and their bookkeeping is
+// reused.
+func TestSendfileAllocs(t *testing.T) {
+	cl := fileServer(t, "64k.html", 64<<10)
+	body := bytes.Repeat([]byte("x"), 64<<10)
+	for i := 0; i < 50; i++ {
+		resp, err := cl.Do()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(resp, []byte("HTTP/1.1 200 OK\r\n")) || !bytes.HasSuffix(resp, body) {
+			t.Fatalf("unexpected response:\n%.300s", resp)
+		}
+	}
+	allocs := testing.AllocsPerRun(500, func() {
+		if _, err := cl.Do(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per request, want 0", allocs)
+	}
 }
 
 // A settled small file is served from the loop's cache: after warm-up a

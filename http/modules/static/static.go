@@ -96,7 +96,7 @@ func handler(r *http.Request) int {
 	if fi.Data != nil || fi.Size == 0 {
 		return r.OutputBytes(fi.Data, true, true)
 	}
-	return r.Output([]http.Buf{{File: fi.File(), FileLen: fi.Size, Last: r == r.Main, LastInChain: true}})
+	return r.OutputFile(fi.File(), 0, fi.Size, true)
 }
 
 // openFailed answers a failed open with nginx's status and error-log line.
