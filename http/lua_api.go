@@ -336,3 +336,7 @@ func (r *Request) FilterFinalizeKeeping(m *core.Module, status int) int {
 	}
 	return rc
 }
+
+// Reset empties h as for a new response (no headers, no length, no
+// Last-Modified), keeping its slices' memory.
+func (h *ResponseHeaders) Reset() { h.reset() }
