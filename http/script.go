@@ -194,7 +194,7 @@ func (t *Template) flushVars(r *Request) {
 	reg := r.Conn.cfg.Main.vars
 	r.varSlots(len(reg.indexed))
 	for _, p := range t.parts {
-		if p.varIdx >= 0 && reg.indexed[p.varIdx].Flags&VarNoCacheable != 0 {
+		if p.varIdx >= 0 && reg.indexed[p.varIdx].Flags&VarNoCacheable != 0 && !r.vars[p.varIdx].pinned {
 			r.vars[p.varIdx] = varValue{}
 		}
 	}

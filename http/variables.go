@@ -42,6 +42,9 @@ type varValue struct {
 	v        []byte
 	valid    bool
 	notFound bool
+	// pinned marks a value a script stored: it stays, even for a
+	// non-cacheable variable, as nginx's stored values are cacheable.
+	pinned bool
 }
 
 type varRegistry struct {
@@ -129,15 +132,20 @@ func (cf *Conf) VariableIndex(name string) (int, error) {
 func (reg *varRegistry) init(cf *Conf) error {
 	reg.indexed = make([]*Variable, len(reg.names))
 	for i, name := range reg.names {
-		if v := reg.defs[name]; v != nil {
-			reg.indexed[i] = v
+		def := reg.defs[name]
+		if def != nil && def.Get != nil && def.Flags&VarWeak == 0 {
+			reg.indexed[i] = def
 			continue
 		}
-		var found *Variable
+		// a weak definition (set's) or one without a getter yields to
+		// the longest prefix variable it matches, as in nginx: "set
+		// $arg_x" reads the argument until the script stores a value.
+		found := def
+		plen := 0
 		for _, p := range reg.prefixes {
-			if strings.HasPrefix(name, p.Name) {
+			if len(p.Name) > plen && strings.HasPrefix(name, p.Name) {
 				found = &Variable{Name: name, Get: p.Get, Set: p.Set, Data: name[len(p.Name):], Flags: p.Flags &^ VarPrefix}
-				break
+				plen = len(p.Name)
 			}
 		}
 		if found == nil {
@@ -156,7 +164,7 @@ func (r *Request) IndexedVar(i int) ([]byte, bool) {
 	vv := &r.vars[i]
 	if vv.valid || vv.notFound {
 		v := reg.indexed[i]
-		if v.Flags&VarNoCacheable == 0 {
+		if vv.pinned || v.Flags&VarNoCacheable == 0 {
 			return vv.v, vv.valid
 		}
 	}
@@ -180,7 +188,7 @@ func (r *Request) SetIndexedVar(i int, b []byte) {
 		v.Set(r, b, v.Data)
 		return
 	}
-	r.vars[i] = varValue{v: b, valid: true}
+	r.vars[i] = varValue{v: b, valid: true, pinned: true}
 }
 
 func (r *Request) varSlots(n int) {

@@ -151,6 +151,13 @@ http {
             set_unescape_uri $args $arg_q;
             return 200 "args=$args\n";
         }
+        location = /arg-target {
+            set $before "$arg_bar";
+            set_if_empty $arg_bar 15;
+            set_if_empty $arg_bah 25;
+            set_md5 $http_x_h $http_x_h;
+            return 200 "before=$before bar=$arg_bar bah=$arg_bah h=$http_x_h\n";
+        }
         location = /in-if {
             if ($arg_a) {
                 set_md5 $m $arg_a;
@@ -218,6 +225,8 @@ func TestSetMiscMatchesNginx(t *testing.T) {
 		tc{"order with rewrite", get("/order")},
 		tc{"set $args", get("/args?q=a%3Db")},
 		tc{"in if", get("/in-if?a=1")},
+		tc{"prefix variables as targets", get("/arg-target?bar=71")},
+		tc{"prefix variables as targets, empty", get("/arg-target")},
 		tc{"in if unmatched", get("/in-if")},
 	)
 	for _, tc := range tests {
