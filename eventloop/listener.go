@@ -21,8 +21,9 @@ import (
 // DefaultBacklog is nginx's listen backlog on Linux (NGX_LISTEN_BACKLOG).
 const DefaultBacklog = 511
 
-// acceptBatch bounds the accept4 calls per readiness report, so a flood of
-// new connections cannot starve established ones.
+// acceptBatch bounds the accept4 calls per readiness report with
+// multi_accept, so a flood of new connections cannot starve established
+// ones.
 const acceptBatch = 16
 
 // KeepAliveMode is nginx's so_keepalive switch.
@@ -231,8 +232,16 @@ func accept4(fd int, rsa *unix.RawSockaddrAny, n *uint32) (int, syscall.Errno) {
 	return int(r), e
 }
 
-// onReadable accepts pending connections. Loop goroutine.
+// onReadable accepts a pending connection, or with multi_accept as many
+// as are pending (up to acceptBatch). One accept per report is nginx's
+// default: the listening socket is level-triggered, so the next wait
+// reports it again if more are queued, and no accept4 is spent learning
+// that none is left.
 func (ln *Listener) onReadable() {
+	if !ln.loop.multiAccept.Load() {
+		ln.acceptOne()
+		return
+	}
 	for i := 0; i < acceptBatch; i++ {
 		if !ln.acceptOne() {
 			return

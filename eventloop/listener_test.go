@@ -5,6 +5,7 @@ package eventloop
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -397,4 +398,39 @@ func TestInheritedListener(t *testing.T) {
 			t.Fatal("3 inherited sockets for 2 loops were accepted")
 		}
 	})
+}
+
+// Connections queued together are all accepted, one per readiness report
+// (the listening socket is level-triggered, so it is reported again) or
+// all at once with multi_accept.
+func TestAcceptQueuedConnections(t *testing.T) {
+	for _, multi := range []bool{false, true} {
+		t.Run(fmt.Sprintf("multi_accept=%v", multi), func(t *testing.T) {
+			forEachBackend(t, func(t *testing.T, b Backend) {
+				g := startGroup(t, b, 1, func(c *GroupConfig) { c.Loop.MultiAccept = multi })
+				l := g.Loops()[0]
+				ls := listenTCP(t, g, AccepterFunc(func(c *Conn) Handler {
+					c.WriteString("hi")
+					c.CloseAfterDrain()
+					return &HandlerFuncs{}
+				}))
+				// hold the loop so the connections queue up in the backlog.
+				release := make(chan struct{})
+				l.Post(func() { <-release })
+				const n = 40
+				conns := make([]net.Conn, n)
+				for i := range conns {
+					conns[i] = dialClient(t, "tcp", ls.Addr().String())
+				}
+				close(release)
+				for i, c := range conns {
+					c.SetReadDeadline(time.Now().Add(5 * time.Second))
+					got, err := io.ReadAll(c)
+					if err != nil || string(got) != "hi" {
+						t.Fatalf("connection %d: %q %v", i, got, err)
+					}
+				}
+			})
+		})
+	}
 }

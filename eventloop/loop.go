@@ -61,6 +61,10 @@ type Config struct {
 	// shutdown begins, after the loop's listeners closed and idle
 	// connections were closed.
 	OnShutdown func(l *Loop)
+	// MultiAccept accepts every pending connection when a listening
+	// socket is reported readable, instead of one (nginx's multi_accept).
+	// SetMultiAccept changes it later.
+	MultiAccept bool
 
 	// serial numbers connections; a Group shares one between its loops.
 	serial *atomic.Uint64
@@ -108,6 +112,7 @@ type Loop struct {
 	exiting     bool
 	forceStop   bool
 	acceptOff   bool
+	multiAccept atomic.Bool
 	acceptTimer *Timer
 	exitTimer   *Timer
 	rsa         unix.RawSockaddrAny
@@ -158,6 +163,7 @@ func New(cfg Config) (*Loop, error) {
 		now:      now,
 		done:     make(chan struct{}),
 	}
+	l.multiAccept.Store(cfg.MultiAccept)
 	return l, nil
 }
 
@@ -330,6 +336,10 @@ func (l *Loop) shouldExit() bool {
 	}
 	return l.exiting && l.nconns == 0 && l.holds == 0
 }
+
+// SetMultiAccept switches multi_accept (Config.MultiAccept); any
+// goroutine.
+func (l *Loop) SetMultiAccept(on bool) { l.multiAccept.Store(on) }
 
 // polled implements sink.
 func (l *Loop) polled() { l.updateTime() }

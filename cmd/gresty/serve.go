@@ -92,6 +92,7 @@ func (s *server) start() error {
 		Loops: pc.WorkerProcesses.V,
 		Loop: eventloop.Config{
 			WorkerConnections: ev.Connections.V,
+			MultiAccept:       ev.MultiAccept.V,
 			Logf: func(level int, connID uint64, format string, args ...any) {
 				s.cycle.Log.Printf(errlog.Level(level), errlog.Entry{Conn: connID}, format, args...)
 			},
@@ -211,6 +212,9 @@ func (s *server) reload() {
 			s.cycle.Log.Logf(errlog.Emerg, "%s", err)
 			return
 		}
+	}
+	for _, l := range s.group.Loops() {
+		l.SetMultiAccept(c.Events().MultiAccept.V)
 	}
 	old := s.cycle
 	s.cycle = c
