@@ -55,7 +55,7 @@ func init() {
 		}
 		r := c.r
 		if r.HeaderSent {
-			r.Logf(errlog.Error, "attempt to set ngx.status after sending out response headers")
+			c.apiLogf(errlog.Error, "attempt to set ngx.status after sending out response headers")
 			return 0
 		}
 		r.Out.Status = int(n)
@@ -221,7 +221,7 @@ func (c *reqCtx) setRespHeaderLua(L *glua.LState, key string, value glua.LValue,
 	}
 	r := c.r
 	if r.HeaderSent || c.headersSent {
-		r.Logf(errlog.Error, "attempt to set ngx.header.HEADER after sending out response headers")
+		c.apiLogf(errlog.Error, "attempt to set ngx.header.HEADER after sending out response headers")
 		return
 	}
 	lc := r.Loc.LocConfOf(Module).(*LocConf)
@@ -630,4 +630,13 @@ func escapeHeader(s string, tbl *[256]bool) string {
 		b = append(b, c)
 	}
 	return string(b)
+}
+
+// apiLogf logs in the request's context; in the log phase nginx says so
+// before the context (" while logging request").
+func (c *reqCtx) apiLogf(level errlog.Level, format string, args ...any) {
+	if c.phase == PhaseLog {
+		format += " while logging request"
+	}
+	c.r.Logf(level, format, args...)
 }

@@ -85,6 +85,25 @@ set_by_lua $v 'return select("#", ...) .. ":" .. ngx.arg[1] .. ":" .. tostring(n
 		{name: "need-body-access", conf: "lua_need_request_body on;\n" + access(`ngx.ctx.b = ngx.req.get_body_data()`) + "\n" + content(`ngx.say(tostring(ngx.ctx.b))`),
 			reqs: []string{post("", "read before access")}},
 		{name: "worker-pids", conf: content(`local p = ngx.worker.pids() ngx.say(type(p), " ", #p, " ", p[1] == ngx.worker.pid())`)},
+		{name: "exit-access-after-say", conf: access(`ngx.say("from access") ngx.exit(403)`) + "\n" + content(`ngx.say("content ran")`), log: true},
+		{name: "jump-in-access", conf: access(`local ok, err = pcall(ngx.req.set_uri, "/x", true) ngx.ctx.e = err`) + "\n" + content(`ngx.say(ngx.ctx.e)`)},
+		{name: "redirect-args", conf: content(`ngx.redirect("/a?b=c&d", 303)`)},
+		{name: "redirect-308", conf: rewrite(`ngx.redirect("https://example.com/", ngx.HTTP_PERMANENT_REDIRECT)`)},
+		{name: "log-phase", conf: content(`ngx.say("logged")`) + `
+log_by_lua_block {
+    ngx.header.Foo = "late"
+    local h = ngx.resp.get_headers()
+    ngx.log(ngx.WARN, "status ", ngx.status, " te ", tostring(h["transfer-encoding"]), " conn ", h.connection, " sent ", ngx.var.status)
+}`, log: true},
+		{name: "set-by-lua-var", conf: "set $x '';\n" + `set_by_lua_block $v { ngx.var.x = "from set" return "v" }` + "\n" + content(`ngx.say(ngx.var.x, " ", ngx.var.v)`)},
+		{name: "subrequest", conf: "echo_location /subreq-target 'a=1';\necho_location /subreq-target;"},
+		{name: "subreq-target", conf: content(`ngx.say(ngx.is_subrequest, " ", ngx.var.uri, " ", tostring(ngx.var.args), " ", ngx.req.get_method(), " ", ngx.req.is_internal(), " ", ngx.var.request_uri)`)},
+		{name: "header-filter-nosub", conf: content(`ngx.say("x")`) + "\nheader_filter_by_lua_block { ngx.header.X_Sub = tostring(ngx.is_subrequest) }"},
+		{name: "many-headers", conf: content(`
+for i = 1, 105 do ngx.header["X-N" .. i] = i end
+local h, err = ngx.resp.get_headers()
+local n = 0 for _ in pairs(h) do n = n + 1 end
+ngx.say(n, " ", err)`)},
 		{name: "no-code-cache", conf: "lua_code_cache off;\n" + content(`ngx.say("compiled per request")`)},
 		{name: "phase-names", conf: rewrite(`ngx.ctx.p = ngx.get_phase()`) + "\n" + content(`ngx.say(ngx.ctx.p, " ", ngx.get_phase())`)},
 	}

@@ -55,7 +55,7 @@ func runLuaCases(t *testing.T, extra, srvExtra string, cases []luaCase) *difftes
 	// the temp paths go last: the two servers may get different sets of
 	// them, and the Lua chunk names carry line numbers.
 	b.WriteString("    }\n%%HTTP_GLOBALS%%\n}\n")
-	p := difftest.Start(t, b.String(), "lua")
+	p := difftest.Start(t, b.String(), "lua", "echo")
 	for _, c := range cases {
 		reqs := c.reqs
 		if len(reqs) == 0 {
