@@ -100,6 +100,11 @@ func installReqBody(st *loopState) {
 			L.CheckTypes(2, glua.LTBool)
 			clean = glua.LVAsBool(L.Get(2))
 		}
+		// ngx_http_lua_open_and_stat_file looks at the file before it
+		// opens it.
+		if _, err := os.Stat(name); err != nil {
+			luavm.Raise(L, "stat() \"%s\" failed", name)
+		}
 		f, err := os.Open(name)
 		if err != nil {
 			luavm.Raise(L, "open() \"%s\" failed", name)

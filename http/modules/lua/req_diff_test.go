@@ -160,6 +160,32 @@ ngx.req.read_body()
 local ok, err = pcall(ngx.req.append_body, "x") ngx.say(err)
 ok, err = pcall(ngx.req.init_body, -1) ngx.say(err)
 ok, err = pcall(ngx.req.finish_body) ngx.say(err)`), reqs: []string{post("", "old")}},
+		{name: "special-headers", conf: lua(`
+ngx.req.set_header("Cookie", {"a=1", "b=2"})
+ngx.req.set_header("Content-Length", "5")
+ngx.req.clear_header("Host")
+ngx.say(ngx.var.cookie_b, " ", ngx.var.http_cookie, " ", ngx.var.content_length, " ", ngx.var.host, " ", tostring(ngx.var.http_host))`),
+			reqs: []string{get("", "Cookie: z=9\r\n")}},
+		{name: "add-header", conf: lua(dump + `
+local req = require "ngx.req"
+req.add_header("X-A", "1")
+req.add_header("x-a", {"2", "3"})
+ngx.say(dump(ngx.req.get_headers()))
+local ok, err = pcall(req.add_header, "X-B", {}) ngx.say(err)`), reqs: []string{get("", "X-A: 0\r\n")}},
+		{name: "read-body-chunked", conf: lua(`ngx.req.read_body() ngx.say(ngx.req.get_body_data(), " ", tostring(ngx.var.http_content_length))`),
+			reqs: []string{"POST %P HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"}},
+		{name: "read-body-expect", conf: lua(`ngx.req.read_body() ngx.say(ngx.req.get_body_data())`),
+			reqs: []string{"POST %P HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody"}},
+		{name: "discard-then-read", conf: lua(`ngx.req.discard_body() ngx.req.read_body() local ok, a = pcall(ngx.req.get_post_args) ngx.say(tostring(ngx.req.get_body_data()), " ", ok, " ", next(a) == nil)`),
+			reqs: []string{post("", "a=1")}},
+		{name: "set-body-file", conf: lua(`
+ngx.req.read_body()
+local name = os.tmpname()
+local f = io.open(name, "w") f:write("from a file") f:close()
+ngx.req.set_body_file(name, true)
+ngx.say(tostring(ngx.req.get_body_data()), " ", ngx.var.http_content_length, " ", io.open(name) ~= nil)
+local ok, err = pcall(ngx.req.set_body_file, "/nonexistent/file")
+ngx.say(err)`), reqs: []string{post("", "old")}},
 		{name: "read-body-args", conf: lua(`local ok, err = pcall(ngx.req.read_body, 1) ngx.say(err)`)},
 	}
 	runLuaCases(t, "", "", cases)
