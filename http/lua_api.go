@@ -287,7 +287,11 @@ func ConfigureArguments(reg *core.Registry) string {
 	// instead of failing (Test::Nginx then leaves out fastcgi_temp_path &
 	// co., nginx-tests skips the files).
 	for _, name := range defaultHTTPModules {
-		if reg.Find("ngx_http_"+name+"_module") == nil {
+		mod := "ngx_http_" + name + "_module"
+		if filterModules[name] {
+			mod = "ngx_http_" + name + "_filter_module"
+		}
+		if reg.Find(mod) == nil {
 			b.WriteString(" --without-http_" + name + "_module")
 		}
 	}
@@ -312,6 +316,10 @@ var defaultHTTPModules = []string{
 	"upstream_hash", "upstream_ip_hash", "upstream_least_conn", "upstream_random",
 	"upstream_keepalive", "upstream_zone",
 }
+
+// filterModules are the default modules whose nginx name is
+// ngx_http_NAME_filter_module.
+var filterModules = map[string]bool{"charset": true, "gzip": true, "ssi": true, "userid": true}
 
 // ClearErrStatus forgets the status of an error being answered
 // (r->err_status = 0), as assigning ngx.status does: the status set then
