@@ -90,8 +90,11 @@ func installReq(st *loopState) {
 		}
 		var tab *glua.LTable
 		if t, ok := L.Get(2).(*glua.LTable); ok {
+			// the table is reused: emptied first, as table.clear does.
 			tab = t
-			for k, _ := tab.Next(glua.LNil); k != glua.LNil; k, _ = tab.Next(glua.LNil) {
+			var keys []glua.LValue
+			tab.ForEach(func(k, _ glua.LValue) { keys = append(keys, k) })
+			for _, k := range keys {
 				tab.RawSet(k, glua.LNil)
 			}
 		}
@@ -418,7 +421,7 @@ func (st *loopState) setURI(L *glua.LState) int {
 		luavm.Raise(L, "expecting 1, 2 or 3 arguments but seen %d", n)
 	}
 	c := st.cur()
-	if c == nil || c.r == nil {
+	if c == nil || c.phase == PhaseInit {
 		luavm.Raise(L, "no request found")
 	}
 	if c.r == nil {

@@ -42,6 +42,8 @@ ok, err = pcall(ngx.req.set_method, "GET") ngx.say(err)`)},
 			reqs: []string{get("?" + strings.Repeat("k=v&", 150))}},
 		{name: "uri-args-default-max", conf: lua(`local t, err = ngx.req.get_uri_args() local n = 0 for _ in pairs(t) do n = n + 1 end ngx.say(n, " ", err)`),
 			reqs: []string{get("?" + argList(120))}},
+		{name: "uri-args-tab", conf: lua(dump + `local t = {x = 1, 5, 6} local r = ngx.req.get_uri_args(nil, t) ngx.say(r == t, " ", dump(t))`),
+			reqs: []string{get("?a=1&b")}},
 		{name: "set-uri-args", conf: lua(`
 ngx.req.set_uri_args("a=1 2&b=\1")
 ngx.say(ngx.var.args)
