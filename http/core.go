@@ -423,9 +423,16 @@ func mergeSrvConf(cf *Conf, parent, child any) error {
 		s.Names = []serverName{{name: ""}}
 	}
 	if s.Name == "" && len(s.Names) > 0 {
-		s.Name = s.Names[0].name
-		if s.Names[0].regex != nil {
-			s.Name = s.Names[0].raw
+		// $server_name is the first name, a regex with its "~", a
+		// ".example.com" without its dot (ngx_http_core_merge_srv_conf).
+		n := s.Names[0]
+		switch {
+		case n.regex != nil:
+			s.Name = "~" + n.raw
+		case strings.HasPrefix(n.name, "."):
+			s.Name = n.name[1:]
+		default:
+			s.Name = n.name
 		}
 	}
 	if s.ClientHeaderBufferSize.V <= 0 {

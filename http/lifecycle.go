@@ -12,14 +12,12 @@ func (r *Request) start() {
 	for i := 0; i < h.NumIgnored(); i++ {
 		r.Logf(errlog.Info, "client sent invalid header line: \"%s\"", h.Ignored(i))
 	}
-	if len(r.Host) > 0 {
-		if s, err := c.vs.find(r, r.Host); err != nil {
-			r.Finalize(500)
-			return
-		} else if s != nil {
-			r.Srv = s
-			r.Loc = s.Loc()
-		}
+	if s, err := c.vs.find(r, r.Host); err != nil {
+		r.Finalize(500)
+		return
+	} else if s != nil {
+		r.Srv = s
+		r.Loc = s.Loc()
 	}
 	if r.ContentLength > 0 || r.Chunked {
 		c.lingering = true

@@ -537,7 +537,8 @@ func (vs *VirtualServers) find(r *Request, host []byte) (*SrvConf, error) {
 	if vs.single {
 		return nil, nil
 	}
-	if s := vs.exact[string(host)]; s != nil {
+	if s := vs.exact[string(host)]; s != nil || len(host) == 0 {
+		// a request without a name finds only a server_name "".
 		return s, nil
 	}
 	for _, w := range vs.wcHead {
