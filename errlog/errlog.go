@@ -34,7 +34,8 @@ const (
 	Debug
 )
 
-var levelNames = [...]string{"stderr", "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"}
+// nginx names the stderr level with nothing: its lines read "[]".
+var levelNames = [...]string{"", "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"}
 
 // String returns the level's name as it appears between brackets.
 func (l Level) String() string {

@@ -233,9 +233,14 @@ func (b *RequestBody) store(r *Request, data []byte, last bool) bool {
 		return false
 	}
 	b.File = f
-	if !inFile {
-		r.Logf(errlog.Warn, "a client request body is buffered to a temporary file %s", f.Name())
+	// client_body_in_file_only on keeps the file after the request
+	// (clean removes it), and the line is only a notice then.
+	b.keepFile = r.Loc.ClientBodyInFileOnly.V == 1
+	level := errlog.Warn
+	if inFile {
+		level = errlog.Notice
 	}
+	r.Logf(level, "a client request body is buffered to a temporary file %s", f.Name())
 	if len(b.mem) > 0 {
 		if _, err := f.Write(b.mem); err != nil {
 			r.Logf(errlog.Crit, "write() \"%s\" failed %s", f.Name(), errlog.Errno(err))
@@ -318,21 +323,25 @@ func (b *RequestBody) eof(r *Request) {
 }
 
 // startDiscard begins discarding an unread body.
-func (r *Request) startDiscard() {
+func (r *Request) startDiscard() int {
 	b := &RequestBody{rest: r.ContentLength}
 	if r.Chunked {
 		b.rest = -1
 	}
 	r.discard = b
-	r.discardInput()
+	if rc := r.discardInput(); rc != OK {
+		return rc
+	}
 	if r.discarding {
 		r.Main.count++
 		r.discardHeld = true
 	}
+	return OK
 }
 
-// discardInput consumes body bytes being discarded.
-func (r *Request) discardInput() {
+// discardInput consumes body bytes being discarded. A malformed chunked
+// body is logged and answered 400 (ngx_http_discard_request_body_filter).
+func (r *Request) discardInput() int {
 	b := r.discard
 	c := r.Conn
 	r.discarding = true
@@ -350,7 +359,7 @@ func (r *Request) discardInput() {
 			b.rest -= n
 			if b.rest == 0 {
 				r.discardDone()
-				return
+				return OK
 			}
 			continue
 		}
@@ -358,21 +367,25 @@ func (r *Request) discardInput() {
 		c.pos += n
 		if errors.Is(err, io.EOF) {
 			r.discardDone()
-			return
+			return OK
 		}
 		if err != nil {
+			r.Logf(errlog.Error, "client sent invalid chunked body")
 			r.discarding = false
 			r.KeepAlive = false
 			c.lingering = true
-			r.Main.count--
-			return
+			if c.timerKind == tmDiscard {
+				c.stopTimer()
+			}
+			return 400
 		}
 	}
 	if c.eof {
 		r.discardEOF()
-		return
+		return OK
 	}
 	c.setTimer(tmDiscard, r.Loc.LingeringTimeout.V)
+	return OK
 }
 
 func (r *Request) discardDone() {

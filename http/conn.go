@@ -279,7 +279,11 @@ func (c *Conn) OnData(ec *eventloop.Conn, b []byte) {
 		if r.discarding {
 			c.dropConsumedInput()
 			c.appendInput(b)
-			r.discardInput()
+			if r.discardInput() != OK {
+				// a malformed body after the answer: the connection
+				// cannot go on (nginx finalizes with NGX_ERROR).
+				r.Terminate(Error)
+			}
 			c.releaseTransient()
 			return
 		}

@@ -70,6 +70,7 @@ func TestConnectionMatchesNginx(t *testing.T) {
 		{"keepalive_timeout 0", "GET /ka0 HTTP/1.1\r\n" + h + "\r\nGET /next HTTP/1.1\r\n" + h + "\r\n"},
 		{"redirect", "GET /r302 HTTP/1.1\r\n" + h + "Connection: close\r\n\r\n"},
 		{"body discarded then pipelined", "POST /p HTTP/1.1\r\n" + h + "Content-Length: 5\r\n\r\nhelloGET /after HTTP/1.1\r\n" + h + "Connection: close\r\n\r\n"},
+		{"malformed chunked body discarded", "POST /c HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n4\r\nSEE-THIS\r\n0\r\n\r\nGET /after HTTP/1.1\r\n" + h + "\r\n"},
 		{"chunked body discarded then pipelined", "POST /c HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /after HTTP/1.1\r\n" + h + "Connection: close\r\n\r\n"},
 		{"body too large", "POST /small HTTP/1.1\r\n" + h + "Content-Length: 11\r\n\r\nhello world"},
 		{"body too large, big limit", "POST /x HTTP/1.1\r\n" + h + "Content-Length: 101\r\n\r\n"},

@@ -232,8 +232,9 @@ func (r *Request) connClosed() {
 func (r *Request) ErrStatus() int { return r.errStatus }
 
 // DiscardBody discards the request body the handler will not read
-// (ngx_http_discard_request_body). It returns OK, or Error when the
-// connection cannot be kept.
+// (ngx_http_discard_request_body). It returns OK, 400 for a malformed
+// chunked body already received, or Error when the connection cannot be
+// kept.
 func (r *Request) DiscardBody() int {
 	if r != r.Main || r.discardBody || (r.Body != nil && (r.Body.reading || r.Body.Done)) {
 		return OK
@@ -245,6 +246,5 @@ func (r *Request) DiscardBody() int {
 	if r.ContentLength <= 0 && !r.Chunked {
 		return OK
 	}
-	r.startDiscard()
-	return OK
+	return r.startDiscard()
 }
