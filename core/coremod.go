@@ -289,6 +289,8 @@ func (p *Parser) ErrorLogSink(d *conf.Directive) (errlog.Sink, error) {
 	path := name
 	if name != "stderr" {
 		path = p.Cycle.FullName(name, false)
+	} else {
+		p.Cycle.LogUseStderr = true
 	}
 	f, err := p.Cycle.Files.Open(path)
 	if err != nil {

@@ -38,6 +38,10 @@ type Cycle struct {
 	Old *Cycle
 	// Test is set for -t/-T: nothing is opened that a test does not need.
 	Test bool
+	// LogUseStderr is set when any error_log, at any level, writes to
+	// stderr: standard error is then left alone instead of being pointed
+	// at the error log file (nginx's cycle->log_use_stderr).
+	LogUseStderr bool
 
 	confs []any
 

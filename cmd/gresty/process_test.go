@@ -340,3 +340,42 @@ func TestDumpMatchesNginx(t *testing.T) {
 		t.Errorf("-T messages differ\nnginx:\n%s\ngresty:\n%s", nErr, gErr)
 	}
 }
+
+// Standard error is pointed at the error log file once the server runs,
+// unless some error_log, at any level, writes to stderr: then lines of a
+// location's "error_log stderr" reach the process's standard error, as
+// nginx-tests' error_log.t checks.
+func TestStderrKeptForErrorLogStderr(t *testing.T) {
+	for _, tc := range []struct {
+		name, loc  string
+		wantStderr bool
+	}{
+		{"location logs to stderr", "error_log stderr;", true},
+		{"no stderr log", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			port := nginxtest.FreePort(t)
+			writeConf(t, dir, fmt.Sprintf("daemon off;\nerror_log %s/error.log;\npid %s/nginx.pid;\nevents {}\nhttp { access_log off; server { listen 127.0.0.1:%d; location / { %s } } }\n", dir, dir, port, tc.loc))
+			var stderr bytes.Buffer
+			cmd := exec.Command(nginxtest.Gresty(t), "-p", dir+"/", "-c", "nginx.conf", "-e", "error.log")
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Wait()
+			defer cmd.Process.Signal(syscall.SIGTERM)
+			waitFor(t, func() bool { _, err := os.Stat(filepath.Join(dir, "nginx.pid")); return err == nil })
+			// the document root does not exist: an [error] line for /x.
+			if _, err := get("127.0.0.1:"+strconv.Itoa(port), "/x"); err != nil {
+				t.Fatal(err)
+			}
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+			got := strings.Contains(stderr.String(), "[error]")
+			if got != tc.wantStderr {
+				t.Errorf("an [error] line on stderr: %v, want %v\nstderr:\n%s", got, tc.wantStderr, stderr.String())
+			}
+		})
+	}
+}

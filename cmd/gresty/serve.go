@@ -255,6 +255,9 @@ func sigName(sig os.Signal) string {
 // redirectStderr points fd 2 at the error log file, as
 // ngx_log_redirect_stderr, so that stray output lands in the log.
 func redirectStderr(c *core.Cycle) {
+	if c.LogUseStderr {
+		return
+	}
 	for _, s := range c.Log.Sinks() {
 		if s.File.IsStderr() {
 			return
