@@ -34,6 +34,12 @@ type SubrequestOptions struct {
 	// Post is called when the subrequest finishes, with its result; it
 	// returns the result the subrequest finalizes with.
 	Post func(sr *Request, rc int) int
+	// Detached keeps the subrequest out of its parent's postponed list,
+	// as ngx_lua's own ngx_http_lua_subrequest does: a module that
+	// captures the whole response itself (ngx.location.capture) orders
+	// nothing, and its Post makes the subrequest the active request
+	// (MakeActive) so that it finalizes at once.
+	Detached bool
 }
 
 // postponedNode is a subrequest or a piece of output waiting its turn
@@ -95,7 +101,7 @@ func (r *Request) Subrequest(uri, args []byte, o SubrequestOptions) (*Request, e
 	sr.StartTime = c.loopNow()
 	sr.ContentLength = r.ContentLength
 	sr.KeepAlive = false
-	if !sr.background {
+	if !sr.background && !o.Detached {
 		if c.active == r && len(r.postponed) == 0 {
 			c.active = sr
 		}

@@ -242,7 +242,9 @@ func installReqBody(st *loopState) {
 // bodyOf returns the request body r reads: a subrequest shares its
 // parent's unless it was given one.
 func bodyOf(r *http.Request) *http.RequestBody {
-	if r.Body != nil {
+	if r.Body != nil || r.IsSubrequest() {
+		// a subrequest has the body its parent had when it was made,
+		// or none (ngx.location.capture may leave it out).
 		return r.Body
 	}
 	return r.Main.Body
@@ -338,7 +340,8 @@ func (st *loopState) readBody(L *glua.LState) int {
 		c.exitCode = rc
 		return st.vm.Suspend(L)
 	}
-	if b := bodyOf(r); b != nil && (b.Done || r.DiscardingBody()) {
+	if b := bodyOf(r); b == nil && r.IsSubrequest() || b != nil && (b.Done || r.DiscardingBody()) {
+		// nginx reads no body for a subrequest.
 		return 0
 	}
 	st.vm.CheckYieldable(L)

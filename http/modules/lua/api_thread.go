@@ -145,6 +145,8 @@ func (st *loopState) kill(L *glua.LState) int {
 		return pushErr(L, "not user thread")
 	case t.parentCo != st.vm.Running(L):
 		return pushErr(L, "killer not parent")
+	case t.sub != nil && t.sub.pending > 0:
+		return pushErr(L, "pending subrequests")
 	}
 	switch t.status {
 	case coZombie:

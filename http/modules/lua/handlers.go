@@ -33,6 +33,11 @@ func postconfiguration(cf *http.Conf) error {
 	cf.AddPostponedPhaseHandler(http.AccessPhase, accessHandler)
 	cf.AddPhaseHandler(http.ServerRewritePhase, serverRewriteHandler)
 	cf.AddPhaseHandler(http.LogPhase, logHandler)
+	// ngx.location.capture's filters run right after
+	// header_filter_by_lua's and body_filter_by_lua's, before every
+	// other module's.
+	cf.AddHeaderFilter(captureHeaderFilter)
+	cf.AddBodyFilter(captureBodyFilter)
 	cf.AddHeaderFilter(headerFilter)
 	cf.AddBodyFilter(bodyFilter)
 	// content_by_lua is a location's exclusive content handler.

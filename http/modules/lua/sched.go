@@ -64,6 +64,8 @@ type coCtx struct {
 	// cancel stops what the thread waits for (a sleep timer) when it is
 	// killed; the operation clears it when it wakes the thread.
 	cancel func()
+	// sub is the thread's pending ngx.location.capture.
+	sub *captureState
 	// fn and args are what a light thread or the on_abort handler runs,
 	// until it starts.
 	fn   *glua.LFunction
@@ -98,6 +100,14 @@ type schedState struct {
 	// flushing are the threads waiting in ngx.flush(true) for the
 	// output to drain.
 	flushing []*coCtx
+	// captures are the subrequests of ngx.location.capture in flight;
+	// capDone the captures whose subrequests have all finished, whose
+	// threads resume when the request is next posted. capWH is the
+	// request's write handler, replaced while captures run (capSaved).
+	captures map[*http.Request]*captureRec
+	capDone  []*captureState
+	capWH    func(r *http.Request)
+	capSaved bool
 	// loc is the ngx_lua location configuration of a context without a
 	// request: the one of the request that created a timer, or the http
 	// block's for init_worker_by_lua.
@@ -432,6 +442,8 @@ func (c *reqCtx) killCo(co *coCtx) {
 		co.cancel = nil
 		f()
 	}
+	// the thread's subrequests go on; their end no longer wakes it.
+	co.sub = nil
 	co.status = coDead
 	co.rets = nil
 	if co.th != nil && co.th.Alive() {
