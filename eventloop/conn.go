@@ -89,6 +89,7 @@ const (
 	fIdle                           // closed at once by a graceful shutdown
 	fReusable                       // may be reclaimed when slots run out
 	fUncork                         // clear TCP_CORK once the queue is sent
+	fHold                           // keep queued output back (SetHold)
 )
 
 // What happens when the output queue drains.
@@ -257,6 +258,7 @@ func (c *Conn) WriteNow() bool {
 	if c.flags&(fClosed|fConnecting|fUDP) != 0 || c.dialCB != nil {
 		return c.q.empty()
 	}
+	c.flags &^= fHold
 	if !c.q.empty() {
 		c.flushStream()
 	}
@@ -457,6 +459,35 @@ func (c *Conn) SetNoDelay(on bool) error {
 		return &OpError{Op: "setsockopt", Msg: "setsockopt(TCP_NODELAY)", Err: err}
 	}
 	return nil
+}
+
+// SetHold keeps the output queued from now on back until SetHold(false),
+// as nginx's write filter holds a response's first small pieces
+// (postpone_output): held output goes out with what follows it, or is
+// lost if the connection is closed meanwhile. CloseAfterDrain,
+// LingeringClose, CloseWrite and WriteNow send it regardless, and output
+// already waiting for the socket to become writable is not held back.
+// Loop goroutine only.
+func (c *Conn) SetHold(on bool) {
+	if on {
+		c.flags |= fHold
+		return
+	}
+	if c.flags&fHold != 0 {
+		c.flags &^= fHold
+		if !c.q.empty() {
+			c.markDirty()
+		}
+	}
+}
+
+// DropHeld discards the queued output if SetHold is keeping it back, as
+// the output an nginx worker still holds is lost when it closes a
+// connection on an error. Loop goroutine only.
+func (c *Conn) DropHeld() {
+	if c.flags&(fHold|fWriteArmed) == fHold && c.flags&fClosed == 0 {
+		c.q.release(c.l)
+	}
 }
 
 // Cork sets TCP_CORK (nginx's tcp_nopush on Linux): the kernel sends only
@@ -755,6 +786,9 @@ func (c *Conn) readOnce() {
 // flush writes the queue until it is empty or the socket would block.
 func (c *Conn) flush() {
 	if c.flags&(fClosed|fConnecting) != 0 || c.dialCB != nil {
+		return
+	}
+	if c.flags&(fHold|fWriteArmed) == fHold && c.afterDrain == adNone {
 		return
 	}
 	blocked := false

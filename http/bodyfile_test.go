@@ -35,11 +35,15 @@ http {
 		t.Helper()
 		c := dial(t, s.Addr)
 		io.WriteString(c, "POST "+path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 3000\r\n\r\n"+body)
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		io.ReadAll(resp.Body)
+		// the connection closes once the request is freed, its body
+		// file removed.
+		io.ReadAll(br)
 		if resp.StatusCode != 200 {
 			t.Fatalf("%s: status %d", path, resp.StatusCode)
 		}

@@ -640,6 +640,8 @@ func (c *Conn) requestDone(r *Request, keepalive bool) {
 	if c.closed() {
 		return
 	}
+	// whatever the request queued goes out now.
+	c.ec.SetHold(false)
 	if keepalive {
 		c.keepaliveTimeout = r.Loc.KeepaliveTimeout.V
 		c.pipelined = c.pos < len(c.data)
@@ -745,6 +747,9 @@ func (c *Conn) writeHeader(r *Request, b []byte) int {
 	if r.HeaderOnly {
 		r.lastSent = true
 	}
+	// a head without a body is the response's last piece; a switch of
+	// protocols is flushed at once (nginx's upgrade sends a flush).
+	c.postpone(r, r.HeaderOnly || r.Out.Status == 101)
 	return OK
 }
 

@@ -149,6 +149,9 @@ func (r *Request) Terminate(rc int) {
 	mr.runCleanups()
 	mr.KeepAlive = false
 	mr.count = 1
+	// output the write filter still held back is lost, as nginx
+	// closes without sending it.
+	mr.Conn.ec.DropHeld()
 	mr.closeRequest(rc)
 }
 

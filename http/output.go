@@ -306,8 +306,12 @@ func writeFilter(r *Request, in []Buf) int {
 	if c.closed() {
 		return Error
 	}
+	flush := false
 	for i := range in {
 		b := &in[i]
+		if b.Flush || b.Last {
+			flush = true
+		}
 		if r.HeaderOnly {
 			if b.Last {
 				r.lastSent = true
@@ -342,10 +346,19 @@ func writeFilter(r *Request, in []Buf) int {
 			r.lastSent = true
 		}
 	}
+	c.postpone(r, flush || len(in) == 0)
 	if c.ec.Buffered() > c.srv.outHigh {
 		return Again
 	}
 	return OK
+}
+
+// postpone is the write filter's postpone_output rule: output that is
+// neither flushed nor the end of the response stays back while less than
+// postpone_output bytes wait, so that small pieces leave together, and a
+// request that fails before sending more loses them, as with nginx.
+func (c *Conn) postpone(r *Request, flush bool) {
+	c.ec.SetHold(!flush && int64(c.ec.Buffered()) < r.Loc.PostponeOutput.V)
 }
 
 // appendHTTPTime appends t in the IMF-fixdate form nginx uses.

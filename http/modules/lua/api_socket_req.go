@@ -258,6 +258,9 @@ func (u *tcpSock) sendRaw(L *glua.LState, data []byte) int {
 		u.finalizeWrite()
 		return pushErr(L, "broken pipe")
 	}
+	// a raw socket writes past the output filters: nothing they held
+	// back may stay behind its bytes.
+	ec.SetHold(false)
 	before := ec.Buffered()
 	if _, err := ec.Write(data); err != nil {
 		u.finalizeWrite()
