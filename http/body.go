@@ -70,12 +70,14 @@ func (r *Request) ReadBody(post func(r *Request)) int {
 	if r != mr || mr.Body != nil || mr.discardBody {
 		// a subrequest, or the body was already read or discarded.
 		if mr.Body == nil {
-			mr.Body = &RequestBody{Done: true}
+			mr.bodyStore = RequestBody{Done: true}
+			mr.Body = &mr.bodyStore
 		}
 		post(r)
 		return OK
 	}
-	b := &RequestBody{post: post, rest: mr.ContentLength}
+	mr.bodyStore = RequestBody{post: post, rest: mr.ContentLength}
+	b := &mr.bodyStore
 	mr.Body = b
 	if rc := mr.testExpect(); rc != OK {
 		mr.count--

@@ -167,6 +167,12 @@ type Request struct {
 
 	// upstream is set by an upstream module while it serves the request.
 	upstream Upstream
+	// upstreamSpare is the upstream state the pooled request keeps for
+	// the next request it serves (NewUpstream), and bodyStore the memory
+	// of the Body ReadBody makes: reused, they cost a proxied request no
+	// allocation.
+	upstreamSpare *UpstreamRequest
+	bodyStore     RequestBody
 
 	// GzipVary is set by gzip and gzip_static when they looked at the
 	// request, so that gzip_vary adds "Vary: Accept-Encoding".

@@ -297,7 +297,8 @@ func (r *Request) reset() {
 		// captures: those slices are not its own to reuse.
 		vars, in, caps = nil, nil, nil
 	}
-	*r = Request{In: in, vars: vars, captures: caps, ctx: ctx, arena: arena, cleanups: cl, files: files, posted: posted, subs: subs}
+	*r = Request{In: in, vars: vars, captures: caps, ctx: ctx, arena: arena, cleanups: cl, files: files, posted: posted, subs: subs,
+		upstreamSpare: r.upstreamSpare}
 	r.Out.Headers, r.Out.Trailers = hs, ts
 	r.ContentLength = -1
 }

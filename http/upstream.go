@@ -148,11 +148,40 @@ type UpstreamRequest struct {
 	obuf [1]Buf
 
 	action    string
-	timer     *eventloop.Timer
 	timerKind uint8
-	ctimer    *eventloop.Timer
-	wtimer    *eventloop.Timer
 	progress  int64
+
+	// store outlives the request: see recycle.
+	store upstreamStore
+}
+
+// upstreamStore is what an UpstreamRequest keeps from one request to the
+// next while its Request is pooled: memory and loop objects whose reuse
+// makes a proxied request allocate nothing. Nothing in it refers to a
+// request; the timers are stopped whenever a request ends.
+type upstreamStore struct {
+	// loop owns the timers.
+	loop *eventloop.Loop
+	// timer is the send and read timeout, ctimer the client's
+	// send_timeout while output waits, wtimer the send timeout of an
+	// upgraded connection.
+	timer, ctimer, wtimer *eventloop.Timer
+	// the methods the request and the loop call back, bound once
+	cleanup func()
+	dialed  func(*eventloop.Conn, error)
+	stream  func(r *Request, data []byte, last bool)
+	// mem holds the response head and the buffered relay's gathering
+	// buffer (buf and pend).
+	mem []byte
+	// proto is the protocol of the previous request, for
+	// RecycledProto.
+	proto UpstreamProtocol
+	// contentType is the last upstream Content-Type made a string,
+	// reused while the upstream sends the same.
+	contentType string
+	// gen counts the requests served, so that a callback made for one
+	// of them knows it when it comes late.
+	gen uint64
 }
 
 // upstream timer purposes
@@ -164,19 +193,71 @@ const (
 
 // NewUpstream creates r's upstream for module conf and protocol proto
 // (ngx_http_upstream_create); the records of an earlier upstream of the
-// same request are kept for the $upstream_* variables. Request loop only.
+// same request are kept for the $upstream_* variables. proto may be nil
+// when the module sets Proto before Start (reusing RecycledProto). The
+// first upstream of a request reuses the state the pooled request kept
+// from an earlier one. Request loop only.
 func (r *Request) NewUpstream(conf *UpstreamConf, proto UpstreamProtocol) *UpstreamRequest {
-	u := &UpstreamRequest{r: r, Conf: conf, Proto: proto, state: -1, length: -1}
-	if old, ok := r.upstream.(*UpstreamRequest); ok && old != nil {
+	old, _ := r.upstream.(*UpstreamRequest)
+	var u *UpstreamRequest
+	if old == nil && r.upstreamSpare != nil {
+		u = r.upstreamSpare
+	} else {
+		// a second upstream of the same request, whose first one the
+		// variables still read: a new one, kept by nobody.
+		u = &UpstreamRequest{}
+		if r.upstreamSpare == nil {
+			r.upstreamSpare = u
+		}
+	}
+	u.recycle(r)
+	u.Conf, u.Proto = conf, proto
+	if old != nil {
 		if !old.finished {
 			old.release(false)
 		}
 		u.states = old.states
 	}
-	u.pc.r = r
 	r.upstream = u
 	return u
 }
+
+// recycle clears u for a new request, keeping its store. The request it
+// served before is over (its cleanup stopped the timers; its connection
+// went to a cache or was closed, and connection callbacks compare the
+// connection they report with u.ec), but the timers are stopped again, so
+// that nothing armed for that request can fire on this one.
+func (u *UpstreamRequest) recycle(r *Request) {
+	st := u.store
+	st.stopTimers()
+	if st.loop != r.Conn.Loop() {
+		st.loop, st.timer, st.ctimer, st.wtimer = r.Conn.Loop(), nil, nil, nil
+	}
+	st.proto = u.Proto
+	st.gen++
+	if st.cleanup == nil {
+		st.cleanup, st.dialed, st.stream = u.cleanup, u.dialed, u.streamBody
+	}
+	resp := u.resp
+	reuse := u.pc.reuse
+	*u = UpstreamRequest{store: st, resp: resp, r: r, state: -1, length: -1}
+	u.pc.reuse = reuse
+	u.pc.r = r
+}
+
+func (st *upstreamStore) stopTimers() {
+	for _, t := range [...]*eventloop.Timer{st.timer, st.ctimer, st.wtimer} {
+		if t != nil {
+			t.Stop()
+		}
+	}
+}
+
+// RecycledProto returns the protocol value of the request this upstream
+// state served before, nil when there was none: a module may reinitialize
+// it and set Proto instead of allocating one, as that request is over.
+// Request loop only, between NewUpstream and Start.
+func (u *UpstreamRequest) RecycledProto() UpstreamProtocol { return u.store.proto }
 
 // UpstreamRequest returns the request's upstream, nil when none served it.
 func (r *Request) UpstreamRequest() *UpstreamRequest {
@@ -222,7 +303,7 @@ func (u *UpstreamRequest) Start(streamable bool) int {
 	u.noBuffering = streamable && !u.Conf.RequestBuffering && r == mr && mr.Body == nil && !mr.discardBody
 	var rc int
 	if u.noBuffering {
-		rc = r.ReadBodyStream(u.streamBody)
+		rc = r.ReadBodyStream(u.store.stream)
 		if rc == OK && !u.started {
 			u.init()
 		}
@@ -298,7 +379,7 @@ func (u *UpstreamRequest) init() {
 	} else {
 		u.states = u.stateBuf[:0]
 	}
-	r.AddCleanup(u.cleanup)
+	r.AddCleanup(u.store.cleanup)
 	if u.Resolved != nil && u.Srv == nil {
 		res := u.Resolved
 		if len(res.Addrs) > 0 {
@@ -346,7 +427,13 @@ func (u *UpstreamRequest) startPeer() {
 // location's resolver; without one nginx gives up with 502.
 func (u *UpstreamRequest) resolve(res *UpstreamResolved) {
 	r := u.r
+	gen := u.store.gen
 	q, ok := r.Resolve(res.Host, func(addrs []netip.Addr, err error) {
+		if u.store.gen != gen {
+			// the answer for an earlier request: a safety net, as
+			// release cancels the query
+			return
+		}
 		u.resolving = nil
 		if u.finished {
 			return
@@ -410,7 +497,7 @@ func (u *UpstreamRequest) connect() {
 	u.pc.ConnRequests = 1
 	u.pc.ConnStart = r.Conn.loopNow()
 	u.dialImmediate = false
-	ec := r.Conn.Loop().Dial(addr.Network, addr.Address, u.Conf.ConnectTimeout, u, u.dialed)
+	ec := r.Conn.Loop().Dial(addr.Network, addr.Address, u.Conf.ConnectTimeout, u, u.store.dialed)
 	u.ec = ec
 	u.pc.Conn = ec
 	u.dialImmediate = ec.Closed()
@@ -482,12 +569,18 @@ func (u *UpstreamRequest) resetResponse() {
 	u.resp.MaxHeadSize = int(u.Conf.BufferSize)
 	if cap(u.buf) < int(u.Conf.BufferSize) {
 		// the head buffer and, buffered, the body's gathering buffer in
-		// one piece of request memory, which the pooled request keeps
+		// one piece of memory, which the pooled upstream state keeps:
+		// what refers to it (response headers, queued output) is done
+		// with before the request is over.
 		n, m := int(u.Conf.BufferSize), 0
 		if u.Conf.Buffering {
 			m = int(u.Conf.Bufs.Size)
 		}
-		mem := u.r.Alloc(n + m)
+		mem := u.store.mem
+		if cap(mem) < n+m {
+			mem = make([]byte, n+m)
+			u.store.mem = mem
+		}
 		u.buf = mem[:0:n]
 		u.pend = mem[n : n : n+m]
 	}
@@ -690,16 +783,17 @@ func (u *UpstreamRequest) OnClose(ec *eventloop.Conn, err error) {
 }
 
 func (u *UpstreamRequest) armTimer(kind uint8, d time.Duration) {
-	if u.timer == nil {
-		u.timer = u.r.Conn.Loop().NewTimer(u.onTimer)
+	st := &u.store
+	if st.timer == nil {
+		st.timer = st.loop.NewTimer(u.onTimer)
 	}
 	u.timerKind = kind
-	u.timer.Reset(d)
+	st.timer.Reset(d)
 }
 
 func (u *UpstreamRequest) stopTimer() {
-	if u.timer != nil {
-		u.timer.Stop()
+	if t := u.store.timer; t != nil {
+		t.Stop()
 	}
 	u.timerKind = utNone
 }
@@ -818,13 +912,17 @@ func (u *UpstreamRequest) closeConn() {
 	u.paused = false
 }
 
-// cleanup runs when the request ends under the upstream (the client went
-// away, or the request was terminated): the upstream side is released
-// without touching the request.
+// cleanup runs when the request ends, under the upstream (the client went
+// away, or the request was terminated: the upstream side is released
+// without touching the request) or after it (the client timer that
+// watched the last output is stopped, as the pooled upstream state must
+// not be reached by it once the request is over).
 func (u *UpstreamRequest) cleanup() {
 	if !u.finished {
 		u.release(false)
 	}
+	u.waitDrain = false
+	u.store.stopTimers()
 }
 
 // release frees the peer and the connection (a clean one may go to a
@@ -846,12 +944,7 @@ func (u *UpstreamRequest) release(clean bool) {
 		}
 	}
 	u.stopTimer()
-	if u.ctimer != nil {
-		u.ctimer.Stop()
-	}
-	if u.wtimer != nil {
-		u.wtimer.Stop()
-	}
+	u.store.stopTimers()
 	if u.pc.Addr != nil {
 		ec := u.ec
 		u.pc.Keepalive = clean && u.keepalive && u.requestBodySent && !u.eof && ec != nil && !ec.Closed() &&
@@ -932,32 +1025,40 @@ func (u *UpstreamRequest) finishRequest(rc int) {
 	r := u.r
 	if rc == OK && r == r.Main && !r.Conn.closed() && r.Conn.ec.Buffered() > 0 {
 		u.waitDrain = true
-		r.drainHandler = func(r *Request) {
-			r.drainHandler = nil
-			u.waitDrain = false
-			if u.ctimer != nil {
-				u.ctimer.Stop()
-			}
-			r.Finalize(OK)
-		}
+		r.drainHandler = upstreamOutputSent
 		u.watchClient()
 		return
 	}
 	r.Finalize(rc)
 }
 
+// upstreamOutputSent finishes a request whose upstream is done once the
+// client took the rest of the response; a plain function, so that waiting
+// allocates no closure.
+func upstreamOutputSent(r *Request) {
+	r.drainHandler = nil
+	if u := r.UpstreamRequest(); u != nil {
+		u.waitDrain = false
+		if t := u.store.ctimer; t != nil {
+			t.Stop()
+		}
+	}
+	r.Finalize(OK)
+}
+
 // watchClient arms the client's send_timeout while output waits for the
 // client: the timer is moved on as long as the client takes bytes.
 func (u *UpstreamRequest) watchClient() {
 	r := u.r
-	if u.ctimer == nil {
-		u.ctimer = r.Conn.Loop().NewTimer(u.clientTimer)
+	st := &u.store
+	if st.ctimer == nil {
+		st.ctimer = st.loop.NewTimer(u.clientTimer)
 	}
-	if u.ctimer.Active() {
+	if st.ctimer.Active() {
 		return
 	}
 	u.progress = u.clientSent()
-	u.ctimer.Reset(r.Loc.SendTimeout.V)
+	st.ctimer.Reset(r.Loc.SendTimeout.V)
 }
 
 func (u *UpstreamRequest) clientSent() int64 {
@@ -976,7 +1077,7 @@ func (u *UpstreamRequest) clientTimer() {
 	}
 	if sent := u.clientSent(); sent > u.progress {
 		u.progress = sent
-		u.ctimer.Reset(r.Loc.SendTimeout.V)
+		u.store.ctimer.Reset(r.Loc.SendTimeout.V)
 		return
 	}
 	r.Conn.timedout = true

@@ -263,7 +263,7 @@ func (u *UpstreamRequest) flowControl() {
 	if u.Conf.MaxTempFileSize > 0 && u.tfOff < u.Conf.MaxTempFileSize && u.Conf.TempPath != nil {
 		u.fileMode = true
 		u.fileSince = u.tfOff
-		r.drainHandler = u.clientDrained
+		r.drainHandler = upstreamClientDrained
 		return
 	}
 	u.pause()
@@ -277,19 +277,26 @@ func (u *UpstreamRequest) pause() {
 	}
 	u.paused = true
 	u.ec.PauseRead()
-	u.r.drainHandler = u.clientDrained
+	u.r.drainHandler = upstreamClientDrained
 	u.watchClient()
 }
 
-// clientDrained resumes the relay once the client took everything.
-func (u *UpstreamRequest) clientDrained(r *Request) {
+// upstreamClientDrained resumes the relay once the client took
+// everything; a plain function, so that pausing allocates no closure.
+func upstreamClientDrained(r *Request) {
 	r.drainHandler = nil
+	if u := r.UpstreamRequest(); u != nil {
+		u.clientDrained()
+	}
+}
+
+func (u *UpstreamRequest) clientDrained() {
 	if u.finished {
 		return
 	}
 	u.fileMode = false
-	if u.ctimer != nil {
-		u.ctimer.Stop()
+	if t := u.store.ctimer; t != nil {
+		t.Stop()
 	}
 	if u.paused {
 		u.paused = false

@@ -169,7 +169,7 @@ func (u *UpstreamRequest) processHeaders() bool {
 	out := &r.Out
 	out.Status = u.status()
 	if sl := resp.StatusLine(); len(sl) > 0 && !u.http09 {
-		out.StatusLine = string(sl)
+		out.StatusLine = statusLineString(sl, out.Status)
 	}
 	out.ContentLength = resp.ContentLength
 	if resp.Chunked || u.http09 {
@@ -180,6 +180,19 @@ func (u *UpstreamRequest) processHeaders() bool {
 		out.AllowRanges = true
 	}
 	return true
+}
+
+// statusLineString returns an upstream's status line ("200 OK") as a
+// string, without allocating when it is the one nginx itself would send
+// for the status.
+func statusLineString(sl []byte, status int) string {
+	if own, ok := statusLines[status]; ok {
+		own = own[len("HTTP/1.1 ") : len(own)-len("\r\n")]
+		if string(sl) == own {
+			return own
+		}
+	}
+	return string(sl)
 }
 
 // InSet tells whether set, keyed by lower-case header names, holds name
@@ -216,7 +229,11 @@ func (u *UpstreamRequest) copyHeader(h httpparse.HeaderField) {
 	case httpparse.HdrContentType:
 		// the value goes out as the upstream sent it; filters test its
 		// media type.
-		out.ContentType = string(h.Value)
+		st := &u.store
+		if st.contentType != string(h.Value) {
+			st.contentType = string(h.Value)
+		}
+		out.ContentType = st.contentType
 		out.Charset = ""
 		return
 	case httpparse.HdrLastModified:

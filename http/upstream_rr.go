@@ -77,7 +77,44 @@ type PeerConn struct {
 	// ended its response cleanly and may carry another request.
 	Keepalive bool
 
-	r *Request
+	r     *Request
+	reuse peerReuse
+}
+
+// peerReuse is the balancers' per-request state a PeerConn keeps from
+// one request to the next (it lives in a pooled UpstreamRequest): the
+// round-robin data and what balancers stored with Keep.
+type peerReuse struct {
+	rr   RRPeerData
+	kept [4]keptPeer
+}
+
+type keptPeer struct{ key, v any }
+
+// Reuse returns what a balancer stored with Keep under key while an
+// earlier request used this peer connection's storage, or nil. That
+// request is over: the balancer reinitializes the value for this one
+// instead of allocating its per-request state. Request loop only.
+func (pc *PeerConn) Reuse(key any) any {
+	for i := range pc.reuse.kept {
+		if k := &pc.reuse.kept[i]; k.key == key {
+			return k.v
+		}
+	}
+	return nil
+}
+
+// Keep stores v under key for Reuse by the requests that use this peer
+// connection's storage later. Keys are comparable values private to the
+// balancer (an empty struct type of its own); a few are kept, further
+// ones are not. Request loop only.
+func (pc *PeerConn) Keep(key, v any) {
+	for i := range pc.reuse.kept {
+		if k := &pc.reuse.kept[i]; k.key == key || k.key == nil {
+			k.key, k.v = key, v
+			return
+		}
+	}
 }
 
 // Request returns the request the peer connection serves.
@@ -250,17 +287,23 @@ type RRPeerData struct {
 }
 
 // NewRRPeerData starts round-robin selection over peers for a request and
-// sets pc.Tries (ngx_http_upstream_init_round_robin_peer).
+// sets pc.Tries (ngx_http_upstream_init_round_robin_peer). The data lives
+// in pc, one per peer connection: a request selects its peers once.
 func NewRRPeerData(peers *RRPeers, pc *PeerConn) *RRPeerData {
 	n := len(peers.Peers)
 	if peers.Next != nil && len(peers.Next.Peers) > n {
 		n = len(peers.Next.Peers)
 	}
-	d := &RRPeerData{Peers: peers}
-	if n <= 64 {
+	d := &pc.reuse.rr
+	tried := d.tried
+	*d = RRPeerData{Peers: peers}
+	if w := (n + 63) / 64; w <= 1 {
 		d.tried = d.small[:]
+	} else if cap(tried) >= w {
+		d.tried = tried[:w]
+		clear(d.tried)
 	} else {
-		d.tried = make([]uint64, (n+63)/64)
+		d.tried = make([]uint64, w)
 	}
 	pc.Tries = peers.Tries
 	if peers.Next != nil {

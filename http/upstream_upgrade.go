@@ -88,11 +88,12 @@ func (u *UpstreamRequest) upgradedFromClient() {
 // armSend starts proxy_send_timeout for bytes waiting to reach the
 // upstream.
 func (u *UpstreamRequest) armSend() {
-	if u.wtimer == nil {
-		u.wtimer = u.r.Conn.Loop().NewTimer(u.sendTimedOut)
+	st := &u.store
+	if st.wtimer == nil {
+		st.wtimer = st.loop.NewTimer(u.sendTimedOut)
 	}
-	if !u.wtimer.Active() {
-		u.wtimer.Reset(u.Conf.SendTimeout)
+	if !st.wtimer.Active() {
+		st.wtimer.Reset(u.Conf.SendTimeout)
 	}
 }
 
@@ -106,8 +107,8 @@ func (u *UpstreamRequest) sendTimedOut() {
 
 // upgradedUpstreamDrained: the upstream took everything written to it.
 func (u *UpstreamRequest) upgradedUpstreamDrained() {
-	if u.wtimer != nil {
-		u.wtimer.Stop()
+	if t := u.store.wtimer; t != nil {
+		t.Stop()
 	}
 	if u.clientEOF {
 		u.finalize(0)
@@ -133,9 +134,15 @@ func (u *UpstreamRequest) upgradedUpstreamEOF() {
 		u.finalize(0)
 		return
 	}
-	r.drainHandler = func(r *Request) {
-		r.drainHandler = nil
+	r.drainHandler = upstreamUpgradedDrained
+	u.watchClient()
+}
+
+// upstreamUpgradedDrained ends an upgraded connection whose upstream
+// closed once the client took what was pending for it.
+func upstreamUpgradedDrained(r *Request) {
+	r.drainHandler = nil
+	if u := r.UpstreamRequest(); u != nil {
 		u.finalize(0)
 	}
-	u.watchClient()
 }

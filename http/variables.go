@@ -364,7 +364,10 @@ func coreVariables() []*Variable {
 		{Name: "binary_remote_addr", Get: func(r *Request, _ any) ([]byte, bool) {
 			return r.Conn.RemoteAddrIP(), true
 		}},
-		{Name: "remote_addr", Get: func(r *Request, _ any) ([]byte, bool) { return str(r.Conn.RemoteIP()), true }},
+		{Name: "remote_addr", Get: func(r *Request, _ any) ([]byte, bool) {
+			ip := r.Conn.RemoteIP()
+			return append(r.Alloc(len(ip))[:0], ip...), true
+		}},
 		{Name: "remote_port", Get: func(r *Request, _ any) ([]byte, bool) {
 			p := r.Conn.RemotePort()
 			if p == 0 {
