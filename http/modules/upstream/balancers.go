@@ -105,8 +105,24 @@ type ipHashPeer struct {
 
 var pseudoAddr = []byte{0, 0, 0}
 
+// ipHashKey, hashKey, cHashKey, leastConnKey and randomKey keep a
+// balancer's per-request state with the peer connection for the next
+// request (PeerConn.Reuse).
+type (
+	ipHashKey    struct{}
+	hashKey      struct{}
+	cHashKey     struct{}
+	leastConnKey struct{}
+	randomKey    struct{}
+)
+
 func (b *ipHash) NewPeer(r *http.Request, pc *http.PeerConn) (http.Peer, error) {
-	p := &ipHashPeer{RRPeerData: http.NewRRPeerData(b.rr.Peers, pc), hash: 89}
+	p, _ := pc.Reuse(ipHashKey{}).(*ipHashPeer)
+	if p == nil {
+		p = &ipHashPeer{}
+		pc.Keep(ipHashKey{}, p)
+	}
+	*p = ipHashPeer{RRPeerData: http.NewRRPeerData(b.rr.Peers, pc), hash: 89}
 	ip := r.Conn.RemoteAddrIP()
 	switch len(ip) {
 	case 4:
@@ -196,10 +212,17 @@ type hashPeer struct {
 	hash   uint32
 	rehash int
 	tries  int
+	num    [20]byte // the rehash count as text
 }
 
 func (b *hashBalancer) NewPeer(r *http.Request, pc *http.PeerConn) (http.Peer, error) {
-	return &hashPeer{RRPeerData: http.NewRRPeerData(b.rr.Peers, pc), key: b.key.Eval(r, nil)}, nil
+	p, _ := pc.Reuse(hashKey{}).(*hashPeer)
+	if p == nil {
+		p = &hashPeer{}
+		pc.Keep(hashKey{}, p)
+	}
+	*p = hashPeer{RRPeerData: http.NewRRPeerData(b.rr.Peers, pc), key: b.key.Eval(r, p.key[:0])}
+	return p, nil
 }
 
 func (p *hashPeer) Get(pc *http.PeerConn) http.PeerResult {
@@ -213,7 +236,7 @@ func (p *hashPeer) Get(pc *http.PeerConn) http.PeerResult {
 	for {
 		var h uint32
 		if p.rehash > 0 {
-			h = crc32.Update(0, crc32.IEEETable, strconv.AppendInt(nil, int64(p.rehash), 10))
+			h = crc32.Update(0, crc32.IEEETable, strconv.AppendInt(p.num[:0], int64(p.rehash), 10))
 		}
 		h = crc32.Update(h, crc32.IEEETable, p.key)
 		p.hash += (h >> 16) & 0x7fff
@@ -342,7 +365,12 @@ type cHashPeer struct {
 }
 
 func (b *cHash) NewPeer(r *http.Request, pc *http.PeerConn) (http.Peer, error) {
-	p := &cHashPeer{RRPeerData: http.NewRRPeerData(b.rr.Peers, pc), b: b, key: b.key.Eval(r, nil)}
+	p, _ := pc.Reuse(cHashKey{}).(*cHashPeer)
+	if p == nil {
+		p = &cHashPeer{}
+		pc.Keep(cHashKey{}, p)
+	}
+	*p = cHashPeer{RRPeerData: http.NewRRPeerData(b.rr.Peers, pc), b: b, key: b.key.Eval(r, p.key[:0])}
 	p.hash = b.findPoint(crc32.ChecksumIEEE(p.key))
 	return p, nil
 }
@@ -395,7 +423,13 @@ type leastConn struct{ rr *http.RoundRobin }
 type leastConnPeer struct{ *http.RRPeerData }
 
 func (b *leastConn) NewPeer(r *http.Request, pc *http.PeerConn) (http.Peer, error) {
-	return &leastConnPeer{http.NewRRPeerData(b.rr.Peers, pc)}, nil
+	p, _ := pc.Reuse(leastConnKey{}).(*leastConnPeer)
+	if p == nil {
+		p = &leastConnPeer{}
+		pc.Keep(leastConnKey{}, p)
+	}
+	*p = leastConnPeer{http.NewRRPeerData(b.rr.Peers, pc)}
+	return p, nil
 }
 
 func (p *leastConnPeer) Get(pc *http.PeerConn) http.PeerResult {
@@ -504,7 +538,13 @@ type randomPeer struct {
 }
 
 func (b *random) NewPeer(r *http.Request, pc *http.PeerConn) (http.Peer, error) {
-	return &randomPeer{RRPeerData: http.NewRRPeerData(b.rr.Peers, pc), b: b}, nil
+	p, _ := pc.Reuse(randomKey{}).(*randomPeer)
+	if p == nil {
+		p = &randomPeer{}
+		pc.Keep(randomKey{}, p)
+	}
+	*p = randomPeer{RRPeerData: http.NewRRPeerData(b.rr.Peers, pc), b: b}
+	return p, nil
 }
 
 // peek draws a peer index by weight (ngx_http_upstream_peek_random_peer).

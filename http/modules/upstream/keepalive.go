@@ -137,8 +137,18 @@ func (b *kaBalancer) NewPeer(r *http.Request, pc *http.PeerConn) (http.Peer, err
 	if lc, ok := r.LoopState(KeepaliveModule).(*loopCaches); ok {
 		cache = lc.get(b.conf)
 	}
-	return &kaPeer{inner: inner, conf: b.conf, cache: cache}, nil
+	p, _ := pc.Reuse(kaPeerKey{}).(*kaPeer)
+	if p == nil {
+		p = &kaPeer{}
+		pc.Keep(kaPeerKey{}, p)
+	}
+	*p = kaPeer{inner: inner, conf: b.conf, cache: cache}
+	return p, nil
 }
+
+// kaPeerKey keeps a request's kaPeer with its peer connection for the
+// next request (PeerConn.Reuse).
+type kaPeerKey struct{}
 
 type kaPeer struct {
 	inner http.Peer
