@@ -22,22 +22,31 @@ type reqCtx struct {
 }
 
 // proto implements http.UpstreamProtocol for one request, with the
-// request's state.
+// request's state. The upstream state keeps it for the next request it
+// serves, with the memory of the request it built.
 type proto struct {
 	c   *LocConf
 	ctx *reqCtx
 	rc  reqCtx
+	// buf holds the request line and headers, which u.head and u.URI
+	// refer to until the request is over.
+	buf []byte
 }
 
 // handler is ngx_http_proxy_handler, the content handler of a location
 // with proxy_pass.
 func handler(r *http.Request) int {
 	c := r.Loc.LocConfOf(Module).(*LocConf)
-	pr := &proto{c: c}
+	u := r.NewUpstream(c.u, nil)
+	pr, _ := u.RecycledProto().(*proto)
+	if pr == nil {
+		pr = &proto{}
+	}
+	*pr = proto{c: c, buf: pr.buf[:0]}
 	ctx := &pr.rc
 	pr.ctx = ctx
+	u.Proto = pr
 	r.SetCtx(Module.TypeIndex, ctx)
-	u := r.NewUpstream(c.u, pr)
 	if c.urlTpl == nil {
 		ctx.vars = c.vars
 		u.Schema = c.vars.schema
@@ -103,7 +112,10 @@ func (p *proto) CreateRequest(u *http.UpstreamRequest) (head, body []byte, err e
 	}
 	u.HeadRequest = ctx.head
 
-	b := make([]byte, 0, 512)
+	b := p.buf[:0]
+	if cap(b) == 0 {
+		b = make([]byte, 0, 512)
+	}
 	b = append(b, method...)
 	b = append(b, ' ')
 	uriStart := len(b)
@@ -186,6 +198,7 @@ func (p *proto) CreateRequest(u *http.UpstreamRequest) (head, body []byte, err e
 		}
 	}
 	b = append(b, '\r', '\n')
+	p.buf = b
 	return b, body, nil
 }
 
@@ -218,17 +231,21 @@ func variables() []*http.Variable {
 			return ctx.vars.port, true
 		}},
 		{Name: "proxy_add_x_forwarded_for", Get: func(r *http.Request, _ any) ([]byte, bool) {
-			var b []byte
+			ip := r.Conn.RemoteIP()
+			n := len(ip)
+			for i := range r.In {
+				if r.In[i].Known == httpparse.HdrXForwardedFor {
+					n += len(r.In[i].Value) + 2
+				}
+			}
+			b := r.Alloc(n)[:0]
 			for i := range r.In {
 				if r.In[i].Known == httpparse.HdrXForwardedFor {
 					b = append(b, r.In[i].Value...)
 					b = append(b, ',', ' ')
 				}
 			}
-			if b == nil {
-				return []byte(r.Conn.RemoteIP()), true
-			}
-			return append(b, r.Conn.RemoteIP()...), true
+			return append(b, ip...), true
 		}},
 		{Name: "proxy_internal_body_length", Flags: http.VarNoCacheable, Get: func(r *http.Request, _ any) ([]byte, bool) {
 			ctx := ctxOf(r)
@@ -242,7 +259,7 @@ func variables() []*http.Variable {
 			if ctx == nil || !ctx.internalChunked {
 				return nil, false
 			}
-			return []byte("chunked"), true
+			return append(r.Alloc(len("chunked"))[:0], "chunked"...), true
 		}},
 	}
 }
