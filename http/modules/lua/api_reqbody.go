@@ -319,19 +319,21 @@ func (st *loopState) readBody(L *glua.LState) int {
 		luavm.Raise(L, "API disabled in the context of %s", c.phase.contextName())
 	}
 	r := c.r
-	th := st.vm.Current()
 	inCall := true
-	waiting := false
+	waiting, released := false, false
+	var co *coCtx
 	rc := r.ReadBody(func(r *http.Request) {
 		// the reference ReadBody took is not kept: the thread (or the
 		// phase that waits for it) holds the request.
-		r.Finalize(http.Done)
+		if !released {
+			r.Finalize(http.Done)
+		}
 		if inCall {
 			return
 		}
 		if waiting {
 			waiting = false
-			c.resume(th)
+			co.wake()
 		}
 	})
 	inCall = false
@@ -345,7 +347,17 @@ func (st *loopState) readBody(L *glua.LState) int {
 		return 0
 	}
 	st.vm.CheckYieldable(L)
+	// ngx_lua drops the read's reference at once: a thread killed while
+	// it waits (ngx.exit in another one) leaves the request free to end,
+	// and its connection is not kept alive.
+	r.Release()
+	released = true
 	waiting = true
+	co = st.curCo()
+	co.cancel = func() {
+		waiting = false
+		r.NoKeepalive()
+	}
 	return st.vm.Suspend(L)
 }
 

@@ -166,13 +166,14 @@ func (c *reqCtx) rawSocketAcquired() bool {
 // request socket exists: a waiting read takes the new bytes; otherwise the
 // connection stops reading until one does.
 func (u *tcpSock) reqInput() {
-	if u.readClosed {
-		return
-	}
-	if u.readWait == nil || !u.readWait.alive() {
+	if u.readWait == nil || !u.readWait.alive() || u.readClosed {
 		u.readWait = nil
 		if u.c.r != nil && !u.c.r.ClientEOF() {
 			u.c.r.Conn.EventConn().PauseRead()
+		} else if u.c.r != nil && u.kind == kindBody {
+			// between reads ngx_lua watches the connection again as
+			// lua_check_client_abort asks.
+			u.c.clientClosed()
 		}
 		return
 	}

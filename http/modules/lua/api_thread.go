@@ -218,6 +218,19 @@ func (c *reqCtx) watchClientAbort() {
 	}
 }
 
+// clientClosed is the client's FIN seen by a module that owned the
+// connection's events for a while (a request socket between reads): it
+// counts when lua_check_client_abort is on.
+func (c *reqCtx) clientClosed() {
+	r := c.r
+	if r == nil || r != r.Main {
+		return
+	}
+	if lc, ok := r.Loc.LocConfOf(Module).(*LocConf); ok && lc.CheckClientAbort.V {
+		c.clientAborted()
+	}
+}
+
 // clientAborted is ngx_http_lua_rd_check_broken_connection seeing the
 // client's FIN.
 func (c *reqCtx) clientAborted() {
