@@ -72,9 +72,13 @@ func (vm *VM) coStatusOf(L, co *lua.LState) string {
 			return "normal"
 		}
 	}
-	if vm.tops[co] != nil || co == vm.L {
+	if th := vm.tops[co]; th != nil || co == vm.L {
 		// Request threads are scheduled by the runtime, never by
-		// coroutine.resume; ngx_lua reports them as running.
+		// coroutine.resume; ngx_lua reports them as running, or normal
+		// while one of their coroutines waits.
+		if th != nil && th.state == stSuspended && th.nested {
+			return "normal"
+		}
 		return "running"
 	}
 	if started(co) && co.GetTop() > 0 && co.Get(-1) == vm.busy {

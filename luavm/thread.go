@@ -58,6 +58,9 @@ type Thread struct {
 	co     *lua.LState
 	parent *Thread
 	state  threadState
+	// nested is set while the thread waits for I/O started inside one of
+	// its user coroutines: coroutine.status reads "normal" for it then.
+	nested bool
 	// kept marks a spawned light thread: its state is its own for good,
 	// never recycled, so the coroutine object Lua code holds keeps its
 	// identity and reads as dead once the thread is over.
@@ -404,6 +407,9 @@ func (vm *VM) Suspend(L *lua.LState) int {
 	}
 	if !vm.canYield(L, f, true) {
 		yieldAcrossC(L)
+	}
+	if th := vm.current; th != nil {
+		th.nested = vm.logical(L) != th.co
 	}
 	return L.Yield(vm.sent)
 }

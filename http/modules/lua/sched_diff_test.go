@@ -93,6 +93,18 @@ func TestThreadsMatchOpenResty(t *testing.T) {
 			ngx.thread.wait(t)
 			ngx.say("dead: ", coroutine.status(t))
 			ngx.say("entry: ", coroutine.status(coroutine.running()))`)},
+		{name: "status_normal", conf: content(`
+			local co, g
+			local function f()
+				co = coroutine.running()
+				local co2 = coroutine.create(g)
+				coroutine.resume(co2)
+			end
+			function g() ngx.sleep(0.01) end
+			ngx.thread.spawn(f)
+			ngx.say("waiting in a coroutine: ", coroutine.status(co))
+			ngx.sleep(0.02)
+			ngx.say("after: ", coroutine.status(co))`)},
 		{name: "exit_in_thread", conf: content(`
 			ngx.thread.spawn(function() ngx.sleep(0.01) ngx.say("thread exits") ngx.exit(200) end)
 			ngx.thread.spawn(function() ngx.sleep(0.5) ngx.say("not reached") end)
