@@ -13,6 +13,7 @@ import (
 	"gresty/http/modules/authbasic"
 	"gresty/http/modules/autoindex"
 	"gresty/http/modules/echo"
+	"gresty/http/modules/emptygif"
 	"gresty/http/modules/geo"
 	"gresty/http/modules/gzip"
 	"gresty/http/modules/headers"
@@ -87,6 +88,9 @@ func list() []*core.Module {
 		// proxy follows rewrite in nginx; the balancing modules follow
 		// the other upstream modules, keepalive and zone last.
 		proxy.Module,
+		// empty_gif follows proxy (and the other upstream content
+		// modules) in nginx.
+		emptygif.Module,
 		upstream.HashModule,
 		upstream.IPHashModule,
 		upstream.LeastConnModule,
