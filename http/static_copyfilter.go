@@ -39,6 +39,8 @@ type copyCtx struct {
 	queue []Buf
 	held  bool
 	next  BodyFilterFunc
+	// inMemory is set when a body filter needs the bytes (NeedInMemory).
+	inMemory bool
 }
 
 func copyFilterInit(cf *Conf) error {
@@ -47,10 +49,11 @@ func copyFilterInit(cf *Conf) error {
 		return func(r *Request, in []Buf) int {
 			ctx, _ := r.Ctx(idx).(*copyCtx)
 			if ctx == nil {
-				if !needsCopy(r, in) {
+				_, mem := r.Ctx(idx).(copyInMemory)
+				if !needsCopy(r, in, mem) {
 					return next(r, in)
 				}
-				ctx = &copyCtx{next: next}
+				ctx = &copyCtx{next: next, inMemory: mem}
 				r.SetCtx(idx, ctx)
 			}
 			for _, b := range in {
@@ -69,8 +72,8 @@ func copyFilterInit(cf *Conf) error {
 	return nil
 }
 
-func needsCopy(r *Request, in []Buf) bool {
-	if r.Loc.Sendfile.V {
+func needsCopy(r *Request, in []Buf, inMemory bool) bool {
+	if r.Loc.Sendfile.V && !inMemory {
 		return false
 	}
 	for i := range in {
@@ -93,7 +96,7 @@ func (ctx *copyCtx) pump(r *Request) int {
 	for len(ctx.queue) > 0 {
 		b := &ctx.queue[0]
 		var out [1]Buf
-		if b.File == nil || b.FileLen <= 0 || r.Loc.Sendfile.V {
+		if b.File == nil || b.FileLen <= 0 || (r.Loc.Sendfile.V && !ctx.inMemory) {
 			out[0] = *b
 			ctx.queue = ctx.queue[1:]
 		} else {

@@ -35,6 +35,7 @@ import (
 	"gresty/http/modules/splitclients"
 	"gresty/http/modules/static"
 	"gresty/http/modules/stubstatus"
+	"gresty/http/modules/subfilter"
 	"gresty/http/modules/upstream"
 	"gresty/http/modules/zstd"
 )
@@ -113,6 +114,10 @@ func list() []*core.Module {
 		// postpone follows gzip: subrequests' output is put in order
 		// before it is compressed and framed once.
 		http.PostponeFilterModule,
+		// sub follows postpone, ssi, charset, xslt and image_filter in
+		// nginx: its filter runs before charset's, so the strings are
+		// replaced in the body as the handler made it, before recoding.
+		subfilter.Module,
 		// headers sits after range, gzip, postpone, ssi, charset, sub,
 		// addition, gunzip and userid in nginx's filter list.
 		headers.Module,
