@@ -90,6 +90,7 @@ const (
 	fReusable                       // may be reclaimed when slots run out
 	fUncork                         // clear TCP_CORK once the queue is sent
 	fHold                           // keep queued output back (SetHold)
+	fPaced                          // a flush stopped at the rate limit
 )
 
 // What happens when the output queue drains.
@@ -129,6 +130,11 @@ type Conn struct {
 	lingerTo  time.Duration
 
 	waiters []flowWaiter
+
+	// sent counts the bytes handed to the kernel; rate paces them
+	// (SetRateLimit).
+	sent int64
+	rate *ratePace
 
 	reusePrev, reuseNext *Conn
 }
@@ -461,6 +467,66 @@ func (c *Conn) SetNoDelay(on bool) error {
 	return nil
 }
 
+// Sent returns how many bytes of output the connection has handed to the
+// kernel so far. Loop goroutine only.
+func (c *Conn) Sent() int64 { return c.sent }
+
+// ratePace is nginx's limit_rate as its write filter applies it: by the
+// end of second k after start, at most rate*(k+1) bytes past the first
+// after bytes counted from base; after each write the connection pauses for
+// as long as the bytes written take at rate.
+type ratePace struct {
+	rate, after int64
+	start       int64 // unix seconds
+	base        int64 // Sent() where counting starts
+	timer       Timer
+}
+
+// SetRateLimit paces the output at rate bytes per second from now on
+// (nginx's limit_rate): the first after bytes counted from base, a value
+// of Sent(), go at full speed, and the allowance is counted in whole
+// seconds from start (unix seconds), as nginx counts from the request's
+// start. rate 0 removes the limit. Loop goroutine only.
+func (c *Conn) SetRateLimit(rate, after, start, base int64) {
+	if rate <= 0 {
+		if c.rate != nil {
+			c.rate.timer.Stop()
+			c.rate = nil
+			if !c.q.empty() {
+				c.markDirty()
+			}
+		}
+		return
+	}
+	if c.rate == nil {
+		c.rate = &ratePace{}
+		c.rate.timer = Timer{l: c.l, idx: -1, c: c, kind: tkRate}
+	}
+	p := c.rate
+	p.rate, p.after, p.start, p.base = rate, after, start, base
+}
+
+// rateAllowance returns how many bytes the pace lets the connection write
+// now; 0 arms the timer for when it may go on.
+func (c *Conn) rateAllowance() int64 {
+	p := c.rate
+	if p.timer.Active() {
+		return 0
+	}
+	limit := p.rate*(c.l.now.Unix()-p.start+1) - (c.sent - p.base - p.after)
+	if limit <= 0 {
+		p.timer.Reset(time.Duration(-limit*1000/p.rate+1) * time.Millisecond)
+		return 0
+	}
+	return min(limit, maxSendfile)
+}
+
+func (c *Conn) rateResume() {
+	if c.flags&fClosed == 0 {
+		c.flush()
+	}
+}
+
 // SetHold keeps the output queued from now on back until SetHold(false),
 // as nginx's write filter holds a response's first small pieces
 // (postpone_output): held output goes out with what follows it, or is
@@ -681,6 +747,9 @@ func (c *Conn) closeNow(err error) {
 	}
 	c.q.release(l)
 	c.itimer.Stop()
+	if c.rate != nil {
+		c.rate.timer.Stop()
+	}
 	if c.flags&fReusable != 0 {
 		c.unlinkReusable()
 	}
@@ -801,6 +870,15 @@ func (c *Conn) flush() {
 		if c.flags&fClosed != 0 {
 			return
 		}
+		if c.flags&fPaced != 0 {
+			// the rate limit's timer resumes the output.
+			c.flags &^= fPaced
+			if c.flags&fWriteArmed != 0 {
+				c.flags &^= fWriteArmed
+				c.syncEvents()
+			}
+			return
+		}
 	}
 	if blocked {
 		if c.flags&fWriteArmed == 0 {
@@ -845,18 +923,56 @@ func (c *Conn) flush() {
 // flushStream sends byte and file segments in order. It returns true when
 // the socket would block.
 func (c *Conn) flushStream() bool {
+	p := c.rate
+	if p == nil {
+		return c.writeQueue(-1)
+	}
+	budget := c.rateAllowance()
+	if budget == 0 {
+		c.flags |= fPaced
+		return false
+	}
+	from := c.sent
+	blocked := c.writeQueue(budget)
+	if c.flags&fClosed != 0 || c.q.empty() {
+		return blocked
+	}
+	// pause for as long as what was written takes at the rate; with no
+	// pause due and the allowance spent, go on at the next iteration.
+	lo, hi := max(from-p.base-p.after, 0), max(c.sent-p.base-p.after, 0)
+	if d := (hi - lo) * 1000 / p.rate; d > 0 || !blocked {
+		p.timer.Reset(time.Duration(d) * time.Millisecond)
+		c.flags |= fPaced
+		return false
+	}
+	return blocked
+}
+
+// writeQueue writes the queue until it is empty, the socket would block
+// (true) or budget bytes (negative: no limit) are written.
+func (c *Conn) writeQueue(budget int64) bool {
 	l := c.l
 	for !c.q.empty() {
+		if budget == 0 {
+			return false
+		}
 		s := &c.q.segs[c.q.head]
 		if s.kind == segFile {
 			chunk := s.n
 			if chunk > maxSendfile {
 				chunk = maxSendfile
 			}
+			if budget > 0 && chunk > budget {
+				chunk = budget
+			}
 			n, err := unix.Sendfile(c.fd, s.ffd, &s.off, int(chunk))
 			if n > 0 {
 				s.n -= int64(n)
 				c.q.size -= int64(n)
+				c.sent += int64(n)
+				if budget > 0 {
+					budget -= int64(n)
+				}
 				if s.n == 0 {
 					c.q.pop(l)
 				}
@@ -881,6 +997,9 @@ func (c *Conn) flushStream() bool {
 			c.q.advance(l, 0)
 			continue
 		}
+		if budget > 0 && int64(want) > budget {
+			niov, want = trimIov(l.iov[:niov], int(budget))
+		}
 		n, errno := writev(c.fd, l.iov[:niov])
 		clear(l.iov[:niov])
 		switch errno {
@@ -894,6 +1013,10 @@ func (c *Conn) flushStream() bool {
 			return false
 		}
 		c.q.advance(l, n)
+		c.sent += int64(n)
+		if budget > 0 {
+			budget -= int64(n)
+		}
 		if n < want {
 			// The kernel buffer is full; asking again now would only
 			// return EAGAIN.

@@ -629,3 +629,35 @@ func TestCorkUntilSent(t *testing.T) {
 		}
 	})
 }
+
+// SetRateLimit paces the output as nginx's limit_rate: the first after
+// bytes at once, then rate bytes per whole second counted from the start;
+// the bytes arrive complete and in order.
+func TestRateLimit(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		g := startGroup(t, b, 1, nil)
+		content := pattern(0, 50000)
+		ls := listenTCP(t, g, AccepterFunc(func(c *Conn) Handler {
+			c.SetRateLimit(20000, 10000, c.Loop().Now().Unix(), c.Sent())
+			c.Write(content[:25000])
+			c.Write(content[25000:])
+			c.CloseAfterDrain()
+			return &HandlerFuncs{}
+		}))
+		start := time.Now()
+		cl := dialClient(t, "tcp", ls.Addr().String())
+		cl.SetReadDeadline(time.Now().Add(10 * time.Second))
+		got, err := io.ReadAll(cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, content) {
+			t.Fatalf("got %d bytes, want %d; first difference at %d", len(got), len(content), firstDiff(got, content))
+		}
+		// 10000 free and 20000 in the first second, the rest after a
+		// pause of one second.
+		if d := time.Since(start); d < 800*time.Millisecond {
+			t.Errorf("50000 bytes at 20000/s after 10000 took %v, want about a second", d)
+		}
+	})
+}

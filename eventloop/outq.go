@@ -123,6 +123,22 @@ func (q *outq) gather(iov []unix.Iovec) (int, int) {
 	return n, total
 }
 
+// trimIov cuts iov down to its first max bytes and returns the count and
+// the byte total that remain.
+func trimIov(iov []unix.Iovec, max int) (int, int) {
+	total := 0
+	for i := range iov {
+		l := int(iov[i].Len)
+		if total+l >= max {
+			iov[i].SetLen(max - total)
+			clear(iov[i+1:])
+			return i + 1, max
+		}
+		total += l
+	}
+	return len(iov), total
+}
+
 // advance consumes n written bytes from the head.
 func (q *outq) advance(l *Loop, n int) {
 	q.size -= int64(n)

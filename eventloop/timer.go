@@ -9,6 +9,7 @@ const (
 	tkFunc uint8 = iota
 	tkConnect
 	tkLinger
+	tkRate
 )
 
 // Timer runs a function on its loop's goroutine after a delay. Timers are
@@ -94,6 +95,8 @@ func (t *Timer) fire() {
 		t.c.connectTimedOut()
 	case tkLinger:
 		t.c.lingerTimedOut()
+	case tkRate:
+		t.c.rateResume()
 	default:
 		t.f()
 	}

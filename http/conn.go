@@ -60,6 +60,11 @@ type Conn struct {
 	// states (nginx's c->tcp_nopush and c->tcp_nodelay).
 	nopush  uint8
 	nodelay uint8
+	// sentBase is the output count where the current request's bytes
+	// begin; paceReq and paceRate are the limit_rate last applied.
+	sentBase int64
+	paceReq  *Request
+	paceRate int64
 	// waitDrain is set when processing stopped because the output queue
 	// is above the high watermark; OnDrain resumes it.
 	waitDrain bool
@@ -513,6 +518,10 @@ func (c *Conn) newRequest() *Request {
 	r.uriChanges = 11
 	r.subrequests = 51
 	r.StartTime = c.loopNow()
+	// limit_rate counts this request's bytes from here (nginx resets
+	// c->sent for each request).
+	c.sentBase = c.ec.Sent() + int64(c.ec.Buffered())
+	c.paceReq = nil
 	r.Srv = c.defaultSrv()
 	r.Loc = r.Srv.Loc()
 	r.Out.reset()

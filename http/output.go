@@ -347,10 +347,47 @@ func writeFilter(r *Request, in []Buf) int {
 		}
 	}
 	c.postpone(r, flush || len(in) == 0)
+	c.pace(r.Main)
 	if c.ec.Buffered() > c.srv.outHigh {
 		return Again
 	}
 	return OK
+}
+
+// pace applies limit_rate and limit_rate_after to the response, as the
+// write filter does: both are evaluated once per request (unless $limit_rate
+// is set), and the connection then paces its output.
+func (c *Conn) pace(mr *Request) {
+	loc := mr.Loc
+	if !mr.limitRateSet {
+		mr.LimitRate = sizeValue(mr, loc.LimitRate.V)
+		mr.limitRateSet = true
+	}
+	rate := mr.LimitRate
+	if rate == c.paceRate && (rate == 0 || c.paceReq == mr) {
+		return
+	}
+	c.paceReq, c.paceRate = mr, rate
+	if rate == 0 {
+		c.ec.SetRateLimit(0, 0, 0, 0)
+		return
+	}
+	after := sizeValue(mr, loc.LimitRateAfter.V)
+	c.ec.SetRateLimit(rate, after, mr.StartTime.Unix(), c.sentBase)
+}
+
+// sizeValue evaluates a size template, 0 for none or an invalid value
+// (logged, as ngx_http_complex_value_size).
+func sizeValue(r *Request, t *Template) int64 {
+	if t == nil {
+		return 0
+	}
+	n, ok := t.SizeValue(r)
+	if !ok {
+		r.Logf(errlog.Error, "invalid size \"%s\"", t.EvalString(r))
+		return 0
+	}
+	return n
 }
 
 // postpone is the write filter's postpone_output rule: output that is
