@@ -29,6 +29,7 @@ import (
 	"gresty/http/modules/proxy"
 	"gresty/http/modules/rangefilter"
 	"gresty/http/modules/realip"
+	"gresty/http/modules/referer"
 	"gresty/http/modules/rewrite"
 	"gresty/http/modules/setmisc"
 	"gresty/http/modules/shmzone"
@@ -85,6 +86,8 @@ func list() []*core.Module {
 		geo.Module,
 		mapmod.Module,
 		splitclients.Module,
+		// referer follows split_clients and precedes rewrite in nginx.
+		referer.Module,
 		rewrite.Module,
 		// proxy follows rewrite in nginx; the balancing modules follow
 		// the other upstream modules, keepalive and zone last.
