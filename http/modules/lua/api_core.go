@@ -263,6 +263,16 @@ func (st *loopState) say(L *glua.LState, newline bool) int {
 	if newline {
 		b = append(b, '\n')
 	}
+	if len(b) == 0 && !c.eof {
+		// nothing to print: only the head goes out, before any HTTP/1.0
+		// buffering is decided (ngx_http_lua_ngx_echo).
+		if rc := c.sendHeaderIfNeeded(); rc == http.Error || rc > http.OK {
+			return pushErr(L, "nginx output filter error")
+		}
+		L.Push(glua.LNumber(1))
+		return 1
+	}
+	c.out.seenBody = true
 	if c.eof {
 		L.Push(glua.LNil)
 		L.Push(glua.LString("seen eof"))
@@ -278,40 +288,53 @@ func (st *loopState) say(L *glua.LState, newline bool) int {
 	return 1
 }
 
-// flush is ngx.flush([wait]).
+// flush is ngx.flush([wait]) (ngx_http_lua_ngx_flush): nothing happens
+// before the response head or any body went out, and HTTP/1.0 buffering
+// makes it a no-op; with wait the thread waits until the output has
+// drained.
 func (st *loopState) flush(L *glua.LState) int {
-	c := st.request(L, outputPhases)
+	n := L.GetTop()
+	if n > 1 {
+		luavm.Raise(L, "attempt to pass %d arguments, but accepted 0 or 1", n)
+	}
+	wait := false
+	if c := st.cur(); n == 1 && (c == nil || c.r == nil || c.r == c.r.Main) {
+		// a subrequest's flush never waits.
+		v, ok := L.Get(1).(glua.LBool)
+		if !ok {
+			luavm.TypeError(L, 1, "boolean")
+		}
+		wait = bool(v)
+	}
+	c := st.request(L, outputPhases|PhaseServerRewrite)
 	if c.rawSocketAcquired() {
 		return pushErr(L, "raw request socket acquired")
 	}
 	if c.r.HeaderOnly {
-		L.Push(glua.LNil)
-		L.Push(glua.LString("header only"))
-		return 2
+		return pushErr(L, "header only")
 	}
 	if c.eof {
-		L.Push(glua.LNil)
-		L.Push(glua.LString("seen eof"))
-		return 2
+		return pushErr(L, "seen eof")
 	}
 	if c.out.buffering {
-		L.Push(glua.LTrue)
-		return 1
+		c.logDebug("lua http 1.0 buffering makes ngx.flush() a no-op")
+		return pushErr(L, "buffering")
 	}
-	if rc := c.sendHeaderIfNeeded(); rc == http.Error || rc >= 300 {
-		L.Push(glua.LNil)
-		L.Push(glua.LString("nginx output filter error"))
-		return 2
+	if !c.r.HeaderSent && !c.headersSent || !c.out.seenBody && !wait {
+		return pushErr(L, "nothing to flush")
 	}
-	c.r.SendFlush()
-	wait := L.OptBool(1, false)
+	if rc := c.r.SendFlush(); rc == http.Error || rc >= 300 {
+		return pushErr(L, "nginx output filter error")
+	}
 	ec := c.r.Conn.EventConn()
 	// nginx's output chain has written what it could by now.
-	if ec.WriteNow() || !wait {
-		L.Push(glua.LTrue)
-		return 1
+	if !ec.WriteNow() && wait {
+		c.logDebug("lua flush requires waiting: buffered 0x%x, delayed:0", ec.Buffered())
+		return st.waitFlush(L, c)
 	}
-	return st.waitFlush(L, c)
+	c.logDebug("lua flush asynchronously")
+	L.Push(glua.LNumber(1))
+	return 1
 }
 
 // sleep is ngx.sleep(seconds) (ngx_http_lua_ngx_sleep): the thread waits

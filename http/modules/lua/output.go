@@ -18,6 +18,9 @@ type outState struct {
 	// (lua_http10_buffering).
 	buffering bool
 	buffered  []byte
+	// seenBody is set once ngx.say or ngx.print had bytes to send
+	// (ctx->seen_body_data): ngx.flush() has nothing to do before.
+	seenBody bool
 }
 
 // sendHeaderIfNeeded sends the response head before the first output
@@ -110,6 +113,7 @@ func (c *reqCtx) output(data []byte, last bool) int {
 		return r.SendLast()
 	}
 	if c.out.buffering {
+		c.logDebug("lua buffering output bufs for the HTTP 1.0 request")
 		c.out.buffered = append(c.out.buffered, data...)
 		return http.OK
 	}

@@ -214,6 +214,24 @@ func TestSleepMatchesOpenResty(t *testing.T) {
 		{name: "exec_after_sleep", conf: `
 			content_by_lua_block { ngx.sleep(0.01) ngx.exec("/string_arg") }`},
 		{name: "exit_after_sleep", conf: content(`ngx.sleep(0.01) ngx.exit(404)`)},
+		{name: "flush_before_head", conf: content(`
+			local ok, err = ngx.flush()
+			ngx.status = 404
+			ngx.say("flush: ", ok, " ", err)`)},
+		{name: "flush_results", reqs: []string{get(""), "GET %P HTTP/1.0\r\n\r\n"}, conf: content(`
+			ngx.print("")
+			local a, ae = ngx.flush()
+			ngx.say("one")
+			local b, be = ngx.flush(false)
+			local c, ce = ngx.flush(true)
+			ngx.say(a, " ", ae, " ", b, " ", be, " ", c, " ", ce)
+			ngx.say(pcall(ngx.flush, 1))
+			ngx.say(pcall(ngx.flush, true, 2))
+			ngx.eof()
+			ngx.log(ngx.WARN, "after eof: ", ngx.flush())`)},
+		{name: "flush_head_sent", conf: content(`
+			ngx.send_headers()
+			ngx.say(ngx.flush(), " ", ngx.flush(true))`)},
 		{name: "rewrite_access", conf: `
 			rewrite_by_lua_block { ngx.sleep(0.01) ngx.ctx.r = 1 }
 			access_by_lua_block { ngx.sleep(0.01) ngx.ctx.a = 2 }
