@@ -31,6 +31,7 @@ import (
 	"gresty/http/modules/realip"
 	"gresty/http/modules/referer"
 	"gresty/http/modules/rewrite"
+	"gresty/http/modules/securelink"
 	"gresty/http/modules/setmisc"
 	"gresty/http/modules/shmzone"
 	"gresty/http/modules/splitclients"
@@ -95,6 +96,8 @@ func list() []*core.Module {
 		// empty_gif follows proxy (and the other upstream content
 		// modules) in nginx.
 		emptygif.Module,
+		// secure_link follows empty_gif and browser in nginx.
+		securelink.Module,
 		upstream.HashModule,
 		upstream.IPHashModule,
 		upstream.LeastConnModule,
