@@ -56,6 +56,8 @@ type luaTimer struct {
 	logExtra string
 	// loc is the ngx_lua configuration the timer's code runs with.
 	loc *LocConf
+	// vm is the per-request VM reference (lua_code_cache off).
+	vm *vmRef
 }
 
 func timersOf(st *loopState) *timerState {
@@ -143,6 +145,7 @@ func (st *loopState) timerAt(L *glua.LState, every bool) int {
 		tm.loc = c.sc.loc
 	}
 	c.logNewThread(false)
+	tm.vm = c.sc.vmRef.hold()
 	ts.arm(st, tm, delay)
 	c.logDebug("created timer (co: %p delay: %d ms): sz=%d", tm, delay.Milliseconds(), n)
 	L.Push(glua.LNumber(1))
@@ -170,7 +173,7 @@ func (ts *timerState) expire(st *loopState, tm *luaTimer, premature bool) {
 	delete(ts.pending, tm)
 	st.logf(errlog.Debug, "lua ngx.timer expired")
 	if !st.exiting && tm.every > 0 {
-		next := &luaTimer{fn: tm.fn, args: tm.args, every: tm.every, logExtra: tm.logExtra, loc: tm.loc}
+		next := &luaTimer{fn: tm.fn, args: tm.args, every: tm.every, logExtra: tm.logExtra, loc: tm.loc, vm: tm.vm.hold()}
 		(&reqCtx{st: st, phase: PhaseTimer}).logNewThread(false)
 		ts.arm(st, next, tm.every)
 		st.logf(errlog.Debug, "created next timer (co: %p delay: %d ms)", next, tm.every.Milliseconds())
@@ -179,11 +182,13 @@ func (ts *timerState) expire(st *loopState, tm *luaTimer, premature bool) {
 		p := tm.fn.Proto
 		st.logf(errlog.Alert, "lua failed to run timer with function defined at %s:%d: %d lua_max_running_timers are not enough",
 			chunkSource(p.SourceName), p.LineDefined, st.main.MaxRunningTimers.V)
+		tm.vm.release(st)
 		return
 	}
 	c := &reqCtx{st: st, phase: PhaseTimer}
 	c.sc.logExtra = tm.logExtra
 	c.sc.loc = tm.loc
+	c.sc.vmRef = tm.vm
 	ts.running++
 	// a stopping loop waits for the timer's code, as an exiting nginx
 	// worker waits for its timers' events.

@@ -72,6 +72,7 @@ func ctxOf(st *loopState, r *http.Request) *reqCtx {
 	c := &reqCtx{st: st, r: r}
 	r.SetCtx(Module.TypeIndex, c)
 	r.AddCleanup(c.cleanup)
+	c.newVMRef()
 	r.AddCleanup(func() {
 		if c.ctxTable != nil {
 			// ngx_lua frees the request's ngx.ctx with its pool.

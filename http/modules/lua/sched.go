@@ -108,6 +108,9 @@ type schedState struct {
 	capDone  []*captureState
 	capWH    func(r *http.Request)
 	capSaved bool
+	// vmRef models the Lua VM ngx_lua gives a request when
+	// lua_code_cache is off, shared with the timers it creates.
+	vmRef *vmRef
 	// loc is the ngx_lua location configuration of a context without a
 	// request: the one of the request that created a timer, or the http
 	// block's for init_worker_by_lua.
@@ -466,6 +469,10 @@ func (c *reqCtx) detachedDone() {
 		c.sc.finished = nil
 		f()
 	}
+	if ref := c.sc.vmRef; ref != nil {
+		c.sc.vmRef = nil
+		ref.release(c.st)
+	}
 }
 
 // waitFor registers cancel as what stops the running thread's pending
@@ -623,4 +630,43 @@ func httpLevelConf(cfg *http.Config) *LocConf {
 		m.SocketLogErrors = lc.SocketLogErrors
 	}
 	return &m
+}
+
+// vmRef is the reference count of the Lua VM ngx_lua creates for each
+// request when lua_code_cache is off: the request and every timer it
+// creates hold it, and the VM is closed with the last one
+// (ngx_http_lua_cleanup_vm). gresty's requests share their loop's VM
+// whatever the setting; the count gives the same debug lines.
+type vmRef struct{ count int }
+
+// newVMRef gives a new request context its VM reference when
+// lua_code_cache is off (ngx_http_lua_create_ctx); the request drops it
+// when it ends.
+func (c *reqCtx) newVMRef() {
+	lc, ok := c.r.Loc.LocConfOf(Module).(*LocConf)
+	if !ok || lc.CodeCache.V {
+		return
+	}
+	ref := &vmRef{count: 1}
+	c.sc.vmRef = ref
+	c.r.AddCleanup(func() { ref.release(c.st) })
+}
+
+// hold takes a reference for a timer.
+func (v *vmRef) hold() *vmRef {
+	if v != nil {
+		v.count++
+	}
+	return v
+}
+
+// release drops a reference.
+func (v *vmRef) release(st *loopState) {
+	if v == nil {
+		return
+	}
+	st.logf(errlog.Debug, "lua decrementing the reference count for Lua VM: %d", v.count)
+	if v.count--; v.count == 0 {
+		st.logf(errlog.Debug, "lua close the global Lua VM %p", v)
+	}
 }

@@ -167,7 +167,8 @@ type grestyServer struct {
 
 // startGrestyConf runs gresty in the foreground on a whole configuration
 // of its own (events block included), with %%PORT%% replaced by a free
-// port, and stops it with SIGQUIT when the test ends.
+// port and %%LOG%% by the path of logs/debug.log, and stops it with
+// SIGQUIT when the test ends.
 func startGrestyConf(t *testing.T, conf string) *grestyServer {
 	t.Helper()
 	prefix := t.TempDir()
@@ -178,7 +179,7 @@ func startGrestyConf(t *testing.T, conf string) *grestyServer {
 	}
 	port := nginxtest.FreePort(t)
 	conf = fmt.Sprintf("daemon off;\nmaster_process off;\npid %[1]s/logs/nginx.pid;\nerror_log %[1]s/logs/error.log warn;\n", prefix) +
-		strings.ReplaceAll(conf, "%%PORT%%", strconv.Itoa(port))
+		strings.NewReplacer("%%PORT%%", strconv.Itoa(port), "%%LOG%%", filepath.Join(prefix, "logs", "debug.log")).Replace(conf)
 	path := filepath.Join(prefix, "conf", "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
@@ -236,4 +237,47 @@ func dialRaw(t *testing.T, addr, raw string) net.Conn {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// With lua_code_cache off, ngx_lua gives each request a VM of its own that
+// the request and its timers hold; the last to end closes it. gresty logs
+// the same reference counting.
+func TestCodeCacheOffTimerVMRefs(t *testing.T) {
+	s := startGrestyConf(t, `error_log %%LOG%% debug;
+events {}
+http {
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        lua_code_cache off;
+        location /t {
+            content_by_lua_block {
+                local function f() ngx.sleep(0.01) end
+                ngx.timer.at(0, f)
+                ngx.timer.at(0, f)
+                ngx.say("ok")
+            }
+        }
+    }
+}
+`)
+	resp, err := nginxtest.Exchange(s.Addr, []byte("GET /t HTTP/1.0\r\n\r\n"), 5*time.Second)
+	if err != nil || !bytes.HasSuffix(resp, []byte("\r\n\r\nok\n")) {
+		t.Fatalf("response %q, %v", resp, err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	b, err := os.ReadFile(filepath.Join(s.Prefix, "logs", "debug.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := string(b)
+	for _, want := range []string{
+		"lua decrementing the reference count for Lua VM: 3",
+		"lua decrementing the reference count for Lua VM: 2",
+		"lua decrementing the reference count for Lua VM: 1",
+		"lua close the global Lua VM",
+	} {
+		if c := strings.Count(log, want); c != 1 {
+			t.Errorf("%q logged %d times, want once", want, c)
+		}
+	}
 }
