@@ -12,6 +12,7 @@ import (
 	"gresty/http/modules/access"
 	"gresty/http/modules/authbasic"
 	"gresty/http/modules/autoindex"
+	"gresty/http/modules/charset"
 	"gresty/http/modules/echo"
 	"gresty/http/modules/emptygif"
 	"gresty/http/modules/geo"
@@ -120,6 +121,10 @@ func list() []*core.Module {
 		// postpone follows gzip: subrequests' output is put in order
 		// before it is compressed and framed once.
 		http.PostponeFilterModule,
+		// charset follows postpone and ssi in nginx: its filter sees the
+		// body after sub's, and an included part before postpone puts
+		// it in order.
+		charset.Module,
 		// sub follows postpone, ssi, charset, xslt and image_filter in
 		// nginx: its filter runs before charset's, so the strings are
 		// replaced in the body as the handler made it, before recoding.

@@ -57,8 +57,13 @@ func (ss *sockState) reqSocket(L *glua.LState) int {
 		luavm.Raise(L, "expecting zero arguments, but got %d", n)
 	}
 	c := ss.st.cur()
-	if c == nil || c.r == nil {
+	if c == nil || c.r == nil && c.phase&(PhaseTimer|PhaseInitWorker) == 0 {
 		luavm.Raise(L, "no request found")
+	}
+	if c.r == nil {
+		// a timer has a (fake) request in ngx_lua: the phase check
+		// answers.
+		ss.st.request(L, PhaseRewrite|PhaseServerRewrite|PhaseAccess|PhaseContent)
 	}
 	r := c.r
 	if r != r.Main {

@@ -1,7 +1,14 @@
 package lua_test
 
 import (
+	"bytes"
+	"io"
+	"os"
+	"strings"
 	"testing"
+	"time"
+
+	"gresty/internal/difftest"
 )
 
 // The light-thread API and ngx.sleep compared with OpenResty: the order
@@ -237,4 +244,40 @@ func TestSleepMatchesOpenResty(t *testing.T) {
 			access_by_lua_block { ngx.sleep(0.01) ngx.ctx.a = 2 }
 			content_by_lua_block { ngx.sleep(0.01) ngx.say(ngx.ctx.r, ngx.ctx.a) }`},
 	})
+}
+
+// The README's scheduling example runs the same on both servers.
+func TestSchedulingReadmeExample(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := string(readme)
+	i := strings.Index(sec, "## Scheduling")
+	if i < 0 {
+		t.Fatal("no scheduling section in the README")
+	}
+	sec = sec[i:]
+	start := strings.Index(sec, "Example:\n\n")
+	end := strings.Index(sec, "\nWhat is there")
+	if start < 0 || end < start {
+		t.Fatal("no example in the scheduling section")
+	}
+	var conf strings.Builder
+	for _, l := range strings.Split(sec[start+len("Example:\n\n"):end], "\n") {
+		conf.WriteString(strings.TrimPrefix(l, "    ") + "\n")
+	}
+	text := strings.Replace(conf.String(), "listen 127.0.0.1:8080;", "listen 127.0.0.1:%%PORT%%;", 1)
+	p := difftest.Start(t, text, "lua")
+	// the example watches for the client's FIN: the request is sent
+	// without one.
+	for _, addr := range []string{p.Nginx.Addr, p.Gresty.Addr} {
+		c := dialRaw(t, addr, "GET /fan-out HTTP/1.0\r\n\r\n")
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b, _ := io.ReadAll(c)
+		c.Close()
+		if !bytes.HasSuffix(b, []byte("\r\n\r\nfrom the backend true\n")) {
+			t.Errorf("%s answered %q", addr, b)
+		}
+	}
 }

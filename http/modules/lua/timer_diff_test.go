@@ -70,6 +70,8 @@ func TestTimersMatchOpenResty(t *testing.T) {
 				try("flush", function() ngx.flush() end)
 				try("eof", function() ngx.eof() end)
 				try("on_abort", function() ngx.on_abort(function() end) end)
+				try("req.socket", function() ngx.req.socket() end)
+				try("capture", function() ngx.location.capture("/args") end)
 				try("ctx", function() ngx.ctx.a = 1 return ngx.ctx.a end)
 				try("sleep", function() ngx.sleep(0) end)
 				try("timer", function() return ngx.timer.at(0, function() end) end)
