@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -181,5 +182,21 @@ func TestHeldTailIsMinimal(t *testing.T) {
 		if string(s.held) != tt.held {
 			t.Errorf("%q in %q: held %q, want %q", tt.pats, tt.data, s.held, tt.held)
 		}
+	}
+}
+
+// BenchmarkStream measures the scan over 32k buffers of HTML with a
+// match every few hundred bytes.
+func BenchmarkStream(b *testing.B) {
+	pats := [][]byte{[]byte("href=\"http://backend.internal/"), []byte("</body>")}
+	pairs := []*pair{{search: pats[0], value: []byte("href=\"/")}, {search: pats[1], value: []byte("<script></script></body>")}}
+	tb := newTables(pats, pairs)
+	chunk := []byte(strings.Repeat("<p>some text of a page <a href=\"http://backend.internal/x\">link</a></p>\n", 32768/75))
+	s := &stream{t: tb, subs: make([][]byte, 2), used: make([]bool, 2)}
+	b.SetBytes(int64(len(chunk)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		s.feed(nil, chunk, false)
+		s.reset()
 	}
 }
