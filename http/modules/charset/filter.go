@@ -1,6 +1,7 @@
 package charset
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -332,8 +333,13 @@ func (st *state) recodeToUTF8(b http.Buf) {
 		data = data[i:]
 	}
 	start := len(st.scratch)
+	st.scratch = slices.Grow(st.scratch, 2*len(data))
 	for _, c := range data {
-		st.scratch = append(st.scratch, t[c]...)
+		if e := t[c]; len(e) == 1 {
+			st.scratch = append(st.scratch, e[0])
+		} else {
+			st.scratch = append(st.scratch, e...)
+		}
 	}
 	st.pass(st.scratch[start:])
 }

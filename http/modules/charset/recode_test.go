@@ -1,6 +1,7 @@
 package charset
 
 import (
+	"strings"
 	"testing"
 
 	"gresty/http"
@@ -189,5 +190,40 @@ func TestDecodeUTF8(t *testing.T) {
 		if cp != tt.cp || n != tt.used {
 			t.Errorf("%q: %#x, %d; want %#x, %d", tt.in, cp, n, tt.cp, tt.used)
 		}
+	}
+}
+
+// BenchmarkRecode measures the three recodings over 32k buffers of mixed
+// text.
+func BenchmarkRecode(b *testing.B) {
+	m := testMap()
+	single := &charsetMap{s2d: new([256]byte), d2s: new([256]byte)}
+	for i := 0; i < 256; i++ {
+		single.s2d[i] = byte(255 - i)
+	}
+	koi := []byte(strings.Repeat("text \xc1\x80 more text ", 32768/20))
+	utf := []byte(strings.Repeat("text а€ б more text ", 32768/25))
+	for _, bb := range []struct {
+		name string
+		t    *table
+		in   []byte
+	}{{"single", single.forward(), koi}, {"to-utf8", m.forward(), koi}, {"from-utf8", m.backward(), utf}} {
+		b.Run(bb.name, func(b *testing.B) {
+			st := &state{table: bb.t}
+			buf := http.Buf{Data: bb.in}
+			b.SetBytes(int64(len(bb.in)))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				switch {
+				case bb.t.single != nil:
+					st.recodeSingle(buf)
+				case bb.t.toUTF8 != nil:
+					st.recodeToUTF8(buf)
+				default:
+					st.recodeFromUTF8(buf)
+				}
+				st.reset()
+			}
+		})
 	}
 }
