@@ -605,9 +605,23 @@ func (c *Conn) OnDrain(ec *eventloop.Conn) {
 	if c.timerKind == tmSend {
 		c.stopTimer()
 	}
-	if r := c.r; r != nil && r.drainHandler != nil {
-		r.drainHandler(r)
-		return
+	if r := c.r; r != nil {
+		h := r.drainHandler
+		if h != nil {
+			h(r)
+		}
+		// the upstream's own wait comes after the filters had their
+		// turn (the copy filter queues more output first).
+		hooked := false
+		if c.r == r && !r.freed {
+			if u := r.UpstreamRequest(); u != nil && u.drainHook != dhNone {
+				hooked = true
+				u.onClientDrain()
+			}
+		}
+		if h != nil || hooked {
+			return
+		}
 	}
 	if c.waitDrain {
 		c.waitDrain = false

@@ -100,6 +100,11 @@ func (ctx *copyCtx) pump(r *Request) int {
 			out[0] = *b
 			ctx.queue = ctx.queue[1:]
 		} else {
+			if c := r.Conn; !c.closed() && c.ec.Buffered() > c.srv.outHigh {
+				// the connection holds enough: read on when it drains,
+				// so that a file never sits in memory whole.
+				return ctx.wait(r)
+			}
 			n := min(size, b.FileLen)
 			if int64(cap(s.readBuf)) < n {
 				s.readBuf = make([]byte, n)
@@ -121,16 +126,28 @@ func (ctx *copyCtx) pump(r *Request) int {
 			return ctx.fail(r)
 		}
 		if rc == Again && len(ctx.queue) > 0 {
-			if !ctx.held {
-				ctx.held = true
-				r.Hold()
-			}
-			r.Main.SetDrainHandler(func(*Request) { ctx.resume(r) })
-			return Again
+			return ctx.wait(r)
 		}
 	}
 	ctx.queue = ctx.queue[:0]
 	return rc
+}
+
+// copyHeld tells whether the copy filter holds output of r's response
+// back, waiting for the connection to drain.
+func (r *Request) copyHeld() bool {
+	ctx, _ := r.Main.Ctx(CopyFilterModule.TypeIndex).(*copyCtx)
+	return ctx != nil && ctx.held
+}
+
+// wait holds the request until the connection drains, then goes on.
+func (ctx *copyCtx) wait(r *Request) int {
+	if !ctx.held {
+		ctx.held = true
+		r.Hold()
+	}
+	r.Main.SetDrainHandler(func(*Request) { ctx.resume(r) })
+	return Again
 }
 
 // resume goes on after a drain; the request is released once the queue

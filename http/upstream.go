@@ -141,6 +141,7 @@ type UpstreamRequest struct {
 	fileSince int64
 
 	upgraded      bool
+	drainHook     uint8 // what a drain of the client's queue does (dh*)
 	clientEOF     bool
 	upstreamEOF   bool
 	disableNotMod bool
@@ -965,13 +966,24 @@ func (u *UpstreamRequest) release(clean bool) {
 		r.Conn.ec.ResumeRead()
 	}
 	if u.tf != nil {
+		// a filter may still hold ranges of the file (the copy filter
+		// waiting for the client): it closes once the request is done
+		// and its output sent.
 		f := u.tf
 		u.tf, u.tfBuf = nil, nil
-		r.ReleaseAfterSend(func() { f.Close() })
+		mr := r.Main
+		if mr.freed {
+			mr.ReleaseAfterSend(func() { f.Close() })
+		} else {
+			mr.AddCleanup(func() { mr.ReleaseAfterSend(func() { f.Close() }) })
+		}
 	}
+	u.drainHook = dhNone
 	if r.upstream == u {
 		r.readHandler, r.eofHandler = nil, nil
-		r.drainHandler = nil
+		if u.upgraded {
+			r.drainHandler = nil
+		}
 	}
 }
 
@@ -1025,7 +1037,7 @@ func (u *UpstreamRequest) finishRequest(rc int) {
 	r := u.r
 	if rc == OK && r == r.Main && !r.Conn.closed() && r.Conn.ec.Buffered() > 0 {
 		u.waitDrain = true
-		r.drainHandler = upstreamOutputSent
+		u.drainHook = dhFinish
 		u.watchClient()
 		return
 	}
@@ -1036,7 +1048,6 @@ func (u *UpstreamRequest) finishRequest(rc int) {
 // client took the rest of the response; a plain function, so that waiting
 // allocates no closure.
 func upstreamOutputSent(r *Request) {
-	r.drainHandler = nil
 	if u := r.UpstreamRequest(); u != nil {
 		u.waitDrain = false
 		if t := u.store.ctimer; t != nil {
@@ -1087,7 +1098,7 @@ func (u *UpstreamRequest) clientTimer() {
 	}
 	r.Logf(errlog.Info, "client timed out %s while %s", eventloop.ErrnoText(syscall.ETIMEDOUT), action)
 	if u.waitDrain {
-		r.drainHandler = nil
+		u.drainHook = dhNone
 		u.waitDrain = false
 		r.Terminate(408)
 		return

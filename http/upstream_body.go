@@ -251,19 +251,21 @@ func (u *UpstreamRequest) flowControl() {
 	}
 	mem := int(int64(u.Conf.Bufs.Num) * u.Conf.Bufs.Size)
 	if u.fileMode {
-		spooled := int(u.tfOff - u.fileSince)
-		if queued > mem+spooled || (u.Conf.MaxTempFileSize > 0 && u.tfOff >= u.Conf.MaxTempFileSize) {
+		// everything read from now on goes to the file, whatever the
+		// client's pace, until the file reaches its limit (nginx's
+		// event pipe reads ahead the same way).
+		if u.Conf.MaxTempFileSize > 0 && u.tfOff >= u.Conf.MaxTempFileSize {
 			u.pause()
 		}
 		return
 	}
-	if queued <= mem {
+	if queued <= mem && !r.copyHeld() {
 		return
 	}
 	if u.Conf.MaxTempFileSize > 0 && u.tfOff < u.Conf.MaxTempFileSize && u.Conf.TempPath != nil {
 		u.fileMode = true
 		u.fileSince = u.tfOff
-		r.drainHandler = upstreamClientDrained
+		u.drainHook = dhResume
 		return
 	}
 	u.pause()
@@ -277,16 +279,31 @@ func (u *UpstreamRequest) pause() {
 	}
 	u.paused = true
 	u.ec.PauseRead()
-	u.r.drainHandler = upstreamClientDrained
+	u.drainHook = dhResume
 	u.watchClient()
 }
 
-// upstreamClientDrained resumes the relay once the client took
-// everything; a plain function, so that pausing allocates no closure.
-func upstreamClientDrained(r *Request) {
-	r.drainHandler = nil
-	if u := r.UpstreamRequest(); u != nil {
+// Drain hooks: what an upstream waits for when the client's queue drains.
+// They are the upstream's own, not the request's drain handler, which
+// the filters (the copy filter) use meanwhile.
+const (
+	dhNone   uint8 = iota
+	dhResume       // read the upstream again (clientDrained)
+	dhFinish       // finish the request (upstreamOutputSent)
+)
+
+// onClientDrain runs the upstream's drain hook; the connection calls it
+// after the request's drain handler.
+func (u *UpstreamRequest) onClientDrain() {
+	switch u.drainHook {
+	case dhResume:
+		u.drainHook = dhNone
 		u.clientDrained()
+	case dhFinish:
+		if u.r.Conn.ec.Buffered() == 0 {
+			u.drainHook = dhNone
+			upstreamOutputSent(u.r)
+		}
 	}
 }
 
@@ -294,7 +311,11 @@ func (u *UpstreamRequest) clientDrained() {
 	if u.finished {
 		return
 	}
-	u.fileMode = false
+	// back to memory, unless the copy filter still holds earlier file
+	// ranges: bytes in memory would pile up behind them.
+	if !u.r.copyHeld() {
+		u.fileMode = false
+	}
 	if t := u.store.ctimer; t != nil {
 		t.Stop()
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -116,7 +117,8 @@ http {
 			n, err := io.ReadFull(br, buf[:min(int64(len(buf)), size-got)])
 			got += int64(n)
 			if err != nil {
-				t.Fatalf("%s: read %d bytes: %v", loc, got, err)
+				lg, _ := os.ReadFile(filepath.Join(prefix, "logs", "error.log"))
+				t.Fatalf("%s: read %d bytes: %v\n%s", loc, got, err, lg)
 			}
 			// a slow client: about 64 MiB/s, far below what the
 			// upstream sends
@@ -361,5 +363,51 @@ http {
 	status, _ := bufio.NewReader(c).ReadString('\n')
 	if !strings.Contains(status, " 502 ") {
 		t.Errorf("after the upstream closed its idle connection: %q, want 502", status)
+	}
+}
+
+// TestBufferedUpstreamReadAhead: with proxy_buffering on, the upstream is
+// read to its end while the client reads nothing, the body going to the
+// temporary file (up to proxy_max_temp_file_size), as nginx's event pipe
+// does; the client then gets every byte.
+func TestBufferedUpstreamReadAhead(t *testing.T) {
+	const size = 16 << 20
+	sent := make(chan struct{}, 1)
+	b := proxytest.Start(t, "big")
+	b.Handle("/big", func(req *proxytest.Request, c net.Conn) bool {
+		bigBody(req, c)
+		sent <- struct{}{}
+		return false
+	})
+	tmp := t.TempDir()
+	addr, _ := proxytest.Serve(t, fmt.Sprintf(`
+http {
+  proxy_temp_path %[2]s/proxy_temp;
+  server {
+    listen 127.0.0.1:%[3]d;
+    location / { proxy_pass http://%[1]s; }
+  }
+}
+`, b.Addr, tmp, nginxtest.FreePort(t)), 1)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /big?n=%d HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", size)
+	select {
+	case <-sent:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the upstream could not send its response while the client read nothing")
+	}
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil || n != size {
+		t.Fatalf("got %d bytes (%v), want %d", n, err, size)
 	}
 }
