@@ -101,6 +101,13 @@ func (st *loopState) wait(L *glua.LState) int {
 			luavm.ArgError(L, i, "lua thread expected")
 		}
 		t := c.sc.byCo[sub]
+		if t == nil && sub.Dead {
+			// a light thread already waited for or killed.
+			if i < n {
+				continue
+			}
+			return pushErr(L, "already waited or killed")
+		}
 		if t == nil || !t.uthread {
 			luavm.Raise(L, "attempt to wait on a coroutine that is not a user thread")
 		}
@@ -138,6 +145,10 @@ func (st *loopState) kill(L *glua.LState) int {
 	}
 	t := c.sc.byCo[sub]
 	if t == nil {
+		if sub.Dead {
+			// a light thread already waited for or killed.
+			return pushErr(L, "already waited or killed")
+		}
 		luavm.Raise(L, "no co ctx found")
 	}
 	switch {

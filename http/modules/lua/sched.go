@@ -87,8 +87,10 @@ type schedState struct {
 	// posted are threads to resume once the running one waits
 	// (ctx->posted_threads).
 	posted []*coCtx
-	// byCo finds a thread from its coroutine, for ngx.thread.wait and
-	// kill; ended threads stay until the context ends.
+	// byCo finds a live or zombie thread from its coroutine, for
+	// ngx.thread.wait and kill; a thread waited for or killed leaves it
+	// (its coroutine then reads as dead), so that code spawning threads
+	// for ever does not grow it.
 	byCo map[*glua.LState]*coCtx
 	// onAbort is the ngx.on_abort handler.
 	onAbort *coCtx
@@ -124,7 +126,7 @@ type schedState struct {
 const again = http.Again
 
 // coOf returns the coCtx of a request thread, completing it on the
-// thread's first run (StartWith and SpawnWith return the Thread only
+// thread's first run (StartWith and StartChild return the Thread only
 // once it has run).
 func coOf(th *luavm.Thread) *coCtx {
 	if th == nil {
@@ -274,10 +276,11 @@ func (c *reqCtx) ended(co *coCtx, status luavm.Status) (*coCtx, []glua.LValue, i
 	th := co.th
 	co.cancel = nil
 	co.status = coDead
-	for _, z := range co.zombies {
+	zombies := co.zombies
+	co.zombies = nil
+	for _, z := range zombies {
 		c.deleteThread(z)
 	}
-	co.zombies = nil
 	if status == luavm.Failed {
 		c.logAbort(th)
 	}
@@ -385,6 +388,17 @@ func (c *reqCtx) deleteThread(co *coCtx) {
 	c.logDelThread(co)
 	co.status = coDead
 	co.rets = nil
+	if co.co != nil {
+		delete(c.sc.byCo, co.co)
+	}
+	if p := co.parent; p != nil {
+		for i, z := range p.zombies {
+			if z == co {
+				p.zombies = append(p.zombies[:i], p.zombies[i+1:]...)
+				break
+			}
+		}
+	}
 	for i, t := range c.sc.threads {
 		if t == co {
 			c.sc.threads = append(c.sc.threads[:i], c.sc.threads[i+1:]...)
