@@ -145,7 +145,10 @@ func (st *loopState) kill(L *glua.LState) int {
 	}
 	t := c.sc.byCo[sub]
 	if t == nil {
-		if sub.Dead {
+		switch {
+		case c.isThreadOf(sub):
+			return pushErr(L, "not user thread")
+		case sub.Dead:
 			// a light thread already waited for or killed.
 			return pushErr(L, "already waited or killed")
 		}
@@ -195,6 +198,16 @@ func (st *loopState) onAbort(L *glua.LState) int {
 		parentCo: st.vm.Running(L), fn: fn}
 	L.Push(glua.LNumber(1))
 	return 1
+}
+
+// isThreadOf reports whether co is the coroutine of the context's entry
+// thread or of its on_abort handler.
+func (c *reqCtx) isThreadOf(co *glua.LState) bool {
+	if e := c.sc.entry; e != nil && e.th != nil && e.th.Co() == co {
+		return true
+	}
+	a := c.sc.onAbort
+	return a != nil && a.th != nil && a.th.Co() == co
 }
 
 // startAbortHandler starts the on_abort thread co.

@@ -87,7 +87,7 @@ type schedState struct {
 	// posted are threads to resume once the running one waits
 	// (ctx->posted_threads).
 	posted []*coCtx
-	// byCo finds a live or zombie thread from its coroutine, for
+	// byCo finds a live or zombie light thread from its coroutine, for
 	// ngx.thread.wait and kill; a thread waited for or killed leaves it
 	// (its coroutine then reads as dead), so that code spawning threads
 	// for ever does not grow it.
@@ -136,7 +136,7 @@ func coOf(th *luavm.Thread) *coCtx {
 	if co != nil && co.th == nil {
 		co.th = th
 		co.co = th.Co()
-		if co.co != nil {
+		if co.co != nil && co.uthread {
 			if co.c.sc.byCo == nil {
 				co.c.sc.byCo = map[*glua.LState]*coCtx{}
 			}
