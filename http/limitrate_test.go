@@ -31,6 +31,9 @@ http {
         location /fixed { alias `+dir+`/data; limit_rate 20k; limit_rate_after 10000; }
         location /var { alias `+dir+`/data; limit_rate $arg_l; limit_rate_after $arg_a; }
         location /set { alias `+dir+`/data; set $limit_rate 25000; }
+        location /xar { proxy_pass http://127.0.0.1:%%PORT%%/accel; }
+        location /accel { add_header X-Accel-Redirect /free; add_header X-Accel-Limit-Rate 20000; return 204; }
+        location /free { internal; alias `+dir+`/data; limit_rate 0; }
     }
 }
 `)
@@ -43,6 +46,9 @@ http {
 		{"/fixed", 800 * time.Millisecond},
 		{"/var?l=20k&a=10000", 800 * time.Millisecond},
 		{"/set", 800 * time.Millisecond},
+		// X-Accel-Limit-Rate holds in the location X-Accel-Redirect
+		// goes to, even one with limit_rate 0.
+		{"/xar", 800 * time.Millisecond},
 		// limit_rate_after beyond the body: no pacing.
 		{"/var?l=20k&a=100k", 0},
 		{"/var", 0},

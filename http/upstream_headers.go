@@ -154,6 +154,10 @@ func (u *UpstreamRequest) processHeaders() bool {
 			case httpparse.HdrContentType, httpparse.HdrSetCookie, httpparse.HdrContentDisposition,
 				httpparse.HdrCacheControl, httpparse.HdrExpires, httpparse.HdrAcceptRanges:
 				u.copyHeader(h)
+			case httpparse.HdrXAccelLimitRate:
+				// nginx applies it while reading the head: it holds for
+				// the location the request is redirected to.
+				u.limitRate(h.Value)
 			}
 		}
 		u.accelRedirect(r.Keep(xar))
@@ -180,6 +184,16 @@ func (u *UpstreamRequest) processHeaders() bool {
 		out.AllowRanges = true
 	}
 	return true
+}
+
+// limitRate applies X-Accel-Limit-Rate (bytes per second) to the request.
+func (u *UpstreamRequest) limitRate(v []byte) {
+	if u.Conf.IgnoreHeaders&UpstreamIgnXAccelLimitRate != 0 {
+		return
+	}
+	if n, err := strconv.Atoi(string(v)); err == nil && n >= 0 {
+		u.r.LimitRate, u.r.limitRateSet = int64(n), true
+	}
 }
 
 // statusLineString returns an upstream's status line ("200 OK") as a
@@ -284,11 +298,7 @@ func (u *UpstreamRequest) copyHeader(h httpparse.HeaderField) {
 			return
 		}
 	case httpparse.HdrXAccelLimitRate:
-		if conf.IgnoreHeaders&UpstreamIgnXAccelLimitRate == 0 {
-			if n, err := strconv.Atoi(string(h.Value)); err == nil && n >= 0 {
-				r.LimitRate, r.limitRateSet = int64(n), true
-			}
-		}
+		u.limitRate(h.Value)
 	case httpparse.HdrXAccelBuffering:
 		if conf.IgnoreHeaders&UpstreamIgnXAccelBuffering == 0 && conf.ChangeBuffering {
 			switch {
