@@ -113,7 +113,7 @@ func (cf *Conf) curDir() *conf.Directive {
 // http block are "unknown "NAME" variable".
 func (cf *Conf) VariableIndex(name string) (int, error) {
 	if name == "" {
-		return 0, cf.Errorf(cf.curDir(), "invalid variable name")
+		return 0, cf.Errorf(cf.curDir(), "invalid variable name \"$\"")
 	}
 	reg := cf.Main.vars
 	low := strings.ToLower(name)
