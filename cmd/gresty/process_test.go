@@ -379,3 +379,54 @@ func TestStderrKeptForErrorLogStderr(t *testing.T) {
 		})
 	}
 }
+
+// With no -c and nothing at the default path, gresty runs its embedded
+// configuration, as "make run" does on a fresh machine: it passes -t and
+// serves the welcome page and the Lua demo on 127.0.0.1:8080 (when that
+// port is free).
+func TestEmbeddedConfig(t *testing.T) {
+	if _, err := os.Stat("/etc/gresty/nginx.conf"); err == nil {
+		t.Skip("a configuration exists at the default path")
+	}
+	run := t.TempDir()
+	env := append(os.Environ(), "XDG_RUNTIME_DIR="+run)
+	cmd := exec.Command(nginxtest.Gresty(t), "-t")
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "test is successful") {
+		t.Fatalf("-t: %v\n%s", err, out)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:8080")
+	if err != nil {
+		t.Skipf("127.0.0.1:8080 is taken: %v", err)
+	}
+	l.Close()
+	var stdout, stderr bytes.Buffer
+	cmd = exec.Command(nginxtest.Gresty(t))
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	var page string
+	waitFor(t, func() bool { page, err = get("127.0.0.1:8080", "/"); return err == nil && page != "" })
+	if !strings.Contains(page, "Welcome to gresty!") {
+		t.Errorf("/: %q\nstderr:\n%s", page, stderr.String())
+	}
+	lua, _ := get("127.0.0.1:8080", "/lua")
+	if !strings.Contains(lua, "Hello from Lua on gresty!") || !strings.Contains(lua, "hits since start: 1") {
+		t.Errorf("/lua: %q\nstderr:\n%s", lua, stderr.String())
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	if !strings.Contains(stderr.String(), "using the embedded default configuration") {
+		t.Errorf("no notice about the embedded configuration:\n%s", stderr.String())
+	}
+	if !strings.Contains(stdout.String(), `"GET /lua HTTP/1.0" 200`) {
+		t.Errorf("access log on stdout: %q", stdout.String())
+	}
+}
