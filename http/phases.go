@@ -345,6 +345,9 @@ func (r *Request) InternalRedirect(uri, args []byte) int {
 	r.addURIToAlias = false
 	r.Main.count++
 	r.phase = r.Conn.cfg.Main.engine.serverRewriteIndex
+	// a phase handler of the new location that waits (auth_request)
+	// is resumed through the phases, as ngx_http_handler sets it.
+	r.writeHandler = (*Request).runPhases
 	r.runPhases()
 	return Done
 }
@@ -370,6 +373,7 @@ func (r *Request) NamedLocation(name string) int {
 	r.updateLocationConfig()
 	r.clearModuleCtx()
 	r.phase = r.Conn.cfg.Main.engine.locationRewriteIndex
+	r.writeHandler = (*Request).runPhases
 	r.runPhases()
 	return Done
 }

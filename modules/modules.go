@@ -11,6 +11,7 @@ import (
 	"gresty/http"
 	"gresty/http/modules/access"
 	"gresty/http/modules/authbasic"
+	"gresty/http/modules/authrequest"
 	"gresty/http/modules/autoindex"
 	"gresty/http/modules/charset"
 	"gresty/http/modules/echo"
@@ -75,6 +76,9 @@ func list() []*core.Module {
 		// try_files and rewrite close nginx's list of phase-handler
 		// modules, after the content ones and before the filters.
 		http.TryFilesModule,
+		// auth_request precedes auth_basic and access in nginx, so its
+		// handler runs after theirs.
+		authrequest.Module,
 		// access follows auth_basic in nginx, so allow/deny are checked
 		// before the password.
 		authbasic.Module,
