@@ -430,3 +430,67 @@ func TestEmbeddedConfig(t *testing.T) {
 		t.Errorf("access log on stdout: %q", stdout.String())
 	}
 }
+
+// SIGQUIT lets a request in flight finish (its response arrives whole)
+// while the listening socket closes at once; SIGHUP with a changed
+// configuration also lets it finish, on the configuration it started
+// with, and serves new requests with the new one.
+func TestGracefulSignalsFinishRequests(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGQUIT, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			port := nginxtest.FreePort(t)
+			addr := "127.0.0.1:" + strconv.Itoa(port)
+			conf := func(word string) {
+				writeConf(t, dir, fmt.Sprintf("daemon off;\nerror_log %s/error.log info;\npid %s/nginx.pid;\nevents {}\nhttp { access_log off; server { listen %s; location /slow { echo_sleep 1; echo %s; } location /fast { echo %s; } } }\n", dir, dir, addr, word, word))
+			}
+			conf("old")
+			cmd := exec.Command(nginxtest.Gresty(t), "-p", dir+"/", "-c", "nginx.conf", "-e", "error.log")
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			defer func() {
+				cmd.Process.Signal(syscall.SIGTERM)
+				<-done
+			}()
+			waitFor(t, func() bool { _, err := get(addr, "/fast"); return err == nil }, dir)
+			slow := make(chan string, 1)
+			go func() {
+				b, _ := get(addr, "/slow")
+				slow <- b
+			}()
+			time.Sleep(300 * time.Millisecond) // the request is in echo_sleep
+			if sig == syscall.SIGHUP {
+				conf("new")
+			}
+			cmd.Process.Signal(sig)
+			if sig == syscall.SIGHUP {
+				waitFor(t, func() bool { b, _ := get(addr, "/fast"); return strings.HasSuffix(b, "\r\n\r\nnew\n") }, dir)
+			} else {
+				// the listener closes at once, before the request ends.
+				waitFor(t, func() bool { _, err := get(addr, "/fast"); return err != nil }, dir)
+			}
+			select {
+			case b := <-slow:
+				if !strings.HasPrefix(b, "HTTP/1.1 200 OK") || !strings.HasSuffix(b, "\r\n\r\nold\n") {
+					t.Errorf("the request in flight got %q", b)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the request in flight did not finish")
+			}
+			if sig == syscall.SIGQUIT {
+				select {
+				case err := <-done:
+					done <- err
+					if err != nil {
+						t.Errorf("exit: %v", err)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatal("no exit after the last request")
+				}
+			}
+		})
+	}
+}
