@@ -27,6 +27,7 @@ import (
 	"gresty/http/modules/lua"
 	"gresty/http/modules/mapmod"
 	"gresty/http/modules/metrics"
+	"gresty/http/modules/mirror"
 	"gresty/http/modules/notmodified"
 	"gresty/http/modules/proxy"
 	"gresty/http/modules/rangefilter"
@@ -73,6 +74,9 @@ func list() []*core.Module {
 		zstd.StaticModule,
 		autoindex.Module,
 		index.Module,
+		// mirror follows index and precedes try_files in nginx: its
+		// pre-content handler runs after try_files'.
+		mirror.Module,
 		// try_files and rewrite close nginx's list of phase-handler
 		// modules, after the content ones and before the filters.
 		http.TryFilesModule,
