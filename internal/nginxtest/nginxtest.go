@@ -441,4 +441,3 @@ func builtWithout(bin string) map[string]bool {
 	}
 	return m
 }
-
