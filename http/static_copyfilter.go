@@ -56,6 +56,12 @@ func copyFilterInit(cf *Conf) error {
 				ctx = &copyCtx{next: next, inMemory: mem}
 				r.SetCtx(idx, ctx)
 			}
+			if len(in) == 0 && len(ctx.queue) == 0 {
+				// a call without data (the writer flushing what later
+				// filters hold) goes on, as ngx_output_chain's short
+				// path passes it.
+				return next(r, in)
+			}
 			for _, b := range in {
 				if !b.Owned && len(b.Data) > 0 {
 					b.Data = append([]byte(nil), b.Data...)

@@ -38,6 +38,7 @@ import (
 	"gresty/http/modules/setmisc"
 	"gresty/http/modules/shmzone"
 	"gresty/http/modules/splitclients"
+	"gresty/http/modules/ssi"
 	"gresty/http/modules/static"
 	"gresty/http/modules/stubstatus"
 	"gresty/http/modules/subfilter"
@@ -129,6 +130,9 @@ func list() []*core.Module {
 		// postpone follows gzip: subrequests' output is put in order
 		// before it is compressed and framed once.
 		http.PostponeFilterModule,
+		// ssi follows postpone in nginx's list, so it parses a body
+		// before postpone puts the output of its includes in order.
+		ssi.Module,
 		// charset follows postpone and ssi in nginx: its filter sees the
 		// body after sub's, and an included part before postpone puts
 		// it in order.
