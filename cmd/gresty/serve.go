@@ -142,8 +142,21 @@ func cutEq(s string) (string, string, bool) {
 	return s, "", false
 }
 
+// writePid writes the pid file whole: a file written beside it is renamed
+// over it, so a reader that sees the file (a harness waiting for it to
+// appear, "gresty -s") never reads it empty. Where the directory cannot
+// take a new file but the pid file itself is writable, it is written in
+// place as nginx does.
 func writePid(path string) error {
-	if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+	data := []byte(strconv.Itoa(os.Getpid()) + "\n")
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+"."+strconv.Itoa(os.Getpid()))
+	if err := os.WriteFile(tmp, data, 0o644); err == nil {
+		if err := os.Rename(tmp, path); err == nil {
+			return nil
+		}
+		os.Remove(tmp)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("open() \"%s\" failed %s", path, errlog.Errno(err))
 	}
 	return nil
