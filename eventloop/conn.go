@@ -741,7 +741,7 @@ func (c *Conn) closeNow(err error) {
 	c.flags |= fClosed
 	if c.fd >= 0 {
 		l.fds[c.fd] = fdEntry{}
-		unix.Close(c.fd)
+		closeFd(c.fd)
 		c.fd = -1
 		l.nconns--
 	}
@@ -833,11 +833,11 @@ func (c *Conn) onEvent(ev uint32) {
 
 func (c *Conn) readOnce() {
 	l := c.l
-	n, err := unix.Read(c.fd, l.buf)
+	n, errno := readFd(c.fd, l.buf)
 	switch {
 	case n > 0:
 		c.h.OnData(c, l.buf[:n])
-	case err == nil:
+	case errno == 0:
 		if c.flags&fUDP != 0 {
 			c.h.OnData(c, l.buf[:0])
 			return
@@ -845,10 +845,10 @@ func (c *Conn) readOnce() {
 		c.flags |= fReadEOF
 		c.syncEvents()
 		c.h.OnReadEOF(c)
-	case err == unix.EAGAIN || err == unix.EINTR:
+	case errno == unix.EAGAIN || errno == unix.EINTR:
 	default:
 		op := "recv"
-		c.closeNow(&OpError{Op: op, Err: err})
+		c.closeNow(&OpError{Op: op, Err: errno})
 	}
 }
 

@@ -227,7 +227,7 @@ func (ln *Listener) disarm() {
 }
 
 func accept4(fd int, rsa *unix.RawSockaddrAny, n *uint32) (int, syscall.Errno) {
-	r, _, e := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(fd), uintptr(unsafe.Pointer(rsa)), uintptr(unsafe.Pointer(n)),
+	r, _, e := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(fd), uintptr(unsafe.Pointer(rsa)), uintptr(unsafe.Pointer(n)),
 		unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
 	return int(r), e
 }
@@ -525,5 +525,3 @@ func boundAddr(fd int, t listenTarget) (listenTarget, net.Addr) {
 	}
 	return t, net.TCPAddrFromAddrPort(t.ap)
 }
-
-func closeFd(fd int) { unix.Close(fd) }

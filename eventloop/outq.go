@@ -194,6 +194,6 @@ func (q *outq) release(l *Loop) {
 // writev writes iov without going through a Go slice conversion that would
 // allocate.
 func writev(fd int, iov []unix.Iovec) (int, unix.Errno) {
-	r, _, e := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+	r, _, e := unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
 	return int(r), e
 }

@@ -64,8 +64,8 @@ func epollBits(ev uint32) uint32 {
 
 func (p *epollPoller) ctlOp(op, fd int, ev uint32) error {
 	p.ctl = unix.EpollEvent{Events: epollBits(ev), Fd: int32(fd)}
-	if err := unix.EpollCtl(p.epfd, op, fd, &p.ctl); err != nil {
-		return &OpError{Op: "epoll_ctl", Err: err}
+	if e := epollCtl(p.epfd, op, fd, &p.ctl); e != 0 {
+		return &OpError{Op: "epoll_ctl", Err: e}
 	}
 	return nil
 }
@@ -74,8 +74,8 @@ func (p *epollPoller) Add(fd int, ev uint32) error { return p.ctlOp(unix.EPOLL_C
 func (p *epollPoller) Mod(fd int, ev uint32) error { return p.ctlOp(unix.EPOLL_CTL_MOD, fd, ev) }
 
 func (p *epollPoller) Del(fd int) error {
-	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, &p.ctl); err != nil {
-		return &OpError{Op: "epoll_ctl", Err: err}
+	if e := epollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, &p.ctl); e != 0 {
+		return &OpError{Op: "epoll_ctl", Err: e}
 	}
 	return nil
 }
