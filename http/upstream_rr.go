@@ -141,6 +141,12 @@ type RRPeer struct {
 	Accessed        int64
 	Checked         int64
 	Down            bool
+
+	// Requests and Failures count, for the metrics exposition, the
+	// attempts made with the peer and those that failed, since the
+	// configuration was built.
+	Requests uint64
+	Failures uint64
 }
 
 // Usable tells whether the peer may be picked now: not down, not failed
@@ -170,6 +176,17 @@ type RRPeers struct {
 	Name string
 	Next *RRPeers
 }
+
+// PeerLister is implemented by balancers built on round robin's peers:
+// it gives the primary list (the backup one in its Next) to readers such
+// as the metrics exposition. Any goroutine; the peers' fields are read
+// under the list's lock.
+type PeerLister interface {
+	RoundRobinPeers() *RRPeers
+}
+
+// RoundRobinPeers implements PeerLister.
+func (rr *RoundRobin) RoundRobinPeers() *RRPeers { return rr.Peers }
 
 // Lock takes the list's lock; balancers hold it while they pick.
 func (ps *RRPeers) Lock() { ps.mu.Lock() }
@@ -427,6 +444,10 @@ func (d *RRPeerData) Free(pc *PeerConn, state uint32) {
 	}
 	peers := d.Peers
 	peers.Lock()
+	p.Requests++
+	if state&PeerFailed != 0 {
+		p.Failures++
+	}
 	if peers.Single {
 		p.Conns--
 		peers.Unlock()

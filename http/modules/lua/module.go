@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"gresty/conf"
@@ -129,6 +130,20 @@ type MainConf struct {
 	handlers   []*Handler
 	prefix     string
 	confPrefix string
+	// vms counts the loops' VMs serving the configuration, for VMs.
+	vms atomic.Int32
+}
+
+// VMs returns how many Lua VMs (one per loop) serve the configuration
+// now. Any goroutine.
+func (m *MainConf) VMs() int { return int(m.vms.Load()) }
+
+// SharedDictUsage calls f with each lua_shared_dict of the configuration,
+// its size and its free space as free_space() reports it. Any goroutine.
+func (m *MainConf) SharedDictUsage(f func(name string, capacity, free int64)) {
+	for _, sd := range m.SharedDicts {
+		f(sd.Name, sd.Zone.Capacity(), sd.Zone.FreeSpace())
+	}
 }
 
 // SharedDictConf is one lua_shared_dict.

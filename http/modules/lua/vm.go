@@ -179,6 +179,7 @@ func initLoop(cfg *http.Config, ls *http.LoopServer) (any, error) {
 			}
 		}
 	}
+	m.vms.Add(1)
 	if m.InitWorker != nil {
 		st.runInitWorker(m.InitWorker)
 	}
@@ -220,6 +221,7 @@ func exitLoop(cfg *http.Config, ls *http.LoopServer, state any) {
 		return
 	}
 	st.exiting = true
+	st.main.vms.Add(-1)
 	for _, f := range exitHooks {
 		f(st)
 	}

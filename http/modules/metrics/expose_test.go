@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -152,4 +153,87 @@ next:
 		return s.v, true
 	}
 	return 0, false
+}
+
+const upstreamLuaConf = `
+http {
+    lua_shared_dict cache 1m;
+    upstream backend {
+        server 127.0.0.1:%[1]d;
+        server 127.0.0.1:%[2]d max_fails=1 fail_timeout=60s;
+        server 127.0.0.1:%[1]d backup;
+    }
+    server {
+        listen 127.0.0.1:%[1]d;
+        return 200 "back\n";
+    }
+    server {
+        listen 127.0.0.1:%%%%PORT%%%%;
+        location /metrics { gresty_metrics; }
+        location /p { proxy_pass http://backend; }
+        location /fill {
+            content_by_lua_block {
+                ngx.shared.cache:set("k", string.rep("x", 100000))
+                ngx.say("ok")
+            }
+        }
+    }
+}
+`
+
+// TestUpstreamAndLuaMetrics checks the peers' health and counts after
+// requests of which one meets a refused peer, and the Lua VMs and shared
+// dict figures.
+func TestUpstreamAndLuaMetrics(t *testing.T) {
+	back, dead := nginxtest.FreePort(t), nginxtest.FreePort(t)
+	s := nginxtest.StartGresty(t, fmt.Sprintf(upstreamLuaConf, back, dead))
+	for i := 0; i < 4; i++ {
+		r := traffictest.Send(s.Addr, "GET /p HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5*time.Second)
+		if r.Err != nil || r.Status != 200 {
+			t.Fatalf("proxied request %d: %d %v", i, r.Status, r.Err)
+		}
+	}
+	before := scrape(t, s.Addr)
+	if r := traffictest.Send(s.Addr, "GET /fill HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5*time.Second); r.Status != 200 {
+		t.Fatalf("/fill: %d %v", r.Status, r.Err)
+	}
+	after := scrape(t, s.Addr)
+
+	live := fmt.Sprintf("127.0.0.1:%d", back)
+	refused := fmt.Sprintf("127.0.0.1:%d", dead)
+	peer := func(addr, backup string) map[string]string {
+		return map[string]string{"upstream": "backend", "peer": addr, "backup": backup}
+	}
+	tests := []struct {
+		family string
+		labels map[string]string
+		want   float64
+	}{
+		{"gresty_upstream_peer_requests_total", peer(live, "0"), 4},
+		{"gresty_upstream_peer_failures_total", peer(live, "0"), 0},
+		{"gresty_upstream_peer_up", peer(live, "0"), 1},
+		{"gresty_upstream_peer_requests_total", peer(refused, "0"), 1},
+		{"gresty_upstream_peer_failures_total", peer(refused, "0"), 1},
+		{"gresty_upstream_peer_up", peer(refused, "0"), 0},
+		{"gresty_upstream_peer_connections", peer(refused, "0"), 0},
+		{"gresty_upstream_peer_requests_total", peer(live, "1"), 0},
+		{"gresty_upstream_peer_up", peer(live, "1"), 1},
+		{"gresty_lua_shared_dict_capacity_bytes", map[string]string{"dict": "cache"}, 1 << 20},
+	}
+	for _, tt := range tests {
+		if got, ok := value(before, tt.family, tt.labels); !ok || got != tt.want {
+			t.Errorf("%s%v = %v (found %v), want %v", tt.family, tt.labels, got, ok, tt.want)
+		}
+	}
+	if n, _ := value(before, "gresty_lua_vms", nil); n < 1 {
+		t.Errorf("gresty_lua_vms = %v", n)
+	}
+	if n, _ := value(before, "gresty_lua_memory_bytes", nil); n <= 0 {
+		t.Errorf("gresty_lua_memory_bytes = %v", n)
+	}
+	f1, _ := value(before, "gresty_lua_shared_dict_free_bytes", map[string]string{"dict": "cache"})
+	f2, _ := value(after, "gresty_lua_shared_dict_free_bytes", map[string]string{"dict": "cache"})
+	if f1 <= 0 || f2 > f1-100000 {
+		t.Errorf("free space %v before and %v after storing 100000 bytes", f1, f2)
+	}
 }

@@ -2,8 +2,10 @@
 // server's counters in the Prometheus text exposition format 0.0.4.
 //
 // It reports requests by virtual server (its first server_name) and
-// status, stub_status's connection counters, and for each limit_req and
-// limit_conn zone what it decided and how many keys it holds.
+// status, stub_status's connection counters, for each limit_req and
+// limit_conn zone what it decided and how many keys it holds, for each
+// upstream peer whether it is up, its connections, attempts and
+// failures, and the Lua VMs, their heap and the shared dicts' use.
 //
 // Request counts are kept per loop and per configuration: each request
 // adds one, in the log phase, to a counter only its loop writes (an
@@ -18,15 +20,19 @@
 package metrics
 
 import (
+	rtmetrics "runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"gresty/conf"
 	"gresty/core"
 	"gresty/http"
+	"gresty/http/modules/lua"
 	"gresty/http/modules/shmzone"
+	"gresty/http/modules/upstream"
 	"gresty/httpparse"
 )
 
@@ -65,6 +71,10 @@ type MainConf struct {
 	loops atomic.Pointer[[]*loopCounters]
 	mu    sync.Mutex
 	zones *shmzone.Zones
+	// ups and lua are the upstream and Lua modules' configuration, read
+	// at scrape time (balancers are built after postconfiguration).
+	ups *upstream.MainConf
+	lua *lua.MainConf
 }
 
 // SrvConf says which counters a server's requests go to.
@@ -91,6 +101,8 @@ func setMetrics(p *core.Parser, d *conf.Directive, c any) error {
 func postconfiguration(cf *http.Conf) error {
 	mc := cf.MainConfOf(Module).(*MainConf)
 	mc.zones = shmzone.OfCycle(cf.Cycle)
+	mc.ups, _ = cf.MainConfOf(upstream.Module).(*upstream.MainConf)
+	mc.lua, _ = cf.MainConfOf(lua.Module).(*lua.MainConf)
 	byName := map[string]int{}
 	for _, s := range cf.Main.Servers {
 		idx, ok := byName[s.Name]
@@ -209,6 +221,123 @@ func (mc *MainConf) expose(b []byte, cs http.ConnStats) []byte {
 		b = sample(b, "gresty_http_connections", "state", g.state, uint64(max(g.v, 0)))
 	}
 	b = mc.exposeZones(b)
+	b = mc.exposeUpstreams(b, time.Now().Unix())
+	b = mc.exposeLua(b)
+	return b
+}
+
+// peerSample is one peer's state, copied under its list's lock.
+type peerSample struct {
+	upstream, peer     string
+	backup, up         bool
+	conns              int
+	requests, failures uint64
+}
+
+// exposeUpstreams appends, for every peer of every upstream block the
+// configuration's balancers pick from, whether it is up, its connections
+// and the attempts made with it.
+func (mc *MainConf) exposeUpstreams(b []byte, now int64) []byte {
+	if mc.ups == nil {
+		return b
+	}
+	var peers []peerSample
+	for _, us := range mc.ups.Upstreams {
+		l, ok := us.Balancer.(http.PeerLister)
+		if !ok {
+			continue
+		}
+		backup := false
+		for ps := l.RoundRobinPeers(); ps != nil; ps, backup = ps.Next, true {
+			ps.Lock()
+			for _, p := range ps.Peers {
+				failed := p.MaxFails > 0 && p.Fails >= p.MaxFails && now-p.Checked <= p.FailTimeout
+				peers = append(peers, peerSample{upstream: us.Host, peer: p.Addr.Name, backup: backup,
+					up: !p.Down && !failed, conns: p.Conns, requests: p.Requests, failures: p.Failures})
+			}
+			ps.Unlock()
+		}
+	}
+	if len(peers) == 0 {
+		return b
+	}
+	for _, m := range []struct {
+		name, typ, help string
+		v               func(p *peerSample) uint64
+	}{
+		{"gresty_upstream_peer_up", "gauge",
+			"1 while the peer may be chosen: not marked down and not failed max_fails times within fail_timeout.",
+			func(p *peerSample) uint64 {
+				if p.up {
+					return 1
+				}
+				return 0
+			}},
+		{"gresty_upstream_peer_connections", "gauge", "Requests using the peer now.",
+			func(p *peerSample) uint64 { return uint64(max(p.conns, 0)) }},
+		{"gresty_upstream_peer_requests_total", "counter", "Attempts to serve a request with the peer.",
+			func(p *peerSample) uint64 { return p.requests }},
+		{"gresty_upstream_peer_failures_total", "counter",
+			"Attempts that failed (the cases proxy_next_upstream counts as failures).",
+			func(p *peerSample) uint64 { return p.failures }},
+	} {
+		b = family(b, m.name, m.typ, m.help)
+		for i := range peers {
+			p := &peers[i]
+			b = append(b, m.name...)
+			b = append(b, "{upstream=\""...)
+			b = appendLabel(b, p.upstream)
+			b = append(b, "\",peer=\""...)
+			b = appendLabel(b, p.peer)
+			if p.backup {
+				b = append(b, "\",backup=\"1\"} "...)
+			} else {
+				b = append(b, "\",backup=\"0\"} "...)
+			}
+			b = strconv.AppendUint(b, m.v(p), 10)
+			b = append(b, '\n')
+		}
+	}
+	return b
+}
+
+// exposeLua appends the Lua VMs serving the configuration, the heap
+// they live in and the shared dicts' use.
+func (mc *MainConf) exposeLua(b []byte) []byte {
+	if mc.lua == nil {
+		return b
+	}
+	// Every VM's objects are Go objects in the one Go heap: gopher-lua
+	// keeps no per-VM allocation count, so the heap is what is reported
+	// (what collectgarbage("count") returns, in bytes).
+	s := []rtmetrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	rtmetrics.Read(s)
+	if s[0].Value.Kind() == rtmetrics.KindUint64 {
+		b = family(b, "gresty_lua_memory_bytes", "gauge",
+			"Bytes of live heap objects, which hold every Lua VM (the VMs share one heap; collectgarbage(\"count\") reports it in KB).")
+		b = sample(b, "gresty_lua_memory_bytes", "", "", s[0].Value.Uint64())
+	}
+	b = family(b, "gresty_lua_vms", "gauge", "Lua VMs serving the configuration (one per event loop).")
+	b = sample(b, "gresty_lua_vms", "", "", uint64(mc.lua.VMs()))
+	type dict struct {
+		name           string
+		capacity, free int64
+	}
+	var dicts []dict
+	mc.lua.SharedDictUsage(func(name string, capacity, free int64) {
+		dicts = append(dicts, dict{name, capacity, free})
+	})
+	if len(dicts) == 0 {
+		return b
+	}
+	b = family(b, "gresty_lua_shared_dict_capacity_bytes", "gauge", "A lua_shared_dict's size.")
+	for _, d := range dicts {
+		b = sample(b, "gresty_lua_shared_dict_capacity_bytes", "dict", d.name, uint64(d.capacity))
+	}
+	b = family(b, "gresty_lua_shared_dict_free_bytes", "gauge", "A lua_shared_dict's free pages, as free_space() reports them.")
+	for _, d := range dicts {
+		b = sample(b, "gresty_lua_shared_dict_free_bytes", "dict", d.name, uint64(max(d.free, 0)))
+	}
 	return b
 }
 

@@ -608,3 +608,11 @@ func (p *randomPeer) Get(pc *http.PeerConn) http.PeerResult {
 		}
 	}
 }
+
+// RoundRobinPeers implements http.PeerLister for the balancing methods,
+// which all pick among round robin's peers.
+func (b *ipHash) RoundRobinPeers() *http.RRPeers       { return b.rr.Peers }
+func (b *hashBalancer) RoundRobinPeers() *http.RRPeers { return b.rr.Peers }
+func (b *cHash) RoundRobinPeers() *http.RRPeers        { return b.rr.Peers }
+func (b *leastConn) RoundRobinPeers() *http.RRPeers    { return b.rr.Peers }
+func (b *random) RoundRobinPeers() *http.RRPeers       { return b.rr.Peers }

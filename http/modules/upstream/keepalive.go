@@ -128,6 +128,15 @@ type kaBalancer struct {
 	conf  *kaConf
 }
 
+// RoundRobinPeers implements http.PeerLister with the wrapped
+// balancer's peers, nil when it has none.
+func (b *kaBalancer) RoundRobinPeers() *http.RRPeers {
+	if l, ok := b.inner.(http.PeerLister); ok {
+		return l.RoundRobinPeers()
+	}
+	return nil
+}
+
 func (b *kaBalancer) NewPeer(r *http.Request, pc *http.PeerConn) (http.Peer, error) {
 	inner, err := b.inner.NewPeer(r, pc)
 	if err != nil {
