@@ -10,6 +10,7 @@ import (
 	"gresty/core"
 	"gresty/http"
 	"gresty/http/modules/access"
+	"gresty/http/modules/addition"
 	"gresty/http/modules/authbasic"
 	"gresty/http/modules/authrequest"
 	"gresty/http/modules/autoindex"
@@ -141,6 +142,9 @@ func list() []*core.Module {
 		// nginx: its filter runs before charset's, so the strings are
 		// replaced in the body as the handler made it, before recoding.
 		subfilter.Module,
+		// addition follows sub and precedes gunzip, userid and headers
+		// in nginx: its subrequests' output is put in order by postpone.
+		addition.Module,
 		// headers sits after range, gzip, postpone, ssi, charset, sub,
 		// addition, gunzip and userid in nginx's filter list.
 		headers.Module,
