@@ -21,6 +21,18 @@ import (
 // nginx.memcached, ...).
 const restyLibDir = "/usr/share/lua/5.1"
 
+// needRestyLib skips the test when one of Debian's lua-nginx-* libraries
+// is missing, unless GRESTY_REQUIRE_NGINX=1 asks for everything.
+func needRestyLib(t *testing.T, file string) {
+	t.Helper()
+	if _, err := os.Stat(restyLibDir + "/" + file); err != nil {
+		if os.Getenv("GRESTY_REQUIRE_NGINX") == "1" {
+			t.Fatalf("%s not installed: %v", file, err)
+		}
+		t.Skipf("Debian's %s is not installed", file)
+	}
+}
+
 // startBackend runs a server binary on a free port until the test ends;
 // it skips the test when the binary or the libraries are missing, unless
 // GRESTY_REQUIRE_NGINX=1 asks for everything.
@@ -33,12 +45,7 @@ func startBackend(t *testing.T, bin string, args func(port int) []string) int {
 		}
 		t.Skipf("%s not installed", bin)
 	}
-	if _, err := os.Stat(restyLibDir + "/nginx/redis.lua"); err != nil {
-		if os.Getenv("GRESTY_REQUIRE_NGINX") == "1" {
-			t.Fatalf("lua-nginx-redis not installed: %v", err)
-		}
-		t.Skip("Debian's lua-nginx-* libraries are not installed")
-	}
+	needRestyLib(t, "nginx/redis.lua")
 	port := nginxtest.FreePort(t)
 	cmd := exec.Command(path, args(port)...)
 	if err := cmd.Start(); err != nil {
@@ -157,12 +164,7 @@ ngx.say(memc:close())`)},
 // a raw request socket in another); nginx.websocket.protocol is gresty's
 // Go-native replacement of the FFI-based original.
 func TestRestyWebsocketOnCosockets(t *testing.T) {
-	if _, err := os.Stat(restyLibDir + "/nginx/websocket/server.lua"); err != nil {
-		if os.Getenv("GRESTY_REQUIRE_NGINX") == "1" {
-			t.Fatalf("lua-nginx-websocket not installed: %v", err)
-		}
-		t.Skip("Debian's lua-nginx-websocket is not installed")
-	}
+	needRestyLib(t, "nginx/websocket/server.lua")
 	cases := []luaCase{
 		{name: "ws", conf: `content_by_lua_block {
     local server = require "nginx.websocket.server"
