@@ -12,10 +12,9 @@ import (
 )
 
 // lua-resty-dns (Debian's nginx.dns.resolver), unmodified, on the UDP and
-// TCP cosockets against a name server started here, and lua-resty-cookie
-// (nginx.cookie) on ngx.header and ngx.var. Both run on nginx and on
-// gresty; the answers must also be the ones the name server was told to
-// give, so that the two cannot agree on a wrong result.
+// TCP cosockets against a name server started here. It runs on nginx and
+// on gresty; the answers must also be the ones the name server was told
+// to give, so that the two cannot agree on a wrong result.
 
 // zoneServer is a name server on 127.0.0.1 answering over UDP and TCP on
 // one port from a table of records.
