@@ -208,6 +208,12 @@ func (r *runner) scenario(s *Scenario) *ScenarioResult {
 			}
 		}
 	}
+	if s.Requires != nil {
+		if why := s.Requires(); why != "" {
+			res.Skipped = why
+			return res
+		}
+	}
 	dir := filepath.Join(o.Work, s.Name)
 	root := filepath.Join(dir, "html")
 	if err := prepareDir(dir, root, s.Files); err != nil {

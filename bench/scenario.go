@@ -29,6 +29,10 @@ type Scenario struct {
 	// lines for NDK and ngx_lua, and the scenario is skipped where Debian's
 	// libnginx-mod-http-lua is not installed.
 	Lua bool
+	// Requires, when set, says why the scenario cannot run on this
+	// machine (a program or library it needs is missing), or "" when it
+	// can; the scenario is then skipped with that message.
+	Requires func() string
 	// Backend, when set, is started once for the scenario on the load
 	// generator's CPU, before the servers under test.
 	Backend *Backend
@@ -113,7 +117,7 @@ func Scenarios() []*Scenario {
 // order is the order of the report: the cheapest request first, so the
 // table reads from the server's fixed cost towards content work. Scenarios
 // not listed follow by name.
-var order = []string{"return", "pipeline", "conn-close", "static-1k", "static-64k", "gzip", "gzip-dynamic", "proxy", "lua-hello", "lua-shdict"}
+var order = []string{"return", "pipeline", "conn-close", "static-1k", "static-64k", "gzip", "gzip-dynamic", "proxy", "lua-hello", "lua-shdict", "lua-redis"}
 
 // Select returns the scenarios named (in the report's order), or the
 // default set (quick: the quick set) when names is empty.

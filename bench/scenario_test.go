@@ -80,7 +80,7 @@ func TestSelect(t *testing.T) {
 		err   bool
 	}{
 		{nil, true, "return,static-1k,lua-hello", false},
-		{nil, false, "return,pipeline,conn-close,static-1k,static-64k,gzip,gzip-dynamic,proxy,lua-hello,lua-shdict", false},
+		{nil, false, "return,pipeline,conn-close,static-1k,static-64k,gzip,gzip-dynamic,proxy,lua-hello,lua-shdict,lua-redis", false},
 		{[]string{"gzip", "return"}, false, "return,gzip", false},
 		{[]string{"nope"}, false, "", true},
 	}
@@ -132,6 +132,9 @@ func TestChecksJudge(t *testing.T) {
 		{"lua-shdict", Response{Status: 200, Body: []byte("17\n")}, true},
 		{"lua-shdict", Response{Status: 200, Body: []byte("hello\n")}, false},
 		{"lua-shdict", Response{Status: 500, Body: []byte("17\n")}, false},
+		{"lua-redis", Response{Status: 200, Body: []byte(redisValue + "\n")}, true},
+		{"lua-redis", Response{Status: 200, Body: []byte("\n")}, false},
+		{"lua-redis", Response{Status: 502, Body: []byte(redisValue + "\n")}, false},
 	}
 	for _, tc := range tests {
 		r := tc.r
