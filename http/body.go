@@ -34,6 +34,9 @@ type RequestBody struct {
 	stream   func(r *Request, data []byte, last bool)
 	keepFile bool
 	err      int
+	// starting is set while ReadBody's first pass runs: a failure then is
+	// returned to the caller, who finalizes with it, not finalized here.
+	starting bool
 }
 
 func (b *RequestBody) wantData() bool { return b.reading }
@@ -92,7 +95,9 @@ func (r *Request) ReadBody(post func(r *Request)) int {
 		return OK
 	}
 	b.reading = true
+	b.starting = true
 	b.pump(mr)
+	b.starting = false
 	if b.err != 0 {
 		mr.count--
 		return b.err
@@ -120,7 +125,9 @@ func (r *Request) ReadBodyStream(f func(r *Request, data []byte, last bool)) int
 		return OK
 	}
 	b.reading = true
+	b.starting = true
 	b.pump(mr)
+	b.starting = false
 	if b.err != 0 {
 		mr.count--
 		return b.err
@@ -187,7 +194,7 @@ func (b *RequestBody) pump(r *Request) {
 		case last:
 			b.finish(r)
 		case errors.Is(err, httpparse.ErrChunkedTooLarge):
-			r.Logf(errlog.Error, "client intended to send too large chunked body: %d+%d bytes", b.Received, b.chunked.MinRemaining())
+			r.Logf(errlog.Error, "client intended to send too large chunked body: %d+%d bytes", b.Received, b.chunked.ChunkSize())
 			b.fail(r, 413)
 			return
 		case err != nil:
@@ -308,8 +315,10 @@ func (b *RequestBody) fail(r *Request, status int) {
 	}
 	if b.post != nil || b.stream != nil {
 		b.post, b.stream = nil, nil
-		// the reader holds a reference; the failure ends it.
-		r.Finalize(status)
+		if !b.starting {
+			// the reader holds a reference; the failure ends it.
+			r.Finalize(status)
+		}
 	}
 }
 

@@ -376,7 +376,9 @@ func (c *Conn) process() {
 	}
 	c.inProcess = true
 	defer func() { c.inProcess = false }()
-	for !c.closed() && c.r == nil {
+	// a request that ended the connection (a lingering close reading
+	// what follows) leaves the rest of the input unparsed.
+	for !c.closed() && c.r == nil && c.state != stClosing {
 		if c.pos == len(c.data) {
 			if c.state != stHead {
 				c.setIdle()

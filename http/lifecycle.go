@@ -235,11 +235,12 @@ func (r *Request) connClosed() {
 func (r *Request) ErrStatus() int { return r.errStatus }
 
 // DiscardBody discards the request body the handler will not read
-// (ngx_http_discard_request_body). It returns OK, 400 for a malformed
+// (ngx_http_discard_request_body); a body whose reading failed is not
+// read again: its connection is closed. It returns OK, 400 for a malformed
 // chunked body already received, or Error when the connection cannot be
 // kept.
 func (r *Request) DiscardBody() int {
-	if r != r.Main || r.discardBody || (r.Body != nil && (r.Body.reading || r.Body.Done)) {
+	if r != r.Main || r.discardBody || (r.Body != nil && (r.Body.reading || r.Body.Done || r.Body.err != 0)) {
 		return OK
 	}
 	if r.testExpect() != OK {

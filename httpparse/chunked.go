@@ -60,6 +60,11 @@ func (d *ChunkedDecoder) Reset() { *d = ChunkedDecoder{MaxSize: d.MaxSize} }
 // Size returns the number of data bytes decoded so far.
 func (d *ChunkedDecoder) Size() int64 { return d.total }
 
+// ChunkSize returns the size of the chunk being read: after
+// ErrChunkedTooLarge, the one that did not fit (nginx's ctx->size, which
+// its "too large chunked body" message reports).
+func (d *ChunkedDecoder) ChunkSize() int64 { return d.size }
+
 // Decode consumes framing bytes from in until it reaches chunk data, the end
 // of in, or the end of the body. It returns how many bytes of in it
 // consumed and the data it found: a sub-slice of in, at most one chunk's
