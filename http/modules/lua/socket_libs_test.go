@@ -76,7 +76,7 @@ func TestRestyRedisOnCosockets(t *testing.T) {
 	lua := func(code string) string {
 		return "content_by_lua_block {\n" + `local redis = require "nginx.redis"
 local red = redis:new()
-red:set_timeouts(1000, 1000, 1000)
+red:set_timeout(1000)
 local ok, err = red:connect("127.0.0.1", ` + strconv.Itoa(port) + `)
 if not ok then ngx.say("connect: ", err) return end
 ` + code + "\n}"
@@ -112,8 +112,10 @@ ngx.say("reused: ", red:get_reused_times())
 ngx.say(red:ping())
 ngx.say(red:set_keepalive(10000, 10))`), reqs: []string{get(""), get(""), get("")}},
 		{name: "timeout", conf: lua(`
-red:set_timeouts(1000, 1000, 100)
+red:set_timeout(100)
 ngx.say(red:blpop("gresty:empty-list", 1))
+-- the read timeout closed the connection: the library connects again
+ngx.say(red:connect("127.0.0.1", ` + strconv.Itoa(port) + `))
 ngx.say(red:get("gresty:k"))`), log: true},
 	}
 	runLuaCases(t, `lua_package_path "`+restyLibDir+`/?.lua;;";`, "", cases)
