@@ -40,7 +40,7 @@ func init() {
             content_by_lua_block {
                 local redis = require "nginx.redis"
                 local red = redis:new()
-                red:set_timeouts(1000, 1000, 1000)
+                red:set_timeout(1000) -- Debian's lua-resty-redis 0.27 has no set_timeouts
                 local ok, err = red:connect("127.0.0.1", %%BACKEND%%)
                 if not ok then
                     ngx.log(ngx.ERR, "connect: ", err)
