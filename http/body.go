@@ -34,6 +34,15 @@ type RequestBody struct {
 	stream   func(r *Request, data []byte, last bool)
 	keepFile bool
 	err      int
+	// streamed is set when stream had data since the last call that
+	// ends a read (a call without data).
+	streamed bool
+	// keepCopy keeps a streamed body in mem while it fits in
+	// client_body_buffer_size; whole is set when it all came so, before
+	// the upstream was contacted (nginx then handles it as buffered).
+	keepCopy, whole bool
+	// streaming is set for a body read by ReadBodyStream.
+	streaming bool
 	// starting is set while ReadBody's first pass runs: a failure then is
 	// returned to the caller, who finalizes with it, not finalized here.
 	starting bool
@@ -106,11 +115,21 @@ func (r *Request) ReadBody(post func(r *Request)) int {
 }
 
 // ReadBodyStream delivers the body piece by piece to f as it arrives (the
-// last call has last set), for unbuffered proxying and raw request sockets.
+// last call has last set; a call without data and without last ends the
+// pieces one read of the client brought), for unbuffered proxying.
 func (r *Request) ReadBodyStream(f func(r *Request, data []byte, last bool)) int {
+	return r.readBodyStream(f, false)
+}
+
+// readBodyStream is ReadBodyStream; with keep, a body no larger than
+// client_body_buffer_size that arrives whole with the request (in the
+// reads made before the upstream is contacted) is also kept, for
+// $request_body: nginx's unbuffered proxying leaves those buffers in the
+// request, and a body that needed later reads has none left.
+func (r *Request) readBodyStream(f func(r *Request, data []byte, last bool), keep bool) int {
 	mr := r.Main
 	mr.count++
-	b := &RequestBody{stream: f, rest: mr.ContentLength}
+	b := &RequestBody{stream: f, rest: mr.ContentLength, keepCopy: keep, streaming: true}
 	mr.Body = b
 	if rc := mr.testExpect(); rc != OK {
 		mr.count--
@@ -121,6 +140,7 @@ func (r *Request) ReadBodyStream(f func(r *Request, data []byte, last bool)) int
 		b.chunked.MaxSize = r.Loc.ClientMaxBodySize.V
 	} else if mr.ContentLength <= 0 {
 		b.Done = true
+		b.whole = true
 		f(r, nil, true)
 		return OK
 	}
@@ -131,6 +151,12 @@ func (r *Request) ReadBodyStream(f func(r *Request, data []byte, last bool)) int
 	if b.err != 0 {
 		mr.count--
 		return b.err
+	}
+	if b.keepCopy {
+		b.whole = b.Done
+		if !b.Done {
+			b.keepCopy, b.mem = false, nil
+		}
 	}
 	return OK
 }
@@ -158,6 +184,14 @@ func (b *RequestBody) pump(r *Request) {
 	for b.reading {
 		avail := c.data[c.pos:]
 		if len(avail) == 0 {
+			if b.streamed && b.stream != nil {
+				// the end of what this read brought.
+				b.streamed = false
+				b.stream(r, nil, false)
+				if !b.reading {
+					return
+				}
+			}
 			if c.eof {
 				b.eof(r)
 				return
@@ -208,6 +242,14 @@ func (b *RequestBody) pump(r *Request) {
 func (b *RequestBody) store(r *Request, data []byte, last bool) bool {
 	b.Received += int64(len(data))
 	if b.stream != nil {
+		if b.keepCopy && len(data) > 0 {
+			if b.starting && b.Received <= r.Loc.ClientBodyBufferSize.V {
+				b.mem = append(b.mem, data...)
+			} else {
+				b.keepCopy, b.mem = false, nil
+			}
+		}
+		b.streamed = len(data) > 0 && !last
 		b.stream(r, data, last)
 		return true
 	}

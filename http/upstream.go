@@ -104,9 +104,11 @@ type UpstreamRequest struct {
 	setBody     []byte
 	noBuffering bool
 	started     bool
-	// streamed request body
-	streamPending [][]byte
-	streamLen     int
+	// streamed request body: streamBuf gathers what one read of the
+	// client brought (and everything read before the request is sent),
+	// which goes out as one piece (one chunk when chunked), as nginx
+	// sends each read's buffers.
+	streamBuf     []byte
 	streamDone    bool
 	streamChunked bool
 	clientPaused  bool
@@ -301,10 +303,11 @@ func (u *UpstreamRequest) States() []UpstreamState { return u.states }
 func (u *UpstreamRequest) Start(streamable bool) int {
 	r := u.r
 	mr := r.Main
+	// client_body_in_file_only has no effect then, as in nginx.
 	u.noBuffering = streamable && !u.Conf.RequestBuffering && r == mr && mr.Body == nil && !mr.discardBody
 	var rc int
 	if u.noBuffering {
-		rc = r.ReadBodyStream(u.store.stream)
+		rc = r.readBodyStream(u.store.stream, true)
 		if rc == OK && !u.started {
 			u.init()
 		}
@@ -329,10 +332,14 @@ func upstreamInit(r *Request) {
 // the module frames it (r->request_body_no_buffering).
 func (u *UpstreamRequest) NoBuffering() bool { return u.noBuffering }
 
-// BodyReading tells whether the client's body is still being read.
+// BodyReading tells whether the client's body goes to the upstream as it
+// arrives: it is still being read, or it came whole but larger than
+// client_body_buffer_size (nginx sent its buffers on as they filled).
+// With a body that came whole and small, nginx proceeds as if it were
+// buffered (a Content-Length, $request_body).
 func (u *UpstreamRequest) BodyReading() bool {
 	b := u.r.Main.Body
-	return b != nil && b.reading
+	return b != nil && (b.reading || (b.streaming && !b.whole))
 }
 
 // StreamChunked makes a streamed body go out in chunked framing (the
@@ -607,10 +614,7 @@ func (u *UpstreamRequest) sendRequest() {
 		u.write(u.setBody, true)
 		u.streamDone = true
 	case u.noBuffering:
-		for _, p := range u.streamPending {
-			u.write(p, false)
-		}
-		u.streamPending = nil
+		u.flushStream()
 		if u.clientPaused {
 			u.clientPaused = false
 			u.r.Conn.ec.ResumeRead()
@@ -663,40 +667,48 @@ func (u *UpstreamRequest) streamBody(r *Request, data []byte, last bool) {
 	if u.finished {
 		return
 	}
-	var piece []byte
-	if u.streamChunked {
-		if len(data) > 0 {
-			piece = httpparse.AppendChunkHeader(nil, int64(len(data)))
-			piece = append(piece, data...)
-			piece = append(piece, '\r', '\n')
-		}
-		if last {
-			piece = append(piece, "0\r\n\r\n"...)
-		}
-	} else if len(data) > 0 {
-		piece = data
-	}
+	u.streamBuf = append(u.streamBuf, data...)
 	if last {
 		u.streamDone = true
+	} else if len(data) > 0 {
+		// more of this read may follow; a call without data ends it.
+		return
 	}
 	if !u.started || u.ec == nil || !u.requestSent {
-		if len(piece) > 0 {
-			u.streamPending = append(u.streamPending, append([]byte(nil), piece...))
-			u.streamLen += len(piece)
-		}
-		if u.streamLen > int(r.Loc.ClientBodyBufferSize.V) && !u.clientPaused {
+		if len(u.streamBuf) > int(r.Loc.ClientBodyBufferSize.V) && !u.clientPaused {
 			u.clientPaused = true
 			r.Conn.ec.PauseRead()
 		}
 		return
 	}
-	u.write(piece, false)
+	u.flushStream()
 	if u.ec.Buffered() > int(r.Loc.ClientBodyBufferSize.V) {
 		u.ec.Throttle(r.Conn.ec, int(r.Loc.ClientBodyBufferSize.V), 0)
 	}
 	if !u.requestBodySent {
 		u.armTimer(utSend, u.Conf.SendTimeout)
 	}
+}
+
+// flushStream queues the gathered body for the upstream, framed as one
+// chunk when the request is chunked, with the last chunk once the body
+// has ended.
+func (u *UpstreamRequest) flushStream() {
+	if u.streamChunked {
+		var b []byte
+		if len(u.streamBuf) > 0 {
+			b = httpparse.AppendChunkHeader(nil, int64(len(u.streamBuf)))
+			b = append(b, u.streamBuf...)
+			b = append(b, '\r', '\n')
+		}
+		if u.streamDone {
+			b = append(b, "0\r\n\r\n"...)
+		}
+		u.write(b, true)
+	} else {
+		u.write(u.streamBuf, false)
+	}
+	u.streamBuf = u.streamBuf[:0]
 }
 
 // OnDrain implements eventloop.Handler: the upstream took everything

@@ -1,7 +1,12 @@
 package proxy_test
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
+	"io"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +70,137 @@ http {
 		nl, gl := errorLines(p.Nginx.ErrorLog(), nSkip), errorLines(p.Gresty.ErrorLog(), gSkip)
 		if strings.Join(nl, "\n") != strings.Join(gl, "\n") {
 			t.Errorf("%s: error log:\nnginx:\n  %s\ngresty:\n  %s", tt.name, strings.Join(nl, "\n  "), strings.Join(gl, "\n  "))
+		}
+	}
+}
+
+// rawBodyBackend answers every request with the body bytes it received,
+// framing included (chunk sizes, the last chunk), so that a test sees
+// how the proxy framed a streamed body; the status is 404 for a path
+// starting with /404, else 200.
+func rawBodyBackend(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				br := bufio.NewReader(c)
+				chunked, length, status := false, 0, 200
+				for first := true; ; first = false {
+					l, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					l = strings.TrimRight(l, "\r\n")
+					if l == "" {
+						break
+					}
+					if first && strings.Contains(l, " /404") {
+						status = 404
+					}
+					name, v, _ := strings.Cut(l, ":")
+					switch strings.ToLower(name) {
+					case "transfer-encoding":
+						chunked = strings.TrimSpace(v) == "chunked"
+					case "content-length":
+						length, _ = strconv.Atoi(strings.TrimSpace(v))
+					}
+				}
+				var raw []byte
+				if chunked {
+					for !bytes.HasSuffix(raw, []byte("\r\n0\r\n\r\n")) && !bytes.Equal(raw, []byte("0\r\n\r\n")) {
+						b, err := br.ReadByte()
+						if err != nil {
+							return
+						}
+						raw = append(raw, b)
+					}
+				} else {
+					raw = make([]byte, length)
+					if _, err := io.ReadFull(br, raw); err != nil {
+						return
+					}
+				}
+				fmt.Fprintf(c, "HTTP/1.1 %d X\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", status, len(raw), raw)
+			}(c)
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestUnbufferedRequestBody compares proxy_request_buffering off with
+// nginx: what one read of the client brought goes to the upstream as one
+// chunk, a body the client sent with its head goes with a Content-Length,
+// $request_body holds a body that came whole with the request and fit in
+// client_body_buffer_size (also in an error page), and
+// client_body_in_file_only changes nothing.
+func TestUnbufferedRequestBody(t *testing.T) {
+	backend := rawBodyBackend(t)
+	conf := fmt.Sprintf(`
+http {
+  server {
+    listen 127.0.0.1:%%%%PORT%%%%;
+    proxy_request_buffering off;
+    proxy_http_version 1.1;
+    client_body_buffer_size 2k;
+    location / { add_header X-Body "$request_body"; proxy_pass http://%[1]s; }
+    location /file { client_body_in_file_only on; add_header X-Body "$request_body"; proxy_pass http://%[1]s; }
+    location /error_page {
+      proxy_pass http://%[1]s/404;
+      proxy_intercept_errors on;
+      error_page 404 = /show;
+    }
+    location /show { return 200 "[$request_body]\n"; }
+  }
+}
+`, backend)
+	p := difftest.Start(t, conf)
+	head := func(uri string) string {
+		return "POST " + uri + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+	}
+	tests := []struct {
+		name  string
+		parts []string
+	}{
+		{"chunks of two reads", []string{head("/") + "5\r\n01234\r\n4\r\nmany\r\n", "5\r\n56789\r\n4\r\nmany\r\n0\r\n\r\n"}},
+		{"head first", []string{head("/"), "5\r\n01234\r\n", "0\r\n\r\n"}},
+		{"whole body with the head", []string{head("/") + "5\r\n01234\r\n4\r\nmany\r\n0\r\n\r\n"}},
+		{"content-length in parts", []string{"POST / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 10\r\n\r\n01234", "56789"}},
+		{"body in two buffers", []string{head("/") + fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", 1500, strings.Repeat("y", 1500))}},
+		{"in file only", []string{head("/file") + "5\r\n01234\r\n", "0\r\n\r\n"}},
+		{"in an error page", []string{head("/error_page") + "5\r\n01234\r\n", "0\r\n\r\n"}},
+		{"in an error page, whole", []string{head("/error_page") + "5\r\n01234\r\n0\r\n\r\n"}},
+	}
+	send := func(addr string, parts []string) string {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		for i, part := range parts {
+			if i > 0 {
+				time.Sleep(100 * time.Millisecond)
+			}
+			io.WriteString(c, part)
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		out, _ := io.ReadAll(c)
+		return string(out)
+	}
+	for _, tt := range tests {
+		ng := difftest.Parse([]byte(send(p.Nginx.Addr, tt.parts)), false)
+		gr := difftest.Parse([]byte(send(p.Gresty.Addr, tt.parts)), false)
+		if diffs := difftest.Diff(ng, gr, "X-Body", "Content-Length"); len(diffs) > 0 {
+			t.Errorf("%s:\n  %s", tt.name, strings.Join(diffs, "\n  "))
 		}
 	}
 }
