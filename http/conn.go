@@ -604,6 +604,9 @@ func (c *Conn) OnReadEOF(ec *eventloop.Conn) {
 // OnDrain implements eventloop.Handler.
 func (c *Conn) OnDrain(ec *eventloop.Conn) {
 	c.runSentHooks()
+	if c.state == stClosing {
+		c.setStat(statNone)
+	}
 	if c.timerKind == tmSend {
 		c.stopTimer()
 	}
@@ -684,7 +687,12 @@ func (c *Conn) requestDone(r *Request, keepalive bool) {
 		return
 	}
 	c.state = stClosing
-	c.setStat(statNone)
+	if c.ec.Buffered() == 0 {
+		c.setStat(statNone)
+	}
+	// else the connection still writes the response (stub_status's
+	// writing, as nginx keeps the request until it is sent) until
+	// OnDrain.
 	loc := r.Loc
 	lc := loc.LingeringClose.V
 	if lc == LingeringAlways || (lc == LingeringOn && (c.lingering || c.pos < len(c.data) || r.discarding || (r.Body != nil && !r.Body.Done))) {

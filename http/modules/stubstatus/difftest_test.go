@@ -2,9 +2,12 @@ package stubstatus_test
 
 import (
 	"bytes"
+	"io"
+	"net"
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 
 	"gresty/internal/difftest"
 )
@@ -85,4 +88,55 @@ func lastBody(raw []byte) []byte {
 		return raw
 	}
 	return raw[i+4:]
+}
+
+const slowConf = `
+http {
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location = /status { stub_status; }
+        location /slow { limit_rate 15; return 200 "a response that takes seconds to send at fifteen bytes a second\n"; }
+    }
+}
+`
+
+// TestStubStatusStates walks a connection through waiting, reading and a
+// slow response written after its request ended (HTTP/1.0, limit_rate):
+// the counts must follow nginx's at each step.
+func TestStubStatusStates(t *testing.T) {
+	p := difftest.Start(t, slowConf)
+	for _, srv := range []struct {
+		who  string
+		addr string
+	}{{"nginx", p.Nginx.Addr}, {"gresty", p.Gresty.Addr}} {
+		c, err := net.Dial("tcp", srv.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		status := func() counters {
+			time.Sleep(100 * time.Millisecond)
+			r := difftest.Fetch(t, srv.addr, "GET /status HTTP/1.0\r\n\r\n")
+			return parse(t, srv.who, r.Body)
+		}
+		steps := []struct {
+			name                      string
+			send                      string
+			reading, writing, waiting int
+		}{
+			{"connected", "", 0, 1, 1},
+			{"head begun", "GET /slow HTTP/1.0\r\n", 1, 1, 0},
+			{"response being sent", "Host: localhost\r\n\r\n", 0, 2, 0},
+		}
+		for _, st := range steps {
+			if st.send != "" {
+				io.WriteString(c, st.send)
+			}
+			got := status()
+			if got.reading != st.reading || got.writing != st.writing || got.waiting != st.waiting {
+				t.Errorf("%s, %s: reading %d writing %d waiting %d, want %d %d %d", srv.who, st.name,
+					got.reading, got.writing, got.waiting, st.reading, st.writing, st.waiting)
+			}
+		}
+		c.Close()
+	}
 }
