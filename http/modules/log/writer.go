@@ -246,12 +246,15 @@ func (ls *loopState) writeVar(r *http.Request, l *Log, line []byte) (name string
 	ls.name = l.path.Eval(r, ls.name[:0])
 	name = string(ls.name)
 	c := r.Loc.Confs[Module.TypeIndex].(*LocConf)
-	fd, e := ls.fds.open(name, c.cache, ls.loop.Now())
+	fd, keep, e := ls.fds.open(name, c.cache, ls.loop.Now())
 	if e != nil {
 		r.Logf(errlog.Crit, "open() \"%s\" failed %s", name, errlog.Errno(e))
 		return name, 0, nil, false
 	}
 	n, err = writeAll(fd, line)
+	if !keep {
+		unix.Close(fd)
+	}
 	return name, n, err, true
 }
 
