@@ -243,6 +243,13 @@ func (st *loopState) appendTableElem(L *glua.LState, b []byte, v glua.LValue, ar
 	return b
 }
 
+// putSayBuf gives ngx.say's buffer back unless it grew large.
+func (st *loopState) putSayBuf(b []byte) {
+	if cap(b) <= 64<<10 {
+		st.sayBuf = b[:0]
+	}
+}
+
 // say is ngx.say (newline) and ngx.print.
 func (st *loopState) say(L *glua.LState, newline bool) int {
 	c := st.request(L, outputPhases)
@@ -256,13 +263,17 @@ func (st *loopState) say(L *glua.LState, newline bool) int {
 	if newline {
 		fname = "say"
 	}
-	var b []byte
+	b := st.sayBuf[:0]
+	st.sayBuf = nil
 	for i, n := 1, L.GetTop(); i <= n; i++ {
 		b = st.appendOutput(L, b, L.Get(i), i, fname)
 	}
 	if newline {
 		b = append(b, '\n')
 	}
+	// output copies what it keeps (the filters see the bytes as not
+	// owned), so the buffer is free again once it returns.
+	defer st.putSayBuf(b)
 	if len(b) == 0 && !c.eof {
 		// nothing to print: only the head goes out, before any HTTP/1.0
 		// buffering is decided (ngx_http_lua_ngx_echo).

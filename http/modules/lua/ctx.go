@@ -19,6 +19,10 @@ type reqCtx struct {
 	phase Phase
 
 	entry *luavm.Thread
+	// firstEntry is the state of the context's first entry thread,
+	// allocated with it; later entry threads get their own.
+	firstEntry coCtx
+	firstUsed  bool
 	// handler is the phase's code, for error messages.
 	handler *Handler
 
@@ -71,15 +75,32 @@ func ctxOf(st *loopState, r *http.Request) *reqCtx {
 	}
 	c := &reqCtx{st: st, r: r}
 	r.SetCtx(Module.TypeIndex, c)
-	r.AddCleanup(c.cleanup)
-	c.newVMRef()
-	r.AddCleanup(func() {
-		if c.ctxTable != nil {
-			// ngx_lua frees the request's ngx.ctx with its pool.
-			st.logf(errlog.Debug, "lua release ngx.ctx at ref 1")
-		}
-	})
+	if lc, ok := r.Loc.LocConfOf(Module).(*LocConf); ok && !lc.CodeCache.V {
+		// the VM reference is released between the two, as ngx_lua's
+		// pool cleanups run.
+		r.AddCleanup(c.cleanup)
+		c.newVMRef()
+		r.AddCleanup(c.releaseCtxTable)
+		return c
+	}
+	// one cleanup, so that a request costs a single closure.
+	r.AddCleanup(c.requestDone)
 	return c
+}
+
+// requestDone is the end of the request for its context: ngx.ctx goes,
+// then the threads and what they wait for.
+func (c *reqCtx) requestDone() {
+	c.releaseCtxTable()
+	c.cleanup()
+}
+
+// releaseCtxTable logs the release of the request's ngx.ctx, which ngx_lua
+// frees with the request's pool.
+func (c *reqCtx) releaseCtxTable() {
+	if c.ctxTable != nil {
+		c.st.logf(errlog.Debug, "lua release ngx.ctx at ref 1")
+	}
 }
 
 // withCtx runs f with ctx current for code on the main state (init, the

@@ -153,7 +153,16 @@ func (st *loopState) curCo() *coCtx { return coOf(st.vm.Current()) }
 // thread waits or all have ended; it returns again or the phase's result.
 func (c *reqCtx) startEntry(f *glua.LFunction, args ...glua.LValue) int {
 	c.sc.posted = c.sc.posted[:0]
-	co := &coCtx{c: c}
+	var co *coCtx
+	if !c.firstUsed {
+		// the first entry thread lives in the context: most requests
+		// run one phase's code once.
+		c.firstUsed = true
+		co = &c.firstEntry
+		co.c = c
+	} else {
+		co = &coCtx{c: c}
+	}
 	c.sc.entry = co
 	if c.r != nil {
 		// a timer's state was taken when it was created.

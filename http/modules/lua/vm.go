@@ -34,6 +34,10 @@ type loopState struct {
 	// initReplay is set while init_by_lua runs again in a loop's own VM:
 	// its shared-dict writes already happened once.
 	initReplay bool
+	// sayBuf is ngx.say's and ngx.print's formatting buffer, reused from
+	// one call to the next; a call made while another holds it (from a
+	// filter that call runs) formats into a buffer of its own.
+	sayBuf []byte
 }
 
 // apiInstaller adds part of the ngx API to a new VM. Files of this package
