@@ -135,6 +135,8 @@ type Conn struct {
 	// (SetRateLimit).
 	sent int64
 	rate *ratePace
+	// readMax bounds one read (SetReadMax); 0 for the loop's buffer.
+	readMax int
 
 	reusePrev, reuseNext *Conn
 }
@@ -831,12 +833,22 @@ func (c *Conn) onEvent(ev uint32) {
 	}
 }
 
+// SetReadMax bounds each read of the connection to n bytes (n > 0), for a
+// reader that paces itself (proxy_limit_rate reads no more than the rate
+// allows); 0 reads as much as the loop's buffer takes. Loop goroutine
+// only.
+func (c *Conn) SetReadMax(n int) { c.readMax = max(n, 0) }
+
 func (c *Conn) readOnce() {
 	l := c.l
-	n, errno := readFd(c.fd, l.buf)
+	buf := l.buf
+	if c.readMax > 0 && c.readMax < len(buf) {
+		buf = buf[:c.readMax]
+	}
+	n, errno := readFd(c.fd, buf)
 	switch {
 	case n > 0:
-		c.h.OnData(c, l.buf[:n])
+		c.h.OnData(c, buf[:n])
 	case errno == 0:
 		if c.flags&fUDP != 0 {
 			c.h.OnData(c, l.buf[:0])

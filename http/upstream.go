@@ -117,13 +117,18 @@ type UpstreamRequest struct {
 	requestBodySent bool
 	queuedSent      int64
 
-	buf         []byte
-	resp        httpparse.Response
-	headerDone  bool
-	headerSent  bool
-	keepalive   bool
-	upgrade     bool
-	buffering   bool
+	buf        []byte
+	resp       httpparse.Response
+	headerDone bool
+	headerSent bool
+	keepalive  bool
+	upgrade    bool
+	buffering  bool
+	// proxy_limit_rate: the second the body started, the body bytes
+	// read since, and whether reading waits for the rate.
+	limitStart  int64
+	limitRead   int64
+	rateDelayed bool
 	connClose   bool
 	http09      bool
 	length      int64
@@ -192,6 +197,7 @@ const (
 	utNone = iota
 	utSend
 	utRead
+	utDelay // proxy_limit_rate's pause
 )
 
 // NewUpstream creates r's upstream for module conf and protocol proto
@@ -608,6 +614,11 @@ func (u *UpstreamRequest) sendRequest() {
 	u.action = "sending request to upstream"
 	ec := u.ec
 	u.requestSent = true
+	if u.Conf.LimitRate > 0 && u.Conf.Buffering {
+		// the head is read into proxy_buffer_size, as nginx reads it,
+		// so the body's pace starts with what came with the head.
+		ec.SetReadMax(int(u.Conf.BufferSize))
+	}
 	u.write(u.head, false)
 	switch {
 	case u.setBody != nil:
@@ -750,8 +761,52 @@ func (u *UpstreamRequest) OnData(ec *eventloop.Conn, b []byte) {
 	default:
 		u.states[u.state].ResponseLength += int64(len(b))
 		u.action = "reading upstream"
-		u.body(b)
+		if u.body(b) && u.Conf.LimitRate > 0 && u.buffering {
+			u.paceRead(int64(len(b)))
+		}
 	}
+}
+
+// paceRead applies proxy_limit_rate after n body bytes were read, as
+// nginx's event pipe does: each read is followed by a pause of the time
+// the rate gives its bytes, and by the end of second k of the body
+// (counted from when the head was read) at most rate*(k+1) bytes are
+// read, each read taking no more than what is left of that and one
+// proxy buffer.
+func (u *UpstreamRequest) paceRead(n int64) {
+	if u.finished || u.ec == nil || u.eof {
+		return
+	}
+	u.limitRead += n
+	if d := n * 1000 / u.Conf.LimitRate; d > 0 {
+		u.delayRead(d)
+		return
+	}
+	u.readAllowance()
+}
+
+// readAllowance lets the next read take what the rate allows this
+// second, or waits until it allows some.
+func (u *UpstreamRequest) readAllowance() {
+	rate := u.Conf.LimitRate
+	limit := rate*(u.r.Conn.loopNow().Unix()-u.limitStart+1) - u.limitRead
+	if limit <= 0 {
+		u.delayRead(-limit*1000/rate + 1)
+		return
+	}
+	// a read fills one proxy buffer at most, as the pipe reads into its
+	// buffers, so the pauses after reads spread the body over time even
+	// when a new second allows much at once.
+	u.ec.SetReadMax(int(min(limit, max(u.Conf.Bufs.Size, 1))))
+	if !u.paused && u.ec.ReadPaused() {
+		u.ec.ResumeRead()
+	}
+}
+
+func (u *UpstreamRequest) delayRead(ms int64) {
+	u.rateDelayed = true
+	u.ec.PauseRead()
+	u.armTimer(utDelay, time.Duration(ms)*time.Millisecond)
 }
 
 // OnReadEOF implements eventloop.Handler: the upstream closed its side.
@@ -815,6 +870,14 @@ func (u *UpstreamRequest) onTimer() {
 	kind := u.timerKind
 	u.timerKind = utNone
 	if u.finished {
+		return
+	}
+	if kind == utDelay {
+		u.rateDelayed = false
+		if u.ec != nil {
+			u.armTimer(utRead, u.Conf.ReadTimeout)
+			u.readAllowance()
+		}
 		return
 	}
 	if kind == utRead && u.paused {
@@ -962,8 +1025,11 @@ func (u *UpstreamRequest) release(clean bool) {
 		ec := u.ec
 		u.pc.Keepalive = clean && u.keepalive && u.requestBodySent && !u.eof && ec != nil && !ec.Closed() &&
 			ec.Buffered() == 0 && !u.upgraded
-		if u.pc.Keepalive && u.paused {
+		if u.pc.Keepalive && (u.paused || u.rateDelayed) {
 			ec.ResumeRead()
+		}
+		if u.pc.Keepalive && u.Conf.LimitRate > 0 {
+			ec.SetReadMax(0)
 		}
 		u.peer.Free(&u.pc, 0)
 		u.pc.Addr = nil

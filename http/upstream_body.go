@@ -73,7 +73,14 @@ func (u *UpstreamRequest) startBody(pre, rest []byte) {
 	}
 	if len(rest) > 0 {
 		u.states[u.state].ResponseLength += int64(len(rest))
-		u.body(rest)
+		if !u.body(rest) {
+			return
+		}
+	}
+	if u.Conf.LimitRate > 0 && u.buffering {
+		u.paceRead(int64(len(pre) + len(rest)))
+	} else if u.Conf.LimitRate > 0 && u.ec != nil {
+		u.ec.SetReadMax(0)
 	}
 }
 
@@ -321,6 +328,10 @@ func (u *UpstreamRequest) clientDrained() {
 	}
 	if u.paused {
 		u.paused = false
+		if u.rateDelayed {
+			// proxy_limit_rate's timer resumes reading.
+			return
+		}
 		if u.ec != nil {
 			u.ec.ResumeRead()
 		}

@@ -79,8 +79,11 @@ type UpstreamConf struct {
 	// NextUpstream holds the UpstreamFT* bits of proxy_next_upstream.
 	NextUpstream uint32
 
-	BufferSize        int64
-	Bufs              core.Bufs
+	BufferSize int64
+	Bufs       core.Bufs
+	// LimitRate is proxy_limit_rate: the bytes per second a buffered
+	// response is read from the upstream at (0: no limit).
+	LimitRate         int64
 	BusyBuffersSize   int64
 	MaxTempFileSize   int64
 	TempFileWriteSize int64

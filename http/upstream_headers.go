@@ -41,6 +41,7 @@ func (u *UpstreamRequest) processHeader(b []byte) {
 		return
 	}
 	u.headerDone = true
+	u.limitStart, u.limitRead = u.r.Conn.loopNow().Unix(), 0
 	resp := &u.resp
 	st := &u.states[u.state]
 	st.HeaderTime = u.nowMs() - u.startMs

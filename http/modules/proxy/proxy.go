@@ -536,6 +536,7 @@ func mergeLocConf(cf *http.Conf, parent, child any) error {
 		NextUpstream:        next,
 		BufferSize:          c.BufferSize.V,
 		Bufs:                c.Bufs.V,
+		LimitRate:           c.LimitRate.V,
 		BusyBuffersSize:     busy,
 		MaxTempFileSize:     maxTemp,
 		TempFileWriteSize:   tfws,
