@@ -117,7 +117,7 @@ func Scenarios() []*Scenario {
 // order is the order of the report: the cheapest request first, so the
 // table reads from the server's fixed cost towards content work. Scenarios
 // not listed follow by name.
-var order = []string{"return", "pipeline", "conn-close", "static-1k", "static-64k", "gzip", "gzip-dynamic", "proxy", "lua-hello", "lua-shdict", "lua-redis"}
+var order = []string{"return", "pipeline", "conn-close", "static-1k", "static-64k", "gzip", "gzip-dynamic", "proxy", "lua-hello", "lua-json", "lua-headers", "lua-shdict", "lua-redis"}
 
 // Select returns the scenarios named (in the report's order), or the
 // default set (quick: the quick set) when names is empty.

@@ -18,7 +18,8 @@ func init() {
         }
     }
 `,
-		Path:  "/",
-		Check: wantBody(200, []byte("hello\n")),
+		Path:   "/",
+		Check:  wantBody(200, []byte("hello\n")),
+		Target: 0.95,
 	})
 }

@@ -35,5 +35,6 @@ func init() {
 			}
 			return nil
 		},
+		Target: 1.0,
 	})
 }

@@ -30,7 +30,8 @@ func init() {
         }
     }
 `,
-		Path:  "/",
-		Check: wantBody(200, body),
+		Path:   "/",
+		Check:  wantBody(200, body),
+		Target: 1.1,
 	})
 }

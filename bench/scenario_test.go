@@ -80,7 +80,7 @@ func TestSelect(t *testing.T) {
 		err   bool
 	}{
 		{nil, true, "return,static-1k,lua-hello", false},
-		{nil, false, "return,pipeline,conn-close,static-1k,static-64k,gzip,gzip-dynamic,proxy,lua-hello,lua-shdict,lua-redis", false},
+		{nil, false, "return,pipeline,conn-close,static-1k,static-64k,gzip,gzip-dynamic,proxy,lua-hello,lua-json,lua-headers,lua-shdict,lua-redis", false},
 		{[]string{"gzip", "return"}, false, "return,gzip", false},
 		{[]string{"nope"}, false, "", true},
 	}
@@ -129,6 +129,11 @@ func TestChecksJudge(t *testing.T) {
 		{"gzip-dynamic", Response{Status: 200, Header: hdr("Content-Encoding", "gzip"), Body: gzipped(gzipDynamicText)}, false},
 		{"lua-hello", Response{Status: 200, Body: []byte("hello\n")}, true},
 		{"lua-hello", Response{Status: 500, Body: []byte("hello\n")}, false},
+		{"lua-json", Response{Status: 200, Body: []byte(`[43,"gresty",3,true,200]` + "\n")}, true},
+		{"lua-json", Response{Status: 200, Body: []byte(`[42,"gresty",3,true,200]` + "\n")}, false},
+		{"lua-headers", Response{Status: 200, Header: hdr("X-Api-Key-Seen", "k-1234", "X-Client", "10.1.2.3", "Cache-Control", "no-store"), Body: []byte("acme\n")}, true},
+		{"lua-headers", Response{Status: 200, Header: hdr("X-Api-Key-Seen", "k-1234", "Cache-Control", "no-store"), Body: []byte("acme\n")}, false},
+		{"lua-headers", Response{Status: 200, Header: hdr("X-Api-Key-Seen", "k-1234", "X-Client", "10.1.2.3", "Cache-Control", "no-store"), Body: []byte("none\n")}, false},
 		{"lua-shdict", Response{Status: 200, Body: []byte("17\n")}, true},
 		{"lua-shdict", Response{Status: 200, Body: []byte("hello\n")}, false},
 		{"lua-shdict", Response{Status: 500, Body: []byte("17\n")}, false},
