@@ -322,6 +322,7 @@ func (st *loopState) readBody(L *glua.LState) int {
 	inCall := true
 	waiting, released := false, false
 	var co *coCtx
+	c.pin()
 	rc := r.ReadBody(func(r *http.Request) {
 		// the reference ReadBody took is not kept: the thread (or the
 		// phase that waits for it) holds the request.
@@ -390,6 +391,7 @@ func readBodyFirst(st *loopState, r *http.Request) int {
 		return http.Done
 	}
 	inCall := true
+	c.pin()
 	rc := r.ReadBody(func(r *http.Request) {
 		c.rq.bodyRead = true
 		// ngx_lua keeps no reference for the read.

@@ -122,6 +122,7 @@ func (ss *sockState) reqSocket(L *glua.LState) int {
 		L.SetMetatable(t, ss.reqMT)
 	}
 	conf := c.sockConf()
+	c.pin()
 	u := &tcpSock{ss: ss, c: c, conf: conf, kind: kindBody, bodyRest: bodyRest,
 		readTimeout: conf.SocketReadTimeout.V, sendTimeout: conf.SocketSendTimeout.V,
 		connectTimeout: conf.SocketConnectTimeout.V}

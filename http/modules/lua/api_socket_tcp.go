@@ -307,6 +307,7 @@ func (ss *sockState) tcpConnect(L *glua.LState) int {
 		t.RawSetInt(slotCtx, ud)
 	}
 	u.ss, u.c, u.conf, u.kind = ss, c, conf, kindUpstream
+	c.pin()
 	u.connectTimeout = slotTimeout(t, slotConnectTimeout, conf.SocketConnectTimeout.V)
 	u.sendTimeout = slotTimeout(t, slotSendTimeout, conf.SocketSendTimeout.V)
 	u.readTimeout = slotTimeout(t, slotReadTimeout, conf.SocketReadTimeout.V)

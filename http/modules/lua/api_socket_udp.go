@@ -120,6 +120,7 @@ func (ss *sockState) udpSetPeerName(L *glua.LState) int {
 		t.RawSetInt(slotCtx, ud)
 	}
 	u.ss, u.c = ss, c
+	c.pin()
 	u.conf = c.sockConf()
 	u.readTimeout = slotTimeout(t, slotUDPTimeout, u.conf.SocketReadTimeout.V)
 	u.registerCleanup()

@@ -230,6 +230,7 @@ func (c *reqCtx) watchClientAbort() {
 	if !ok || !lc.CheckClientAbort.V {
 		return
 	}
+	c.pin()
 	r.SetReadHandler(func(r *http.Request) {
 		// bytes from the client: it is still there. Like nginx's peek,
 		// the input is left for later, and a FIN behind it goes

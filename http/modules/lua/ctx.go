@@ -20,9 +20,21 @@ type reqCtx struct {
 
 	entry *luavm.Thread
 	// firstEntry is the state of the context's first entry thread,
-	// allocated with it; later entry threads get their own.
-	firstEntry coCtx
-	firstUsed  bool
+	// allocated with it; later entry threads get their own (moreEntries).
+	firstEntry  coCtx
+	firstUsed   bool
+	moreEntries bool
+	// waited is set once a thread of the context suspended or yielded,
+	// pinned once something that may outlive the request (a cosocket, the
+	// client-abort handlers) took a reference to the context: either keeps
+	// the context from being reused for another request (see recyclable).
+	waited bool
+	pinned bool
+	// active counts the phase drivers running the context's code.
+	active int
+	// doneFn is requestDone bound to this context once, so that a reused
+	// context registers its cleanup without allocating.
+	doneFn func()
 	// handler is the phase's code, for error messages.
 	handler *Handler
 
@@ -73,9 +85,9 @@ func ctxOf(st *loopState, r *http.Request) *reqCtx {
 	if c, ok := r.Ctx(Module.TypeIndex).(*reqCtx); ok && c != nil && c.st == st {
 		return c
 	}
-	c := &reqCtx{st: st, r: r}
-	r.SetCtx(Module.TypeIndex, c)
 	if lc, ok := r.Loc.LocConfOf(Module).(*LocConf); ok && !lc.CodeCache.V {
+		c := &reqCtx{st: st, r: r}
+		r.SetCtx(Module.TypeIndex, c)
 		// the VM reference is released between the two, as ngx_lua's
 		// pool cleanups run.
 		r.AddCleanup(c.cleanup)
@@ -83,17 +95,75 @@ func ctxOf(st *loopState, r *http.Request) *reqCtx {
 		r.AddCleanup(c.releaseCtxTable)
 		return c
 	}
-	// one cleanup, so that a request costs a single closure.
-	r.AddCleanup(c.requestDone)
+	var c *reqCtx
+	if n := len(st.freeCtx); n > 0 {
+		c = st.freeCtx[n-1]
+		st.freeCtx[n-1] = nil
+		st.freeCtx = st.freeCtx[:n-1]
+		c.r = r
+	} else {
+		c = &reqCtx{st: st, r: r}
+		c.doneFn = c.requestDone
+	}
+	r.SetCtx(Module.TypeIndex, c)
+	// one cleanup, so that a request costs a single closure, made once
+	// per context.
+	r.AddCleanup(c.doneFn)
 	return c
 }
 
+// maxFreeCtx bounds the contexts a loop keeps for reuse.
+const maxFreeCtx = 64
+
 // requestDone is the end of the request for its context: ngx.ctx goes,
-// then the threads and what they wait for.
+// then the threads and what they wait for. A context nothing else can
+// still refer to is kept for the loop's next request.
 func (c *reqCtx) requestDone() {
+	reuse := c.recyclable()
 	c.releaseCtxTable()
 	c.cleanup()
+	if !reuse {
+		return
+	}
+	st := c.st
+	if len(st.freeCtx) >= maxFreeCtx || st.exiting {
+		return
+	}
+	if c.r.Ctx(Module.TypeIndex) == c {
+		// code of this request that runs after its cleanups (none is
+		// known) must not find the context in another request's hands.
+		c.r.SetCtx(Module.TypeIndex, nil)
+	}
+	*c = reqCtx{st: st, doneFn: c.doneFn}
+	st.freeCtx = append(st.freeCtx, c)
 }
+
+// recyclable reports, before the cleanups run, whether the context can
+// serve another request once its own is over: only a main request's
+// context that no Lua code or phase driver is using, whose location has
+// no log_by_lua, whose code never waited (no timer, socket or subrequest can
+// still wake it), that started no light thread, on_abort handler or
+// second entry thread (their states point back to it), registered no
+// cleanup, and that nothing pinned: Lua objects that outlive the request,
+// such as a cosocket, compare contexts by identity.
+func (c *reqCtx) recyclable() bool {
+	r := c.r
+	if r == nil || r != r.Main || r.Loc == nil || c.active > 0 || c.st.current != nil || c.st.vm.Current() != nil {
+		return false
+	}
+	if lc, ok := r.Loc.LocConfOf(Module).(*LocConf); !ok || lc.Log != nil {
+		// log_by_lua runs after the cleanups, with this context.
+		return false
+	}
+	return !c.waited && !c.pinned && !c.moreEntries &&
+		len(c.cleanups) == 0 && c.sc.byCo == nil && len(c.sc.threads) == 0 && c.sc.onAbort == nil &&
+		c.sc.captures == nil && len(c.sc.capDone) == 0 && c.sc.vmRef == nil && c.sc.finished == nil &&
+		len(c.sc.flushing) == 0 && c.phase != PhaseTimer
+}
+
+// pin keeps the context from being reused for another request: something
+// that may outlive this one refers to it.
+func (c *reqCtx) pin() { c.pinned = true }
 
 // releaseCtxTable logs the release of the request's ngx.ctx, which ngx_lua
 // frees with the request's pool.
@@ -141,6 +211,10 @@ func (c *reqCtx) onCleanup(f func()) { c.cleanups = append(c.cleanups, f) }
 // phase handler's result, as ngx_lua's *_by_chunk functions.
 func runPhase(st *loopState, r *http.Request, h *Handler, phase Phase) int {
 	c := ctxOf(st, r)
+	// the context stays in use until the driver returns, whatever the
+	// request's fate meanwhile.
+	c.active++
+	defer func() { c.active-- }()
 	llcf := r.Loc.LocConfOf(Module).(*LocConf)
 	f, err := st.fn(h, r, llcf.CodeCache.V)
 	if err != nil {

@@ -161,6 +161,7 @@ func (c *reqCtx) startEntry(f *glua.LFunction, args ...glua.LValue) int {
 		co = &c.firstEntry
 		co.c = c
 	} else {
+		c.moreEntries = true
 		co = &coCtx{c: c}
 	}
 	c.sc.entry = co
@@ -242,6 +243,7 @@ func (c *reqCtx) afterRun(co *coCtx, status luavm.Status) int {
 	for {
 		switch status {
 		case luavm.Suspended:
+			c.waited = true
 			if c.stopsThread() {
 				return c.abandon(co.th)
 			}
@@ -259,6 +261,7 @@ func (c *reqCtx) afterRun(co *coCtx, status luavm.Status) int {
 			}
 			return again
 		case luavm.Yielded:
+			c.waited = true
 			// ngx_lua resumes a thread that yielded at once unless
 			// other threads are posted (ctx->posted_threads).
 			if len(c.sc.posted) > 0 {
@@ -568,14 +571,10 @@ type threadCache struct {
 
 const threadCacheMax = 1024
 
-func (st *loopState) threadCache() *threadCache {
-	if tc, ok := st.api["threadcache"].(*threadCache); ok {
-		return tc
-	}
-	tc := &threadCache{}
-	st.api["threadcache"] = tc
-	return tc
-}
+// threadCache returns the VM's thread-cache counters, a field of the
+// loop state rather than an entry of its api map: every request thread's
+// start and end reads them.
+func (st *loopState) threadCache() *threadCache { return &st.threads }
 
 // logNewThread logs the creation of a thread's state: an entry thread
 // of a request phase (entry), or a cached one taken for a timer or a

@@ -38,6 +38,10 @@ type loopState struct {
 	// one call to the next; a call made while another holds it (from a
 	// filter that call runs) formats into a buffer of its own.
 	sayBuf []byte
+	// threads counts the thread states ngx_lua would cache (sched.go).
+	threads threadCache
+	// freeCtx are request contexts kept for reuse (ctx.go).
+	freeCtx []*reqCtx
 }
 
 // apiInstaller adds part of the ngx API to a new VM. Files of this package
