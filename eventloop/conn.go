@@ -137,6 +137,8 @@ type Conn struct {
 	rate *ratePace
 	// readMax bounds one read (SetReadMax); 0 for the loop's buffer.
 	readMax int
+	// nodelay is TCP_NODELAY as SetNoDelay last set it.
+	nodelay uint8
 
 	reusePrev, reuseNext *Conn
 }
@@ -393,14 +395,16 @@ func (c *Conn) SendfileFd(fd int, off, n int64) error {
 	return nil
 }
 
-// PauseRead stops reading: the read interest is removed from the poller, so
-// a paused connection costs nothing until ResumeRead. Loop goroutine only.
+// PauseRead stops reading. The read interest leaves the poller lazily:
+// only when the socket next reports readiness (data, the peer's close)
+// is it removed, unread; a connection paused and resumed with nothing
+// arriving in between (a client waiting for its response) costs no
+// system call. Loop goroutine only.
 func (c *Conn) PauseRead() {
 	if c.flags&(fClosed|fReadPaused) != 0 {
 		return
 	}
 	c.flags |= fReadPaused
-	c.syncEvents()
 }
 
 // ResumeRead undoes PauseRead; data that arrived meanwhile is delivered by
@@ -454,20 +458,33 @@ func (c *Conn) wakeWaiters() {
 	c.waiters = c.waiters[:k]
 }
 
-// SetNoDelay sets TCP_NODELAY (nginx's tcp_nodelay). Loop goroutine only.
+// SetNoDelay sets TCP_NODELAY (nginx's tcp_nodelay); setting the value
+// the connection already has makes no system call (a pooled upstream
+// connection keeps it from request to request). Loop goroutine only.
 func (c *Conn) SetNoDelay(on bool) error {
 	if c.fd < 0 {
 		return ErrClosed
 	}
-	v := 0
+	v, state := 0, noDelayOff
 	if on {
-		v = 1
+		v, state = 1, noDelayOn
+	}
+	if c.nodelay == state {
+		return nil
 	}
 	if err := unix.SetsockoptInt(c.fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, v); err != nil {
 		return &OpError{Op: "setsockopt", Msg: "setsockopt(TCP_NODELAY)", Err: err}
 	}
+	c.nodelay = state
 	return nil
 }
+
+// TCP_NODELAY as last set by SetNoDelay.
+const (
+	noDelayUnknown uint8 = iota
+	noDelayOn
+	noDelayOff
+)
 
 // Sent returns how many bytes of output the connection has handed to the
 // kernel so far. Loop goroutine only.
@@ -822,11 +839,17 @@ func (c *Conn) onEvent(ev uint32) {
 		return
 	}
 	if ev&(unix.EPOLLIN|unix.EPOLLERR|unix.EPOLLHUP) != 0 && c.events&evRead != 0 {
-		if c.flags&fLingering != 0 {
+		switch {
+		case c.flags&fLingering != 0:
 			c.lingerRead()
 			return
+		case c.flags&fReadPaused != 0:
+			// paused since the last wait: the interest goes now and
+			// the data stays in the socket.
+			c.syncEvents()
+		default:
+			c.readOnce()
 		}
-		c.readOnce()
 	}
 	if ev&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) != 0 && c.flags&(fWriteArmed|fClosed) == fWriteArmed {
 		c.markDirty()

@@ -1,6 +1,7 @@
 package lua
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -1406,11 +1407,20 @@ func (ss *sockState) tcpSetOption(L *glua.LState) int {
 		val = int(f)
 	}
 	level, name := sockOpt(opt)
-	if err := unix.SetsockoptInt(u.conn.Fd(), level, name, val); err != nil {
-		return pushErr(L, eventloop.Strerror(err.(syscall.Errno)))
-	}
 	if opt == 3 {
+		// through the connection, which remembers the value
+		if err := u.conn.SetNoDelay(val != 0); err != nil {
+			var oe *eventloop.OpError
+			if errors.As(err, &oe) {
+				if errno, ok := oe.Err.(syscall.Errno); ok {
+					return pushErr(L, eventloop.Strerror(errno))
+				}
+			}
+			return pushErr(L, err.Error())
+		}
 		u.nodelaySet = true
+	} else if err := unix.SetsockoptInt(u.conn.Fd(), level, name, val); err != nil {
+		return pushErr(L, eventloop.Strerror(err.(syscall.Errno)))
 	}
 	L.Push(glua.LTrue)
 	return 1
