@@ -212,13 +212,13 @@ func TestDaemonLifecycle(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool, logDir ...string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			if len(logDir) > 0 {
-				t.Fatalf("condition not met within 5s; error log:\n%s", readFile(logDir[0], "logs/error.log"))
+				t.Fatalf("condition not met within 15s; error log:\n%s", readFile(logDir[0], "logs/error.log"))
 			}
-			t.Fatal("condition not met within 5s")
+			t.Fatal("condition not met within 15s")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
