@@ -1,6 +1,7 @@
 package nginxtest
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,4 +57,27 @@ func Gresty(t testing.TB) string {
 func StartGresty(t testing.TB, conf string, modules ...string) *Server {
 	t.Helper()
 	return StartBinary(t, Gresty(t), conf, modules...)
+}
+
+// Serve listens on a free 127.0.0.1 port until the test ends and runs
+// handle on its own goroutine for each connection accepted: the raw
+// backends tests write to see exactly what a proxy sends. It returns
+// "127.0.0.1:port".
+func Serve(t testing.TB, handle func(c net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go handle(c)
+		}
+	}()
+	return ln.Addr().String()
 }

@@ -14,6 +14,7 @@ import (
 
 	"gresty/http/modules/traffictest"
 	"gresty/internal/difftest"
+	"gresty/internal/nginxtest"
 )
 
 // backend answers every request with text/html. /stream/N sends N
@@ -22,21 +23,7 @@ import (
 // "[METHOD PATH BODY]", the request's body read by its Content-Length.
 func backend(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go serve(c)
-		}
-	}()
-	return ln.Addr().String()
+	return nginxtest.Serve(t, serve)
 }
 
 func serve(c net.Conn) {

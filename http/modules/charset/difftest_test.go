@@ -17,6 +17,7 @@ import (
 
 	"gresty/http/modules/traffictest"
 	"gresty/internal/difftest"
+	"gresty/internal/nginxtest"
 )
 
 // The maps Debian ships with nginx.
@@ -44,21 +45,7 @@ const utf8Body = "<p>Привет, мир € № — 模 😀 ё Ё\xff\xc0\x80
 // with those headers and body.
 func backend(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go serve(c)
-		}
-	}()
-	return ln.Addr().String()
+	return nginxtest.Serve(t, serve)
 }
 
 func serve(c net.Conn) {

@@ -16,43 +16,29 @@ import (
 // same bytes, allocating nothing per request, so that a benchmark's
 // allocations are the proxy's.
 func quietBackend(t testing.TB, resp []byte) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	return nginxtest.Serve(t, func(c net.Conn) {
+		defer c.Close()
+		buf := make([]byte, 64<<10)
+		have := 0
 		for {
-			c, err := ln.Accept()
+			n, err := c.Read(buf[have:])
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 64<<10)
-				have := 0
-				for {
-					n, err := c.Read(buf[have:])
-					if err != nil {
-						return
-					}
-					have += n
-					for {
-						i := bytes.Index(buf[:have], []byte("\r\n\r\n"))
-						if i < 0 {
-							break
-						}
-						copy(buf, buf[i+4:have])
-						have -= i + 4
-						if _, err := c.Write(resp); err != nil {
-							return
-						}
-					}
+			have += n
+			for {
+				i := bytes.Index(buf[:have], []byte("\r\n\r\n"))
+				if i < 0 {
+					break
 				}
-			}()
+				copy(buf, buf[i+4:have])
+				have -= i + 4
+				if _, err := c.Write(resp); err != nil {
+					return
+				}
+			}
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // fixedClient sends one request over and over on a keepalive connection.

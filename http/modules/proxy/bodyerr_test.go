@@ -79,62 +79,48 @@ http {
 // how the proxy framed a streamed body; the status is 404 for a path
 // starting with /404, else 200.
 func rawBodyBackend(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
+	return nginxtest.Serve(t, func(c net.Conn) {
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(c)
+		chunked, length, status := false, 0, 200
+		for first := true; ; first = false {
+			l, err := br.ReadString('\n')
 			if err != nil {
 				return
 			}
-			go func(c net.Conn) {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				br := bufio.NewReader(c)
-				chunked, length, status := false, 0, 200
-				for first := true; ; first = false {
-					l, err := br.ReadString('\n')
-					if err != nil {
-						return
-					}
-					l = strings.TrimRight(l, "\r\n")
-					if l == "" {
-						break
-					}
-					if first && strings.Contains(l, " /404") {
-						status = 404
-					}
-					name, v, _ := strings.Cut(l, ":")
-					switch strings.ToLower(name) {
-					case "transfer-encoding":
-						chunked = strings.TrimSpace(v) == "chunked"
-					case "content-length":
-						length, _ = strconv.Atoi(strings.TrimSpace(v))
-					}
-				}
-				var raw []byte
-				if chunked {
-					for !bytes.HasSuffix(raw, []byte("\r\n0\r\n\r\n")) && !bytes.Equal(raw, []byte("0\r\n\r\n")) {
-						b, err := br.ReadByte()
-						if err != nil {
-							return
-						}
-						raw = append(raw, b)
-					}
-				} else {
-					raw = make([]byte, length)
-					if _, err := io.ReadFull(br, raw); err != nil {
-						return
-					}
-				}
-				fmt.Fprintf(c, "HTTP/1.1 %d X\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", status, len(raw), raw)
-			}(c)
+			l = strings.TrimRight(l, "\r\n")
+			if l == "" {
+				break
+			}
+			if first && strings.Contains(l, " /404") {
+				status = 404
+			}
+			name, v, _ := strings.Cut(l, ":")
+			switch strings.ToLower(name) {
+			case "transfer-encoding":
+				chunked = strings.TrimSpace(v) == "chunked"
+			case "content-length":
+				length, _ = strconv.Atoi(strings.TrimSpace(v))
+			}
 		}
-	}()
-	return ln.Addr().String()
+		var raw []byte
+		if chunked {
+			for !bytes.HasSuffix(raw, []byte("\r\n0\r\n\r\n")) && !bytes.Equal(raw, []byte("0\r\n\r\n")) {
+				b, err := br.ReadByte()
+				if err != nil {
+					return
+				}
+				raw = append(raw, b)
+			}
+		} else {
+			raw = make([]byte, length)
+			if _, err := io.ReadFull(br, raw); err != nil {
+				return
+			}
+		}
+		fmt.Fprintf(c, "HTTP/1.1 %d X\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", status, len(raw), raw)
+	})
 }
 
 // TestUnbufferedRequestBody compares proxy_request_buffering off with

@@ -13,6 +13,7 @@ import (
 
 	"gresty/http/modules/traffictest"
 	"gresty/internal/difftest"
+	"gresty/internal/nginxtest"
 )
 
 // docs are the files both servers serve, by path under the document root.
@@ -193,30 +194,16 @@ func logMessages(log string) []string {
 // them has been parsed.
 func slowBackend(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func(c net.Conn) {
-				defer c.Close()
-				path, ok := readHead(c)
-				if !ok {
-					return
-				}
-				time.Sleep(30 * time.Millisecond)
-				body := "SLOW" + path
-				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
-			}(c)
+	return nginxtest.Serve(t, func(c net.Conn) {
+		defer c.Close()
+		path, ok := readHead(c)
+		if !ok {
+			return
 		}
-	}()
-	return ln.Addr().String()
+		time.Sleep(30 * time.Millisecond)
+		body := "SLOW" + path
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+	})
 }
 
 // readHead reads a request head and returns its path.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gresty/internal/difftest"
+	"gresty/internal/nginxtest"
 )
 
 // splitDocs are documents a backend sends in pieces, so that the
@@ -39,21 +40,7 @@ var splitDocs = map[string]string{
 // separate read.
 func cutBackend(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go serveCut(c)
-		}
-	}()
-	return ln.Addr().String()
+	return nginxtest.Serve(t, serveCut)
 }
 
 func serveCut(c net.Conn) {

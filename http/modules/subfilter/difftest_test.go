@@ -13,6 +13,7 @@ import (
 
 	"gresty/http/modules/traffictest"
 	"gresty/internal/difftest"
+	"gresty/internal/nginxtest"
 )
 
 // splitBody has matches of overlapping strings, in both cases, next to
@@ -24,21 +25,7 @@ const splitBody = "<p>abcabcab yy ABCAB zz bcabca abcabd cAb</p> abca"
 // that a proxy with buffering off gets a match split at every point.
 func backend(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go serveCut(c)
-		}
-	}()
-	return ln.Addr().String()
+	return nginxtest.Serve(t, serveCut)
 }
 
 func serveCut(c net.Conn) {
