@@ -6,6 +6,7 @@ import (
 
 	"gresty/errlog"
 	"gresty/http"
+	"gresty/internal/strftime"
 )
 
 // Flags of evaluate.
@@ -222,6 +223,14 @@ func dateVariable(r *http.Request, data any) ([]byte, bool) {
 	return formatDate(r, data.(bool))
 }
 
+// dateBufSize is nginx's buffer for a formatted date (the NUL included).
+const dateBufSize = 2048
+
+// timefmtQuirks are the readings of a timefmt that SSI has always given
+// where they depart from glibc's.
+const timefmtQuirks = strftime.LaxModifiers | strftime.RawUnknown | strftime.ExactWidth |
+	strftime.ZoneWidthSign | strftime.ZoneSwapCase
+
 // formatDate formats the loop's current time with the timefmt of r's
 // document (the default one outside documents); false when the format
 // gives nothing, which nginx treats as an error.
@@ -234,12 +243,10 @@ func formatDate(r *http.Request, gmt bool) ([]byte, bool) {
 	if len(f) == 2 && f[0] == '%' && f[1] == 's' {
 		return strconv.AppendInt(nil, now.Unix(), 10), true
 	}
-	if gmt {
-		now = now.UTC()
-	} else {
+	if !gmt {
 		now = now.Local()
 	}
-	out, ok := strftime(nil, f, now, gmt)
+	out, ok := strftime.Append(nil, f, now, strftime.Options{Size: dateBufSize, GMT: gmt, Quirks: timefmtQuirks})
 	if !ok || len(out) == 0 {
 		return nil, false
 	}
