@@ -260,8 +260,6 @@ func (p *Parser) ErrorLogSink(d *conf.Directive) (errlog.Sink, error) {
 	switch {
 	case strings.HasPrefix(name, "memory:"):
 		return errlog.Sink{}, p.Errorf(d, "nginx was built without debug support")
-	case strings.HasPrefix(name, "syslog:"):
-		return errlog.Sink{}, p.Errorf(d, "syslog error logging is not supported")
 	}
 	level := errlog.Level(0)
 	if len(d.Args) == 1 {
@@ -285,6 +283,13 @@ func (p *Parser) ErrorLogSink(d *conf.Directive) (errlog.Sink, error) {
 			continue
 		}
 		return errlog.Sink{}, p.Errorf(d, "invalid log level \"%s\"", a)
+	}
+	if args, ok := strings.CutPrefix(name, "syslog:"); ok {
+		f, err := p.Cycle.Files.OpenSyslog(args)
+		if err != nil {
+			return errlog.Sink{}, p.Errorf(d, "%s", err)
+		}
+		return errlog.Sink{File: f, Level: level}, nil
 	}
 	path := name
 	if name != "stderr" {

@@ -64,6 +64,8 @@ const maxLine = 2048
 type File struct {
 	path string // "" for stderr
 	f    atomic.Pointer[os.File]
+	// syslog is set for a "syslog:" error log, which has no descriptor.
+	syslog *syslogPeer
 }
 
 // Path returns the file's path, or "stderr".
@@ -76,6 +78,10 @@ func (f *File) Path() string {
 
 // IsStderr tells whether the file is the process's standard error.
 func (f *File) IsStderr() bool { return f.path == "" }
+
+// IsSyslog tells whether the file is a syslog server rather than a file
+// on disk (error_log syslog:...).
+func (f *File) IsSyslog() bool { return f.syslog != nil }
 
 func (f *File) write(b []byte) {
 	if fp := f.f.Load(); fp != nil {
@@ -97,9 +103,10 @@ func (f *File) Write(b []byte) (int, error) {
 // that one path is opened once and USR1 reopens each once.
 // Its methods may be called from any goroutine.
 type Files struct {
-	mu     sync.Mutex
-	byPath map[string]*File
-	stderr *File
+	mu      sync.Mutex
+	byPath  map[string]*File
+	stderr  *File
+	syslogs []*File
 }
 
 // NewFiles returns an empty set. Stderr is always available.
@@ -131,6 +138,19 @@ func (fs *Files) Open(path string) (*File, error) {
 	f := &File{path: path}
 	f.f.Store(fp)
 	fs.byPath[path] = f
+	return f, nil
+}
+
+// OpenSyslog is the package's OpenSyslog for a log of this set, which
+// closes its socket with the set's files.
+func (fs *Files) OpenSyslog(args string) (*File, error) {
+	f, err := OpenSyslog(args)
+	if err != nil {
+		return nil, err
+	}
+	fs.mu.Lock()
+	fs.syslogs = append(fs.syslogs, f)
+	fs.mu.Unlock()
 	return f, nil
 }
 
@@ -179,6 +199,9 @@ func (fs *Files) Close() {
 		if fp := f.f.Swap(nil); fp != nil {
 			fp.Close()
 		}
+	}
+	for _, f := range fs.syslogs {
+		f.syslog.close()
 	}
 }
 
@@ -339,6 +362,10 @@ func (l *Log) Write(level Level, e Entry, msg func([]byte) []byte) {
 	for _, s := range l.sinks {
 		if s.Level < level {
 			break
+		}
+		if s.File.syslog != nil {
+			s.File.syslog.send(level, b)
+			continue
 		}
 		s.File.write(b)
 		if s.File.IsStderr() {

@@ -276,11 +276,17 @@ func redirectStderr(c *core.Cycle) {
 			return
 		}
 	}
-	sinks := c.Log.Sinks()
-	if len(sinks) == 0 {
+	// The first log that is a file: a syslog server cannot take fd 2.
+	path := ""
+	for _, s := range c.Log.Sinks() {
+		if !s.File.IsSyslog() {
+			path = s.File.Path()
+			break
+		}
+	}
+	if path == "" {
 		return
 	}
-	path := sinks[0].File.Path()
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return

@@ -1,0 +1,208 @@
+package errlog
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The names error_log's syslog: parameters accept, in their numeric order.
+var (
+	syslogFacilities = []string{"kern", "user", "mail", "daemon", "auth", "intern", "lpr", "news", "uucp",
+		"clock", "authpriv", "ftp", "ntp", "audit", "alert", "cron", "local0",
+		"local1", "local2", "local3", "local4", "local5", "local6", "local7"}
+	// syslog severities are spelt as nginx.conf spells levels.
+	syslogSeverities = []string{"emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"}
+)
+
+// syslogPeer is where a "syslog:" error log sends its lines: one datagram
+// per line, prefixed with an RFC 3164 header.
+type syslogPeer struct {
+	network, addr string
+	facility      int
+	tag           string
+	nohostname    bool
+	hostname      string
+
+	mu   sync.Mutex // one line at a time, as the socket is shared by loops
+	conn net.Conn
+}
+
+// OpenSyslog parses the part of an error_log argument after "syslog:"
+// ("server=addr[:port],facility=...,severity=...,tag=...,nohostname") as
+// nginx does and returns a File that sends each line it is given to that
+// server. The error, if any, is nginx's configuration message. The socket
+// is opened on the first line written.
+func OpenSyslog(args string) (*File, error) {
+	p := &syslogPeer{facility: -1, tag: ""}
+	severity, haveTag := -1, false
+	for _, a := range strings.Split(args, ",") {
+		switch {
+		case strings.HasPrefix(a, "server="):
+			if p.addr != "" {
+				return nil, fmt.Errorf("duplicate syslog \"server\"")
+			}
+			if err := p.parseServer(a[len("server="):]); err != nil {
+				return nil, err
+			}
+		case strings.HasPrefix(a, "facility="):
+			if p.facility >= 0 {
+				return nil, fmt.Errorf("duplicate syslog \"facility\"")
+			}
+			p.facility = indexOf(syslogFacilities, a[len("facility="):])
+			if p.facility < 0 {
+				return nil, fmt.Errorf("unknown syslog facility \"%s\"", a[len("facility="):])
+			}
+		case strings.HasPrefix(a, "severity="):
+			if severity >= 0 {
+				return nil, fmt.Errorf("duplicate syslog \"severity\"")
+			}
+			severity = indexOf(syslogSeverities, a[len("severity="):])
+			if severity < 0 {
+				return nil, fmt.Errorf("unknown syslog severity \"%s\"", a[len("severity="):])
+			}
+		case strings.HasPrefix(a, "tag="):
+			if haveTag {
+				return nil, fmt.Errorf("duplicate syslog \"tag\"")
+			}
+			tag := a[len("tag="):]
+			if len(tag) > 32 {
+				return nil, fmt.Errorf("syslog tag length exceeds 32")
+			}
+			for i := 0; i < len(tag); i++ {
+				c := tag[i] | 0x20
+				if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || tag[i] == '_') {
+					return nil, fmt.Errorf("syslog \"tag\" only allows alphanumeric characters and underscore")
+				}
+			}
+			p.tag, haveTag = tag, true
+		case a == "nohostname":
+			p.nohostname = true
+		default:
+			return nil, fmt.Errorf("unknown syslog parameter \"%s\"", a)
+		}
+	}
+	if p.addr == "" {
+		return nil, fmt.Errorf("no syslog server specified")
+	}
+	if p.facility < 0 {
+		p.facility = 23 // local7
+	}
+	if !haveTag {
+		p.tag = "nginx"
+	}
+	if h, err := os.Hostname(); err == nil {
+		p.hostname = strings.ToLower(h)
+	}
+	return &File{path: "syslog:" + args, syslog: p}, nil
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// parseServer reads server='s value: a unix socket path or an address
+// with port 514 by default; a host name is resolved now, its first
+// address used, as nginx does at configuration time.
+func (p *syslogPeer) parseServer(s string) error {
+	if path, ok := strings.CutPrefix(s, "unix:"); ok {
+		if path == "" {
+			return fmt.Errorf("no path in the unix domain socket in syslog server \"%s\"", s)
+		}
+		p.network, p.addr = "unixgram", path
+		return nil
+	}
+	host, port := s, "514"
+	if strings.HasPrefix(s, "[") {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return fmt.Errorf("invalid host in syslog server \"%s\"", s)
+		}
+		host = s[1:end]
+		if rest := s[end+1:]; rest != "" {
+			if rest[0] != ':' {
+				return fmt.Errorf("invalid host in syslog server \"%s\"", s)
+			}
+			port = rest[1:]
+		}
+	} else if i := strings.LastIndexByte(s, ':'); i >= 0 {
+		host, port = s[:i], s[i+1:]
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("invalid port in syslog server \"%s\"", s)
+	}
+	if host == "" {
+		return fmt.Errorf("no host in syslog server \"%s\"", s)
+	}
+	if _, err := netip.ParseAddr(host); err != nil {
+		addrs, err := net.LookupHost(host)
+		if err != nil || len(addrs) == 0 {
+			return fmt.Errorf("host not found in syslog server \"%s\"", s)
+		}
+		host = addrs[0]
+	}
+	p.network, p.addr = "udp", net.JoinHostPort(host, port)
+	return nil
+}
+
+// send writes one error log line (with its trailing newline) as a syslog
+// datagram. A failed send drops the socket so the next line reconnects.
+func (p *syslogPeer) send(level Level, line []byte) {
+	if len(line) > 0 && line[len(line)-1] == '\n' {
+		line = line[:len(line)-1]
+	}
+	sev := int(level) - 1
+	if sev < 0 {
+		sev = 0
+	}
+	b := make([]byte, 0, len(line)+64)
+	b = append(b, '<')
+	b = strconv.AppendInt(b, int64(p.facility*8+sev), 10)
+	b = append(b, '>')
+	b = time.Now().AppendFormat(b, "Jan _2 15:04:05")
+	b = append(b, ' ')
+	if !p.nohostname {
+		b = append(b, p.hostname...)
+		b = append(b, ' ')
+	}
+	b = append(b, p.tag...)
+	b = append(b, ": "...)
+	// nginx's syslog messages are at most 4096 bytes, header included.
+	if room := 4096 - len(b); len(line) > room {
+		line = line[:room]
+	}
+	b = append(b, line...)
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conn == nil {
+		c, err := net.Dial(p.network, p.addr)
+		if err != nil {
+			return
+		}
+		p.conn = c
+	}
+	if _, err := p.conn.Write(b); err != nil {
+		p.conn.Close()
+		p.conn = nil
+	}
+}
+
+func (p *syslogPeer) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conn != nil {
+		p.conn.Close()
+		p.conn = nil
+	}
+}

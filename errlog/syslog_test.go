@@ -1,0 +1,80 @@
+package errlog
+
+import (
+	"net"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+)
+
+func TestOpenSyslogErrors(t *testing.T) {
+	tests := []struct{ args, err string }{
+		{"server=127.0.0.1", ""},
+		{"server=127.0.0.1:5140,facility=local0,severity=warn,tag=a_b9,nohostname", ""},
+		{"server=[::1]:5140", ""},
+		{"server=unix:/dev/log", ""},
+		{"facility=local0", "no syslog server specified"},
+		{"server=127.0.0.1,server=127.0.0.2", `duplicate syslog "server"`},
+		{"server=127.0.0.1,facility=local8", `unknown syslog facility "local8"`},
+		{"server=127.0.0.1,facility=user,facility=user", `duplicate syslog "facility"`},
+		{"server=127.0.0.1,severity=err", `unknown syslog severity "err"`},
+		{"server=127.0.0.1,tag=a-b", `syslog "tag" only allows alphanumeric characters and underscore`},
+		{"server=127.0.0.1,tag=abcdefghijabcdefghijabcdefghijabc", "syslog tag length exceeds 32"},
+		{"server=127.0.0.1,tag=a,tag=b", `duplicate syslog "tag"`},
+		{"server=127.0.0.1,foo", `unknown syslog parameter "foo"`},
+		{"server=127.0.0.1:0", `invalid port in syslog server "127.0.0.1:0"`},
+	}
+	for _, tt := range tests {
+		_, err := OpenSyslog(tt.args)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tt.err {
+			t.Errorf("OpenSyslog(%q) error %q, want %q", tt.args, got, tt.err)
+		}
+	}
+}
+
+func TestSyslogDatagram(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	port := strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port)
+	tests := []struct {
+		args  string
+		level Level
+		want  string
+	}{
+		// local7 (23) * 8 + error (4) - 1
+		{"server=127.0.0.1:" + port, Error, `^<187>[A-Z][a-z]{2} [ 1-3]\d \d\d:\d\d:\d\d \S+ nginx: \d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[error\] \d+#0: boom$`},
+		{"server=127.0.0.1:" + port + ",facility=user,tag=app,nohostname", Warn, `^<12>[A-Z][a-z]{2} [ 1-3]\d \d\d:\d\d:\d\d app: \S+ \S+ \[warn\] \d+#0: boom$`},
+	}
+	buf := make([]byte, 8192)
+	for _, tt := range tests {
+		f, err := OpenSyslog(tt.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := New(nil, Sink{File: f, Level: Info})
+		l.Logf(tt.level, "boom")
+		// A level the sink does not admit sends nothing.
+		l.Logf(Debug, "quiet")
+		pc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, _, err := pc.ReadFrom(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(tt.want).Match(buf[:n]) {
+			t.Errorf("%s: datagram %q does not match %s", tt.args, buf[:n], tt.want)
+		}
+		f.syslog.close()
+	}
+	pc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if n, _, err := pc.ReadFrom(buf); err == nil {
+		t.Errorf("unexpected datagram %q", buf[:n])
+	}
+}
