@@ -27,6 +27,12 @@ var Micros = []Micro{
 		About: "request head parser, per request"},
 	{Pkg: "./http", Bench: "^BenchmarkRequest$",
 		About: "one request through parse, location, handler, filters and serialisation on one loop, loopback client included; an op is a request"},
+	{Pkg: "./http", Bench: "^BenchmarkIdleConn$",
+		About: "live heap per idle keepalive connection (B/idle-conn; target ≤ 4096), 2000 connections after one request each"},
+	{Pkg: "./luavm", Bench: "^BenchmarkHello$",
+		About: "a content_by_lua hello handler's call in the VM, no I/O"},
+	{Pkg: "./http/modules/lua", Bench: "^BenchmarkLuaRequest$",
+		About: "one request through a content_by_lua location (hello, shared dict incr) beside return, on one loop, loopback client included"},
 }
 
 // MicroResult is one benchmark line.

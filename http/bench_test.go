@@ -4,9 +4,15 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"net/netip"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"gresty/core"
 	"gresty/errlog"
@@ -21,7 +27,7 @@ import (
 // (the root is an empty directory). Nothing is logged per request, as in
 // the load benchmark.
 const benchConf = `
-events { worker_connections 64; }
+events { worker_connections 4096; }
 http {
     access_log off;
     keepalive_requests 1000000000;
@@ -49,7 +55,7 @@ func benchServer(b *testing.B) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	g, err := eventloop.NewGroup(eventloop.GroupConfig{Loops: 1, Loop: eventloop.Config{WorkerConnections: 64}})
+	g, err := eventloop.NewGroup(eventloop.GroupConfig{Loops: 1, Loop: eventloop.Config{WorkerConnections: 4096}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -178,5 +184,53 @@ func BenchmarkRequest(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkIdleConn measures the memory an idle keepalive connection
+// holds: 2000 clients each make one request and stay connected, and the
+// live heap grows by B/idle-conn for each. The clients are raw sockets,
+// so the heap is the server's.
+func BenchmarkIdleConn(b *testing.B) {
+	addr := benchServer(b)
+	ap := netip.MustParseAddrPort(addr)
+	sa := &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+	req := []byte("GET /hello HTTP/1.1\r\nHost: bench\r\n\r\n")
+	const n = 2000
+	fds := make([]int, 0, n)
+	buf := make([]byte, 512)
+	heap := func() uint64 {
+		runtime.GC()
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	for b.Loop() {
+		before := heap()
+		for range n {
+			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			fds = append(fds, fd)
+			if err := unix.Connect(fd, sa); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := unix.Write(fd, req); err != nil {
+				b.Fatal(err)
+			}
+			if m, err := unix.Read(fd, buf); err != nil || !bytes.HasPrefix(buf[:m], []byte("HTTP/1.1 200 ")) {
+				b.Fatalf("response %q, %v", buf[:max(m, 0)], err)
+			}
+		}
+		// the last responses' connections go idle once the loop runs again.
+		time.Sleep(50 * time.Millisecond)
+		after := heap()
+		b.ReportMetric(float64(int64(after)-int64(before))/n, "B/idle-conn")
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		fds = fds[:0]
+		time.Sleep(50 * time.Millisecond)
 	}
 }
