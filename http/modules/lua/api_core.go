@@ -44,7 +44,7 @@ func (p Phase) contextName() string {
 }
 
 const (
-	outputPhases = PhaseRewrite | PhaseAccess | PhaseContent
+	outputPhases = PhaseRewrite | PhaseServerRewrite | PhaseAccess | PhaseContent
 	exitPhases   = PhaseRewrite | PhaseServerRewrite | PhaseAccess | PhaseContent | PhaseTimer |
 		PhaseHeaderFilter | PhaseBalancer | PhaseInitWorker
 	sleepPhases = PhaseRewrite | PhaseServerRewrite | PhaseAccess | PhaseContent | PhaseTimer
@@ -317,7 +317,7 @@ func (st *loopState) flush(L *glua.LState) int {
 		}
 		wait = bool(v)
 	}
-	c := st.request(L, outputPhases|PhaseServerRewrite)
+	c := st.request(L, outputPhases)
 	if c.rawSocketAcquired() {
 		return pushErr(L, "raw request socket acquired")
 	}

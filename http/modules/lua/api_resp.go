@@ -119,7 +119,7 @@ func installResp(st *loopState) {
 	st.ngx.RawSetString("resp", resp)
 
 	st.ngx.RawSetString("send_headers", L.NewFunction(func(L *glua.LState) int {
-		c := st.request(L, outputPhases|PhaseServerRewrite)
+		c := st.request(L, outputPhases)
 		if !c.r.HeaderSent && !c.headersSent {
 			if rc := c.sendHeaderIfNeeded(); rc == http.Error || rc > http.OK {
 				L.Push(glua.LNil)
