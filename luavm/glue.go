@@ -139,6 +139,9 @@ func (vm *VM) openGlue() error {
 	if loaded, ok := L.GetField(L.GetField(g, "package"), "loaded").(*lua.LTable); ok {
 		loaded.RawSetString("coroutine", co)
 		loaded.RawSetString("_G", g)
+		// LuaJIT registers the package library itself, so that
+		// require("package") works; gopher-lua leaves it out.
+		loaded.RawSetString("package", L.GetField(g, "package"))
 	}
 	return nil
 }
