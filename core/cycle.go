@@ -175,7 +175,14 @@ func Build(o BuildOptions) (*Cycle, error) {
 // ngx_log_open_default does.
 func (c *Cycle) openErrorLog() error {
 	sinks := c.logSinks
-	hasFile := len(sinks) > 0
+	// Logs that only go to syslog servers still get the default file
+	// (at level error), as nginx keeps one log that is a file.
+	hasFile := false
+	for _, s := range sinks {
+		if !s.File.IsSyslog() {
+			hasFile = true
+		}
+	}
 	if !hasFile {
 		f, err := c.Files.Open(c.defaultErrorLogPath())
 		if err != nil {
