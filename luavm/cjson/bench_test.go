@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	lua "github.com/yuin/gopher-lua"
+	gopherjson "layeh.com/gopher-json"
 
 	"gresty/luavm"
 )
@@ -57,5 +58,35 @@ func BenchmarkEncode(b *testing.B) {
 		L.Push(v)
 		L.Call(1, 1)
 		L.Pop(1)
+	}
+}
+
+// The same document through gopher-json (layeh.com/gopher-json), the
+// JSON module gopher-lua programs commonly use, for comparison: it goes
+// through encoding/json and a Go map, and encodes tables the same way.
+func BenchmarkDecodeGopherJSON(b *testing.B) {
+	vm, _, _ := benchVM(b)
+	L := vm.L
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := gopherjson.Decode(L, []byte(doc)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncodeGopherJSON(b *testing.B) {
+	vm, _, _ := benchVM(b)
+	L := vm.L
+	v, err := gopherjson.Decode(L, []byte(doc))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := gopherjson.Encode(v); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
