@@ -68,6 +68,8 @@ type UpstreamRequest struct {
 	r     *Request
 	Conf  *UpstreamConf
 	Proto UpstreamProtocol
+	// raw is Proto when its responses are not HTTP.
+	raw UpstreamRawProtocol
 
 	// Schema is the URL scheme as written ("http://"), for log lines.
 	Schema string
@@ -386,6 +388,7 @@ func (u *UpstreamRequest) init() {
 		return
 	}
 	u.head, u.setBody = head, body
+	u.raw, _ = u.Proto.(UpstreamRawProtocol)
 	u.buffering = u.Conf.Buffering
 	if u.states != nil {
 		u.states = append(u.states, UpstreamState{ResponseTime: -1, ConnectTime: -1, HeaderTime: -1})

@@ -137,6 +137,9 @@ func (u *UpstreamRequest) flushPending() bool {
 // decode relays body bytes through the body's framing. It reports false
 // once the relay ended.
 func (u *UpstreamRequest) decode(b []byte) bool {
+	if u.raw != nil {
+		return u.rawDecode(b)
+	}
 	switch u.framing {
 	case httpparse.BodyClose:
 		return u.output(b)

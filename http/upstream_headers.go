@@ -15,6 +15,10 @@ import (
 // processHeader reads the response head (ngx_http_upstream_process_header
 // with the proxy module's status line and header parsers).
 func (u *UpstreamRequest) processHeader(b []byte) {
+	if u.raw != nil {
+		u.processRawHeader(b)
+		return
+	}
 	u.action = "reading response header from upstream"
 	room := cap(u.buf) - len(u.buf)
 	n := len(b)

@@ -27,6 +27,7 @@ import (
 	logmod "gresty/http/modules/log"
 	"gresty/http/modules/lua"
 	"gresty/http/modules/mapmod"
+	"gresty/http/modules/memc"
 	"gresty/http/modules/metrics"
 	"gresty/http/modules/mirror"
 	"gresty/http/modules/notmodified"
@@ -167,6 +168,9 @@ func list() []*core.Module {
 		// type: nginx appends them to the list as they are loaded.
 		setmisc.NDKModule,
 		setmisc.Module,
+		// memc, another dynamic module of OpenResty's test setups with
+		// no filter, comes after them, as it is loaded after them.
+		memc.Module,
 	}
 }
 

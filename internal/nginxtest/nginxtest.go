@@ -70,7 +70,7 @@ func FreePort(t testing.TB) int {
 // LoadModule returns the load_module line(s) for one of Debian's dynamic
 // modules, by its short name: "echo" gives
 // "load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;\n". Known
-// short names are echo, lua, ndk, headers-more, set-misc; "lua" and
+// short names are echo, lua, ndk, headers-more, set-misc, memc; "lua" and
 // "set-misc" are preceded by the ndk module they depend on. Any other name
 // is taken as the file's base name without ".so".
 func LoadModule(name string) string {
@@ -88,6 +88,8 @@ func LoadModule(name string) string {
 		return line("ndk_http_module") + line("ngx_http_lua_module")
 	case "set-misc":
 		return line("ndk_http_module") + line("ngx_http_set_misc_module")
+	case "memc":
+		return line("ngx_http_memc_module")
 	}
 	return line(name)
 }

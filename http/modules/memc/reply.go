@@ -1,0 +1,297 @@
+package memc
+
+import (
+	"bytes"
+
+	"gresty/errlog"
+	"gresty/http"
+)
+
+// Outcomes of parsing a one-part reply.
+const (
+	replyMore = iota
+	replyDone
+	replyInvalid
+)
+
+// alt is one reply a command may get: its status and length when b
+// starts with all of it (replyDone), replyMore when b is a beginning of
+// it, replyInvalid with how far it matched otherwise.
+type alt func(b []byte) (status, n, res int)
+
+func fixed(text string, status int) alt {
+	return func(b []byte) (int, int, int) {
+		n := commonPrefix(b, text)
+		switch {
+		case n == len(text):
+			return status, n, replyDone
+		case n == len(b):
+			return 0, n, replyMore
+		}
+		return 0, n, replyInvalid
+	}
+}
+
+// errorLine is CLIENT_ERROR and SERVER_ERROR: a message up to CRLF.
+func errorLine(prefix string) alt {
+	return func(b []byte) (int, int, int) {
+		k := commonPrefix(b, prefix)
+		if k < len(prefix) {
+			if k == len(b) {
+				return 0, k, replyMore
+			}
+			return 0, k, replyInvalid
+		}
+		end := bytes.Index(b[k:], []byte("\r\n"))
+		if end < 0 {
+			return 0, len(b), replyMore
+		}
+		return 502, k + end + 2, replyDone
+	}
+}
+
+func prefixed(prefix string) alt {
+	return func(b []byte) (int, int, int) { return parsePrefixed(b, prefix, 0) }
+}
+
+var (
+	errorAlts   = []alt{fixed("ERROR\r\n", 502), errorLine("CLIENT_ERROR "), errorLine("SERVER_ERROR ")}
+	storageAlts = append([]alt{fixed("STORED\r\n", 201), fixed("NOT_STORED\r\n", 200), fixed("EXISTS\r\n", 200),
+		fixed("NOT_FOUND\r\n", 404)}, errorAlts...)
+	deleteAlts  = append([]alt{fixed("DELETED\r\n", 200), fixed("NOT_FOUND\r\n", 404)}, errorAlts...)
+	flushAlts   = append([]alt{fixed("OK\r\n", 200)}, errorAlts...)
+	numberAlts  = append([]alt{parseNumber, fixed("NOT_FOUND\r\n", 404)}, errorAlts...)
+	versionAlts = append([]alt{prefixed("VERSION ")}, errorAlts...)
+	statsAlts   = append([]alt{parseStats}, errorAlts...)
+)
+
+// parseReply reads the reply to a command other than get from the start
+// of b: its status and length, or replyMore, or replyInvalid with the
+// offset of the first byte that cannot belong to a reply.
+func parseReply(cmd command, b []byte) (status, n, res int) {
+	var alts []alt
+	switch {
+	case cmd.storage():
+		alts = storageAlts
+	case cmd == cmdDelete:
+		alts = deleteAlts
+	case cmd == cmdFlushAll:
+		alts = flushAlts
+	case cmd == cmdIncr || cmd == cmdDecr:
+		alts = numberAlts
+	case cmd == cmdVersion:
+		alts = versionAlts
+	default:
+		alts = statsAlts
+	}
+	more, bad := false, 0
+	for _, a := range alts {
+		st, n, res := a(b)
+		switch res {
+		case replyDone:
+			return st, n, res
+		case replyMore:
+			more = true
+		default:
+			bad = max(bad, n)
+		}
+	}
+	if more {
+		return 0, len(b), replyMore
+	}
+	return 0, bad, replyInvalid
+}
+
+func commonPrefix(b []byte, s string) int {
+	n := 0
+	for n < len(b) && n < len(s) && b[n] == s[n] {
+		n++
+	}
+	return n
+}
+
+// parseNumber reads incr's and decr's reply: digits, maybe spaces, CRLF.
+func parseNumber(b []byte) (status, n, res int) {
+	i := 0
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		if len(b) == 0 {
+			return 0, 0, replyMore
+		}
+		return 0, 0, replyInvalid
+	}
+	for i < len(b) && b[i] == ' ' {
+		i++
+	}
+	switch {
+	case i == len(b):
+		return 0, i, replyMore
+	case b[i] != '\r':
+		return 0, i, replyInvalid
+	case i+1 == len(b):
+		return 0, i + 1, replyMore
+	case b[i+1] != '\n':
+		return 0, i + 1, replyInvalid
+	}
+	return 201, i + 2, replyDone
+}
+
+// parsePrefixed reads a one-line reply made of prefix and at least one
+// more byte (version's "VERSION 1.6.9").
+func parsePrefixed(b []byte, prefix string, from int) (status, n, res int) {
+	k := commonPrefix(b[from:], prefix)
+	if k < len(prefix) {
+		if from+k == len(b) {
+			return 0, from + k, replyMore
+		}
+		return 0, from + k, replyInvalid
+	}
+	start := from + len(prefix)
+	end := bytes.Index(b[start:], []byte("\r\n"))
+	switch {
+	case end < 0:
+		return 0, len(b), replyMore
+	case end == 0:
+		// an empty text: the CRLF is taken as its first bytes
+		next := bytes.Index(b[start+2:], []byte("\r\n"))
+		if next < 0 {
+			return 0, len(b), replyMore
+		}
+		return 200, start + 2 + next + 2, replyDone
+	}
+	return 200, start + end + 2, replyDone
+}
+
+// parseStats reads stats' reply: STAT lines up to END.
+func parseStats(b []byte) (status, n, res int) {
+	i := 0
+	for {
+		rest := b[i:]
+		if k := commonPrefix(rest, "END\r\n"); k == len("END\r\n") {
+			return 200, i + k, replyDone
+		} else if k == len(rest) {
+			return 0, len(b), replyMore
+		}
+		st, n, res := parsePrefixed(b, "STAT ", i)
+		if res != replyDone {
+			return st, n, res
+		}
+		i = n
+	}
+}
+
+// ProcessHeader implements http.UpstreamRawProtocol.
+func (q *query) ProcessHeader(u *http.UpstreamRequest, buf []byte) http.RawHead {
+	if q.cmd == cmdGet {
+		return q.getHeader(u, buf)
+	}
+	status, n, res := parseReply(q.cmd, buf)
+	switch res {
+	case replyMore:
+		q.parsed = len(buf)
+		return http.RawHead{Result: http.RawAgain}
+	case replyInvalid:
+		u.Logf(errlog.Error, "memcached sent invalid response for command \"%s\" at pos %d: %s",
+			q.cmdName, n-q.parsed, buf[:n])
+		// a 502 answered with what was read before the bad byte left
+		// out; the connection is not kept.
+		return http.RawHead{Result: http.RawOK, Status: 502, HeadLen: n, ContentLength: -1}
+	}
+	return http.RawHead{Result: http.RawOK, Status: status, HeadLen: n, Body: buf[:n:n],
+		ContentLength: int64(n), Keepalive: true, Intercept: status == 404}
+}
+
+// getHeader reads the first line of get's reply: "VALUE key flags
+// bytes" or "END".
+func (q *query) getHeader(u *http.UpstreamRequest, buf []byte) http.RawHead {
+	r := u.Request()
+	lf := bytes.IndexByte(buf, '\n')
+	if lf < 0 {
+		return http.RawHead{Result: http.RawAgain}
+	}
+	line := buf[:max(lf-1, 0)]
+	p := buf[:lf]
+	invalid := http.RawHead{Result: http.RawInvalid}
+	if v, ok := bytes.CutPrefix(p, []byte("VALUE ")); ok {
+		if !bytes.HasPrefix(v, q.key) {
+			u.Logf(errlog.Error, "memcached sent invalid key in response \"%s\" for key \"%s\"", line, q.key)
+			return invalid
+		}
+		v = v[len(q.key):]
+		if len(v) == 0 || v[0] != ' ' {
+			u.Logf(errlog.Error, "memcached sent invalid response: \"%s\"", line)
+			return invalid
+		}
+		v = v[1:]
+		sp := bytes.IndexByte(v, ' ')
+		if sp < 0 {
+			u.Logf(errlog.Error, "memcached sent invalid response: \"%s\"", line)
+			return invalid
+		}
+		flags := v[:sp]
+		r.SetIndexedVar(q.m.flagsIdx, r.Keep(flags))
+		if q.lc.FlagsToLastModified.V {
+			if t, ok := atotm(flags); ok {
+				r.Out.LastModified = t
+			} else {
+				r.Out.LastModified = -1
+			}
+		}
+		num := v[sp+1:]
+		if cr := bytes.IndexByte(num, '\r'); cr >= 0 {
+			num = num[:cr]
+		} else if len(num) > 0 {
+			num = num[:len(num)-1]
+		}
+		length, ok := atoof(num)
+		if !ok {
+			u.Logf(errlog.Error, "memcached sent invalid length in response \"%s\" for key \"%s\"", line, q.key)
+			return invalid
+		}
+		q.length, q.rest = length+int64(len(trailer)), int64(len(trailer))
+		return http.RawHead{Result: http.RawOK, Status: 200, HeadLen: lf + 1, ContentLength: length,
+			Length: q.length}
+	}
+	if string(p) == "END\r" {
+		u.Logf(errlog.Info, "key: \"%s\" was not found by memcached", q.key)
+		return http.RawHead{Result: http.RawOK, Status: 404, HeadLen: lf + 1, ContentLength: -1,
+			Keepalive: true, Intercept: true}
+	}
+	u.Logf(errlog.Error, "memcached sent invalid response: \"%s\"", line)
+	return invalid
+}
+
+// atoof is ngx_atoof: decimal digits only.
+func atoof(b []byte) (int64, bool) {
+	return atotm(b)
+}
+
+// FilterBody implements http.UpstreamRawProtocol: get's value goes to the
+// client, the trailer that ends it is checked.
+func (q *query) FilterBody(u *http.UpstreamRequest, b []byte) (data []byte, done, keepalive bool) {
+	end := int64(len(trailer))
+	if q.length == q.rest {
+		if int64(len(b)) > q.rest || string(b) != trailer[end-q.rest:end-q.rest+int64(len(b))] {
+			u.Logf(errlog.Error, "memcached sent invalid trailer")
+			return nil, true, false
+		}
+		q.length -= int64(len(b))
+		q.rest -= int64(len(b))
+		return nil, q.length == 0, q.length == 0
+	}
+	if int64(len(b)) <= q.length-end {
+		q.length -= int64(len(b))
+		return b, false, false
+	}
+	valueEnd := q.length - end
+	tail := b[valueEnd:]
+	if int64(len(tail)) > end || string(tail) != trailer[:len(tail)] {
+		u.Logf(errlog.Error, "memcached sent invalid trailer")
+		return b[:valueEnd], true, false
+	}
+	q.rest -= int64(len(tail))
+	q.length = q.rest
+	return b[:valueEnd], q.length == 0, q.length == 0
+}
