@@ -1,6 +1,13 @@
 package lua_test
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gresty/internal/difftest"
+)
 
 // TestServerRewriteOutputDiff checks that server_rewrite_by_lua may write
 // the response (ngx.say, ngx.print, ngx.flush, ngx.eof, ngx.send_headers)
@@ -50,4 +57,42 @@ func TestRequireBuiltinLibsDiff(t *testing.T) {
             end
         }`, log: true},
 	})
+}
+
+// TestInitWorkerSyntaxErrorDiff checks the error-log line of an
+// init_worker_by_lua chunk that does not compile: the directive's name
+// and the bare Lua message, for inline code and for a file.
+func TestInitWorkerSyntaxErrorDiff(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "init.lua")
+	if err := os.WriteFile(file, []byte("ngx.log(ngx.DEBUG, \"pass\")\nerror(\"failed\"\nngx.log(ngx.DEBUG, \"x\")\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, directive string }{
+		{"inline", "init_worker_by_lua_block {\n        ngx.log(ngx.DEBUG, \"pass\")\n        error(\"failed\"\n        ngx.log(ngx.DEBUG, \"x\")\n    }"},
+		{"file", "init_worker_by_lua_file " + file + ";"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conf := "http {\n    " + tt.directive + "\n    server {\n        listen 127.0.0.1:%%PORT%%;\n" +
+				"        location = /t { content_by_lua_block { ngx.say(\"ok\") } }\n    }\n%%HTTP_GLOBALS%%\n}\n"
+			p := difftest.Start(t, conf, "lua")
+			raw := "GET /t HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+			if ng, gr := fetch(t, p.Nginx.Addr, raw), fetch(t, p.Gresty.Addr, raw); ng != gr {
+				t.Errorf("responses differ\nnginx:\n%s\ngresty:\n%s", ng, gr)
+			}
+			pick := func(log string) string {
+				for _, l := range strings.Split(log, "\n") {
+					if i := strings.Index(l, "init_worker_by_lua"); i >= 0 && strings.Contains(l, "[error]") {
+						return l[i:]
+					}
+				}
+				return ""
+			}
+			ng, gr := pick(p.Nginx.ErrorLog()), pick(p.Gresty.ErrorLog())
+			if ng == "" || ng != gr {
+				t.Errorf("error log differs\nnginx:  %q\ngresty: %q", ng, gr)
+			}
+		})
+	}
 }

@@ -2,6 +2,7 @@ package lua
 
 import (
 	"fmt"
+	"strings"
 
 	glua "github.com/yuin/gopher-lua"
 
@@ -216,7 +217,16 @@ func (st *loopState) runInit(h *Handler) error {
 func (st *loopState) runInitWorker(h *Handler) {
 	f, err := st.fn(h, nil, true)
 	if err != nil {
-		st.logf(errlog.Error, "%s", err)
+		// ngx_lua loads this chunk itself and reports the bare Lua
+		// message after the directive's name.
+		msg, what := err.Error(), "init_worker_by_lua"
+		if h.File != "" {
+			msg = strings.TrimPrefix(msg, "failed to load external Lua file \""+h.File+"\": ")
+			what = "init_worker_by_lua_file"
+		} else {
+			msg = strings.TrimPrefix(msg, "failed to load inlined Lua code: ")
+		}
+		st.logf(errlog.Error, "%s error: %s", what, msg)
 		return
 	}
 	ctx := &reqCtx{st: st, phase: PhaseInitWorker}
