@@ -139,6 +139,7 @@ func (vm *VM) compile(src, display string) (*lua.LFunction, error) {
 	if err != nil {
 		return nil, errors.New(syntaxMessage(display, src, err))
 	}
+	fixAssignments(chunk)
 	proto, err := lua.Compile(chunk, display)
 	if err != nil {
 		var ce *lua.CompileError

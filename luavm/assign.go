@@ -1,0 +1,142 @@
+package luavm
+
+import (
+	"strconv"
+
+	"github.com/yuin/gopher-lua/ast"
+)
+
+// gopher-lua compiles a multiple assignment such as "a, b = b, a + b"
+// straight into the registers of the local variables on the left, one
+// after the other, so a later expression on the right reads the value an
+// earlier target has just received ("a, b = b, a" leaves both equal).
+// Lua evaluates every expression first. fixAssignments rewrites each
+// assignment with several targets, one of them a plain name, into
+//
+//	do local (assign 1), (assign 2) = <the expressions>; a, b = (assign 1), (assign 2) end
+//
+// whose second half only copies registers that no target shares. The
+// temporaries' names cannot be written in Lua, so they shadow nothing.
+func fixAssignments(stmts []ast.Stmt) {
+	for i, s := range stmts {
+		fixStmt(s)
+		if a, ok := s.(*ast.AssignStmt); ok && needsTemporaries(a) {
+			stmts[i] = withTemporaries(a)
+		}
+	}
+}
+
+func needsTemporaries(a *ast.AssignStmt) bool {
+	if len(a.Lhs) < 2 {
+		return false
+	}
+	for _, l := range a.Lhs {
+		if _, ok := l.(*ast.IdentExpr); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func withTemporaries(a *ast.AssignStmt) ast.Stmt {
+	names := make([]string, len(a.Lhs))
+	reads := make([]ast.Expr, len(a.Lhs))
+	for i := range names {
+		names[i] = "(assign " + strconv.Itoa(i+1) + ")"
+		id := &ast.IdentExpr{Value: names[i]}
+		id.SetLine(a.Lhs[i].Line())
+		id.SetLastLine(a.Lhs[i].LastLine())
+		reads[i] = id
+	}
+	local := &ast.LocalAssignStmt{Names: names, Exprs: a.Rhs}
+	local.SetLine(a.Line())
+	local.SetLastLine(a.LastLine())
+	copyBack := &ast.AssignStmt{Lhs: a.Lhs, Rhs: reads}
+	copyBack.SetLine(a.Line())
+	copyBack.SetLastLine(a.LastLine())
+	do := &ast.DoBlockStmt{Stmts: []ast.Stmt{local, copyBack}}
+	do.SetLine(a.Line())
+	do.SetLastLine(a.LastLine())
+	return do
+}
+
+// fixStmt rewrites the blocks and function bodies inside s.
+func fixStmt(s ast.Stmt) {
+	switch s := s.(type) {
+	case *ast.AssignStmt:
+		fixExprs(s.Lhs)
+		fixExprs(s.Rhs)
+	case *ast.LocalAssignStmt:
+		fixExprs(s.Exprs)
+	case *ast.FuncCallStmt:
+		fixExpr(s.Expr)
+	case *ast.DoBlockStmt:
+		fixAssignments(s.Stmts)
+	case *ast.WhileStmt:
+		fixExpr(s.Condition)
+		fixAssignments(s.Stmts)
+	case *ast.RepeatStmt:
+		fixExpr(s.Condition)
+		fixAssignments(s.Stmts)
+	case *ast.IfStmt:
+		fixExpr(s.Condition)
+		fixAssignments(s.Then)
+		fixAssignments(s.Else)
+	case *ast.NumberForStmt:
+		fixExpr(s.Init)
+		fixExpr(s.Limit)
+		fixExpr(s.Step)
+		fixAssignments(s.Stmts)
+	case *ast.GenericForStmt:
+		fixExprs(s.Exprs)
+		fixAssignments(s.Stmts)
+	case *ast.FuncDefStmt:
+		fixExpr(s.Func)
+	case *ast.ReturnStmt:
+		fixExprs(s.Exprs)
+	}
+}
+
+func fixExprs(es []ast.Expr) {
+	for _, e := range es {
+		fixExpr(e)
+	}
+}
+
+// fixExpr finds the function bodies inside e.
+func fixExpr(e ast.Expr) {
+	switch e := e.(type) {
+	case *ast.FunctionExpr:
+		fixAssignments(e.Stmts)
+	case *ast.AttrGetExpr:
+		fixExpr(e.Object)
+		fixExpr(e.Key)
+	case *ast.TableExpr:
+		for _, f := range e.Fields {
+			fixExpr(f.Key)
+			fixExpr(f.Value)
+		}
+	case *ast.FuncCallExpr:
+		fixExpr(e.Func)
+		fixExpr(e.Receiver)
+		fixExprs(e.Args)
+	case *ast.LogicalOpExpr:
+		fixExpr(e.Lhs)
+		fixExpr(e.Rhs)
+	case *ast.RelationalOpExpr:
+		fixExpr(e.Lhs)
+		fixExpr(e.Rhs)
+	case *ast.StringConcatOpExpr:
+		fixExpr(e.Lhs)
+		fixExpr(e.Rhs)
+	case *ast.ArithmeticOpExpr:
+		fixExpr(e.Lhs)
+		fixExpr(e.Rhs)
+	case *ast.UnaryMinusOpExpr:
+		fixExpr(e.Expr)
+	case *ast.UnaryNotOpExpr:
+		fixExpr(e.Expr)
+	case *ast.UnaryLenOpExpr:
+		fixExpr(e.Expr)
+	}
+}
