@@ -60,6 +60,59 @@ func fetch(t *testing.T, addr, raw string) *difftest.Response {
 	return difftest.Parse(b, strings.HasPrefix(raw, "HEAD "))
 }
 
+// totalConnections reads memcached's count of the connections it has
+// accepted (this one included).
+func totalConnections(t *testing.T, addr string) int {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte("stats\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	n := -1
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("memcached: %v", err)
+		}
+		if v, ok := strings.CutPrefix(line, "STAT total_connections "); ok {
+			n, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+		if line == "END\r\n" {
+			return n
+		}
+	}
+}
+
+// TestMemcKeepalive checks that the connections of an upstream block with
+// keepalive are reused after every kind of reply: a value, a miss (404,
+// answered by an error page), a stored reply, an error reply (502).
+func TestMemcKeepalive(t *testing.T) {
+	mc := nginxtest.StartMemcached(t)
+	mcAddr := "127.0.0.1:" + strconv.Itoa(mc)
+	p := difftest.Start(t, strings.ReplaceAll(conf, "%%MC%%", strconv.Itoa(mc)), "echo", "memc")
+	memcached(t, mcAddr, "set foo 0 0 5\r\nhello\r\n")
+	uris := []string{"/ka?cmd=get&key=foo", "/ka?cmd=get&key=none", "/ka?cmd=set&key=k&val=v",
+		"/ka?cmd=incr&key=foo&val=1", "/ka?cmd=delete&key=none", "/ka?cmd=version"}
+	for _, s := range []*nginxtest.Server{p.Nginx, p.Gresty} {
+		before := totalConnections(t, mcAddr)
+		for i := 0; i < 5; i++ {
+			for _, u := range uris {
+				fetch(t, s.Addr, "GET "+u+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+			}
+		}
+		// one connection per worker loop at most, and the one counting
+		if n := totalConnections(t, mcAddr) - before; n > 3 {
+			t.Errorf("%s: %d connections to memcached for %d requests", s.Addr, n-1, 5*len(uris))
+		}
+	}
+}
+
 const conf = `
 http {
     default_type text/plain;
