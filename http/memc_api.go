@@ -122,7 +122,6 @@ func (u *UpstreamRequest) processRawHeader(b []byte) {
 		u.finalize(rc)
 		return
 	}
-	u.action = "reading upstream"
 	r.LimitRate, r.limitRateSet = 0, true
 	if r.Loc.TCPNodelay.V {
 		r.Conn.ec.SetNoDelay(true)
@@ -143,7 +142,12 @@ func (u *UpstreamRequest) processRawHeader(b []byte) {
 	u.framing = httpparse.BodyLength
 	u.length = h.Length
 	u.armTimer(utRead, u.Conf.ReadTimeout)
-	for _, p := range [2][]byte{u.buf[h.HeadLen:], rest} {
+	// what came with the head is filtered while the head is read, as
+	// nginx does, the rest as read from the upstream
+	for i, p := range [2][]byte{u.buf[h.HeadLen:], rest} {
+		if i == 1 {
+			u.action = "reading upstream"
+		}
 		if len(p) == 0 {
 			continue
 		}
@@ -152,6 +156,7 @@ func (u *UpstreamRequest) processRawHeader(b []byte) {
 			return
 		}
 	}
+	u.action = "reading upstream"
 }
 
 // rawDecode passes body bytes through the protocol's filter. It reports

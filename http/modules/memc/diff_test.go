@@ -224,6 +224,8 @@ func TestMemcDiff(t *testing.T) {
 		headers          []string
 	}{
 		{"get", foo, get("/memc?cmd=get&key=foo"), nil},
+		{"get big", "set big 0 0 200000\r\n" + strings.Repeat("0123456789", 20000) + "\r\n", get("/ka?cmd=get&key=big"), nil},
+		{"set big", foo, withBody("PUT", "/ka?cmd=set&key=big", strings.Repeat("abcdefghij", 20000)), nil},
 		{"get miss", foo, get("/memc?cmd=get&key=none"), nil},
 		{"get head", foo, "HEAD /memc?cmd=get&key=foo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", nil},
 		{"set", foo, get("/memc?cmd=set&key=k&val=v&flags=7&exptime=100"), nil},
