@@ -23,14 +23,15 @@ func (c *Config) resolverCache() *resolver.Cache {
 
 // resolverSet returns the loop's resolver set for the configuration the
 // connection serves. Loop goroutine.
-func (c *Conn) resolverSet() *resolver.Set {
-	s := c.srv
+func (c *Conn) resolverSet() *resolver.Set { return c.srv.resolverSet(c.cfg) }
+
+// resolverSet returns the loop's resolver set for cfg. Loop goroutine.
+func (s *LoopServer) resolverSet(cfg *Config) *resolver.Set {
 	if s.resSets == nil {
 		s.resSets = map[*Config]*resolver.Set{}
 	}
-	set := s.resSets[c.cfg]
+	set := s.resSets[cfg]
 	if set == nil {
-		cfg := c.cfg
 		set = resolver.NewSet(s.loop, resolver.Options{
 			Cache: cfg.resolverCache(),
 			Logf: func(level int, format string, args ...any) {
@@ -49,6 +50,25 @@ func (s *LoopServer) closeResolvers(cfg *Config) {
 		set.Close()
 		delete(s.resSets, cfg)
 	}
+}
+
+// LocResolver returns the resolver loc, a location-level configuration of
+// cfg, names, for code that runs on the loop without a request (ngx_lua's
+// timers, whose fake request keeps the location that created them); nil
+// when loc has none. Loop goroutine.
+func (s *LoopServer) LocResolver(cfg *Config, loc *LocConf) *resolver.Resolver {
+	if cfg == nil || loc == nil || loc.Resolver.V == nil {
+		return nil
+	}
+	return s.resolverSet(cfg).Resolver(loc.Resolver.V)
+}
+
+// HTTPLocConf returns the location-level core configuration of the http
+// block itself, what a location inherits from it (init_worker_by_lua's
+// fake request uses it).
+func (c *Config) HTTPLocConf() *LocConf {
+	l, _ := c.Ctx.Loc[CoreModule.TypeIndex].(*LocConf)
+	return l
 }
 
 // Resolver returns the resolver of the request's location, nil when the

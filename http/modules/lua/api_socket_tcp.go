@@ -404,14 +404,15 @@ func (u *tcpSock) connectStart(L *glua.LState, host string, port int, resuming b
 	if strings.ContainsAny(host, "/ ") || host == "" {
 		return u.connError(fmt.Sprintf("failed to parse host name \"%s\": invalid host", host)), false
 	}
-	if c.r == nil || c.r.Resolver() == nil {
+	res := c.resolver()
+	if res == nil {
 		return u.connError(fmt.Sprintf("no resolver defined to resolve \"%s\"", host)), false
 	}
 	wait()
 	var sync []glua.LValue
 	inCall := true
 	u.registerCleanup()
-	req, _ := c.r.Resolve(host, func(addrs []netip.Addr, err error) {
+	req := res.Resolve(host, func(addrs []netip.Addr, err error) {
 		u.resolving = nil
 		if !inCall && !u.connWait.alive() {
 			return

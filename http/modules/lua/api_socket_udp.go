@@ -134,7 +134,8 @@ func (ss *sockState) udpSetPeerName(L *glua.LState) int {
 	if host == "" || strings.ContainsAny(host, "/ ") {
 		return pushErr(L, fmt.Sprintf("failed to parse host name \"%s\": invalid host", host))
 	}
-	if c.r == nil || c.r.Resolver() == nil {
+	res := c.resolver()
+	if res == nil {
 		return pushErr(L, fmt.Sprintf("no resolver defined to resolve \"%s\"", host))
 	}
 	ss.st.vm.CheckYieldable(L)
@@ -142,7 +143,7 @@ func (ss *sockState) udpSetPeerName(L *glua.LState) int {
 	inCall := true
 	w := ss.st.newWait(c)
 	u.resolving = true
-	c.r.Resolve(host, func(addrs []netip.Addr, err error) {
+	res.Resolve(host, func(addrs []netip.Addr, err error) {
 		u.resolving = false
 		var vals []glua.LValue
 		if err != nil {

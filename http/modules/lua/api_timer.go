@@ -9,6 +9,7 @@ import (
 
 	"gresty/errlog"
 	"gresty/eventloop"
+	"gresty/http"
 	"gresty/luavm"
 )
 
@@ -54,8 +55,10 @@ type luaTimer struct {
 	// premature run.
 	seq      uint64
 	logExtra string
-	// loc is the ngx_lua configuration the timer's code runs with.
-	loc *LocConf
+	// loc is the ngx_lua configuration the timer's code runs with, hloc
+	// the core one (its resolver).
+	loc  *LocConf
+	hloc *http.LocConf
 	// vm is the per-request VM reference (lua_code_cache off).
 	vm *vmRef
 }
@@ -140,9 +143,10 @@ func (st *loopState) timerAt(L *glua.LState, every bool) int {
 		}
 		tm.logExtra = b.String()
 		tm.loc, _ = c.r.Loc.LocConfOf(Module).(*LocConf)
+		tm.hloc = c.r.Loc
 	default:
 		tm.logExtra = c.sc.logExtra
-		tm.loc = c.sc.loc
+		tm.loc, tm.hloc = c.sc.loc, c.sc.hloc
 	}
 	c.logNewThread(false)
 	tm.vm = c.sc.vmRef.hold()
@@ -173,7 +177,7 @@ func (ts *timerState) expire(st *loopState, tm *luaTimer, premature bool) {
 	delete(ts.pending, tm)
 	st.logf(errlog.Debug, "lua ngx.timer expired")
 	if !st.exiting && tm.every > 0 {
-		next := &luaTimer{fn: tm.fn, args: tm.args, every: tm.every, logExtra: tm.logExtra, loc: tm.loc, vm: tm.vm.hold()}
+		next := &luaTimer{fn: tm.fn, args: tm.args, every: tm.every, logExtra: tm.logExtra, loc: tm.loc, hloc: tm.hloc, vm: tm.vm.hold()}
 		(&reqCtx{st: st, phase: PhaseTimer}).logNewThread(false)
 		ts.arm(st, next, tm.every)
 		st.logf(errlog.Debug, "created next timer (co: %p delay: %d ms)", next, tm.every.Milliseconds())
@@ -187,7 +191,7 @@ func (ts *timerState) expire(st *loopState, tm *luaTimer, premature bool) {
 	}
 	c := &reqCtx{st: st, phase: PhaseTimer}
 	c.sc.logExtra = tm.logExtra
-	c.sc.loc = tm.loc
+	c.sc.loc, c.sc.hloc = tm.loc, tm.hloc
 	c.sc.vmRef = tm.vm
 	ts.running++
 	// a stopping loop waits for the timer's code, as an exiting nginx

@@ -308,6 +308,9 @@ func (c *reqCtx) detachedContext() string {
 func (c *reqCtx) runDetached(f *glua.LFunction, what string) {
 	if c.st.ls != nil {
 		c.sc.loc = httpLevelConf(c.st.ls.Config())
+		if cfg := c.st.ls.Config(); cfg != nil {
+			c.sc.hloc = cfg.HTTPLocConf()
+		}
 	}
 	if rc := c.startEntry(f); rc != again {
 		c.detachedDone()

@@ -10,6 +10,7 @@ import (
 	"gresty/errlog"
 	"gresty/http"
 	"gresty/luavm"
+	"gresty/resolver"
 )
 
 // The thread driver: how the Lua threads of one request (or timer) run,
@@ -117,6 +118,9 @@ type schedState struct {
 	// request: the one of the request that created a timer, or the http
 	// block's for init_worker_by_lua.
 	loc *LocConf
+	// hloc is the core location configuration that goes with loc: its
+	// resolver serves the cosockets of a context without a request.
+	hloc *http.LocConf
 	// logExtra follows ", context: ngx.timer" in a timer's log lines:
 	// the client and server of the request that created it.
 	logExtra string
@@ -621,6 +625,19 @@ func (c *reqCtx) logDelThread(co *coCtx) {
 // httpLevelConf is the http block's ngx_lua configuration, which
 // init_worker_by_lua's code and its timers run with: what the block sets,
 // defaults elsewhere.
+// resolver returns the resolver the context's cosockets use: the
+// request's location's, or for a timer the one of the location that
+// created it (the http block's for init_worker_by_lua); nil for none.
+func (c *reqCtx) resolver() *resolver.Resolver {
+	if c.r != nil {
+		return c.r.Resolver()
+	}
+	if c.st.ls == nil {
+		return nil
+	}
+	return c.st.ls.LocResolver(http.ConfigOf(c.st.cycle), c.sc.hloc)
+}
+
 func httpLevelConf(cfg *http.Config) *LocConf {
 	if cfg == nil {
 		return nil
