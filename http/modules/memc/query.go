@@ -174,8 +174,8 @@ func validUint(b []byte, max int) bool {
 	return true
 }
 
-// errNoKey and errNoValue fail the request with 500 before anything is
-// sent, as the original's create_request errors do.
+// queryError fails the request with 500 before anything is sent, as the
+// original's create_request errors do; the reason is logged already.
 type queryError string
 
 func (e queryError) Error() string { return string(e) }

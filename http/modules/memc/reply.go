@@ -263,7 +263,8 @@ func (q *query) getHeader(u *http.UpstreamRequest, buf []byte) http.RawHead {
 	return invalid
 }
 
-// atoof is ngx_atoof: decimal digits only.
+// atoof is ngx_atoof: decimal digits only, within a signed 64-bit
+// number (the same rule as atotm's).
 func atoof(b []byte) (int64, bool) {
 	return atotm(b)
 }
