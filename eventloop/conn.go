@@ -318,10 +318,11 @@ func (c *Conn) WriteString(s string) (int, error) {
 	return c.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
 }
 
-// WriteRef queues b without copying it. The caller must not modify b until
-// it has been written (OnDrain, or the connection closed); immutable bytes
-// such as a cached response body are the intended use. For UDP, b is one
-// datagram. Loop goroutine only.
+// WriteRef queues b without copying it (a few bytes are copied all the
+// same: see smallRef). The caller must not modify b until it has been
+// written (OnDrain, or the connection closed); immutable bytes such as a
+// cached response body are the intended use. For UDP, b is one datagram.
+// Loop goroutine only.
 func (c *Conn) WriteRef(b []byte) error {
 	if err := c.writable(); err != nil {
 		return err
@@ -329,7 +330,7 @@ func (c *Conn) WriteRef(b []byte) error {
 	if len(b) == 0 && c.flags&fUDP == 0 {
 		return nil
 	}
-	c.q.appendRef(b, c.flags&fUDP != 0)
+	c.q.appendRef(c.l, b, c.flags&fUDP != 0)
 	c.queued()
 	return nil
 }

@@ -94,7 +94,17 @@ func (q *outq) appendDgram(l *Loop, bufs [][]byte) {
 	q.segs = append(q.segs, seg{b: c, w: w, kind: kind, dgram: true})
 }
 
-func (q *outq) appendRef(b []byte, dgram bool) {
+// smallRef is the size up to which referenced bytes are copied into the
+// queue's chunks instead: a copy of a response head or a short body costs
+// less than the separate iovec the kernel would walk, and pipelined
+// responses then leave in one contiguous buffer.
+const smallRef = 2048
+
+func (q *outq) appendRef(l *Loop, b []byte, dgram bool) {
+	if !dgram && len(b) <= smallRef {
+		q.appendCopy(l, b)
+		return
+	}
 	q.size += int64(len(b))
 	q.segs = append(q.segs, seg{b: b, w: len(b), kind: segRef, dgram: dgram})
 }
