@@ -129,10 +129,10 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	if len(r.Micro) > 0 {
 		fmt.Fprintf(w, "## Go micro-benchmarks\n\n")
 		fmt.Fprintf(w, "Run pinned to CPU %d with one P (`go test -bench -benchmem -cpu 1`).\n\n", o.ServerCPU)
-		fmt.Fprintf(w, "| benchmark | ns/op | B/op | allocs/op | what |\n|---|--:|--:|--:|---|\n")
+		fmt.Fprintf(w, "| benchmark | ns/op | B/op | allocs/op | other | what |\n|---|--:|--:|--:|--:|---|\n")
 		for _, mr := range r.Micro {
 			if mr.Err != nil {
-				fmt.Fprintf(w, "| %s | | | | **FAILED**: %s |\n", mr.Micro.Pkg, mdCell(firstLine(mr.Err.Error(), "")))
+				fmt.Fprintf(w, "| %s | | | | | **FAILED**: %s |\n", mr.Micro.Pkg, mdCell(firstLine(mr.Err.Error(), "")))
 				continue
 			}
 			for i, b := range mr.Results {
@@ -143,9 +143,18 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 				if i == 0 {
 					about = mr.Micro.About
 				}
-				fmt.Fprintf(w, "| %s `%s` | %s | %s | %s | %s |\n", strings.TrimPrefix(mr.Micro.Pkg, "./"),
+				// a benchmark's own metrics (B/idle-conn, cpu-ns/op...)
+				var other []string
+				for _, m := range b.Metrics {
+					switch m.Unit {
+					case "ns/op", "B/op", "allocs/op", "MB/s":
+					default:
+						other = append(other, strconv.FormatFloat(m.Value, 'f', -1, 64)+" "+m.Unit)
+					}
+				}
+				fmt.Fprintf(w, "| %s `%s` | %s | %s | %s | %s | %s |\n", strings.TrimPrefix(mr.Micro.Pkg, "./"),
 					strings.TrimPrefix(b.Name, "Benchmark"), strconv.FormatFloat(ns, 'f', -1, 64),
-					strconv.FormatFloat(bop, 'f', -1, 64), strconv.FormatFloat(aop, 'f', -1, 64), about)
+					strconv.FormatFloat(bop, 'f', -1, 64), strconv.FormatFloat(aop, 'f', -1, 64), strings.Join(other, ", "), about)
 			}
 		}
 		fmt.Fprintln(w)
