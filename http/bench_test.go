@@ -3,23 +3,15 @@ package http_test
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"net/netip"
-	"path/filepath"
 	"runtime"
 	"runtime/metrics"
-	"strconv"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
-	"gresty/core"
-	"gresty/errlog"
-	"gresty/eventloop"
-	"gresty/http"
-	"gresty/internal/nginxtest"
-	"gresty/modules"
+	"gresty/internal/benchtest"
 )
 
 // benchConf is the smallest useful server: one location answered by the
@@ -39,120 +31,6 @@ http {
 }
 `
 
-// benchServer runs the configuration in this process on one loop, with the
-// real module list, and returns the listening address.
-func benchServer(b *testing.B) string {
-	b.Helper()
-	prefix := b.TempDir()
-	c, err := core.Build(core.BuildOptions{
-		Registry:        modules.Registry(),
-		Prefix:          prefix,
-		ConfFile:        "nginx.conf",
-		Text:            fmt.Appendf(nil, benchConf, nginxtest.FreePort(b), filepath.Join(prefix, "empty")),
-		DefaultErrorLog: filepath.Join(prefix, "error.log"),
-		StartLog:        errlog.New(nil),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	g, err := eventloop.NewGroup(eventloop.GroupConfig{Loops: 1, Loop: eventloop.Config{WorkerConnections: 4096}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := g.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { g.Stop() })
-	rt := http.NewRuntime(g)
-	hc := http.ConfigOf(c)
-	if err := rt.Apply(hc, c.Log); err != nil {
-		b.Fatal(err)
-	}
-	return rt.Addr(hc.Addrs[0].Key())
-}
-
-// pipeClient writes up to depth requests in one write and reads their
-// responses, whose length it learns from the first exchange: every
-// response of a route has the same length (the Date header has a fixed
-// width), so counting bytes needs no parsing and no allocation, and the
-// benchmark's allocations are the server's.
-type pipeClient struct {
-	c       net.Conn
-	req     []byte // depth copies of the request
-	reqLen  int
-	respLen int
-	buf     []byte
-}
-
-func dialPipe(b *testing.B, addr, req string, depth int) *pipeClient {
-	b.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { c.Close() })
-	pc := &pipeClient{c: c, req: bytes.Repeat([]byte(req), depth), reqLen: len(req)}
-	pc.buf = make([]byte, 64<<10)
-	if _, err := c.Write(pc.req[:pc.reqLen]); err != nil {
-		b.Fatal(err)
-	}
-	n := 0
-	for {
-		k, err := c.Read(pc.buf[n:])
-		if err != nil {
-			b.Fatalf("first response: %v (%q)", err, pc.buf[:n])
-		}
-		n += k
-		if l := responseLen(pc.buf[:n]); l > 0 && n >= l {
-			if n != l {
-				b.Fatalf("first response: %d bytes beyond its end", n-l)
-			}
-			pc.respLen = l
-			break
-		}
-	}
-	if depth*pc.respLen > len(pc.buf) {
-		pc.buf = make([]byte, depth*pc.respLen)
-	}
-	return pc
-}
-
-// responseLen returns the length of the complete response at the start of
-// b (which must carry Content-Length), or 0 if the head is not complete.
-func responseLen(b []byte) int {
-	end := bytes.Index(b, []byte("\r\n\r\n"))
-	if end < 0 {
-		return 0
-	}
-	const name = "\r\nContent-Length: "
-	i := bytes.Index(b[:end], []byte(name))
-	if i < 0 {
-		return 0
-	}
-	j := i + len(name)
-	k := bytes.IndexByte(b[j:end+2], '\r')
-	n, err := strconv.Atoi(string(b[j : j+k]))
-	if err != nil {
-		return 0
-	}
-	return end + 4 + n
-}
-
-// do sends k pipelined requests and waits for their responses.
-func (pc *pipeClient) do(b *testing.B, k int) {
-	if _, err := pc.c.Write(pc.req[:k*pc.reqLen]); err != nil {
-		b.Fatal(err)
-	}
-	want := k * pc.respLen
-	for n := 0; n < want; {
-		m, err := pc.c.Read(pc.buf[n:want])
-		if err != nil {
-			b.Fatal(err)
-		}
-		n += m
-	}
-}
-
 // BenchmarkRequest measures one request through the whole server on one
 // loop: parse, server and location selection, the handler, the header and
 // body filters and serialisation, over a loopback socket. An op is one
@@ -170,17 +48,17 @@ func BenchmarkRequest(b *testing.B) {
 	for _, tc := range cases {
 		for _, depth := range []int{1, 16} {
 			b.Run(fmt.Sprintf("%s/depth=%d", tc.name, depth), func(b *testing.B) {
-				pc := dialPipe(b, benchServer(b), tc.req, depth)
-				if !bytes.HasPrefix(pc.buf, []byte(tc.status)) {
-					b.Fatalf("response %q, want %q", pc.buf[:pc.respLen], tc.status)
+				pc := benchtest.Dial(b, benchtest.Server(b, benchConf), tc.req, depth)
+				if !bytes.HasPrefix(pc.Response(), []byte(tc.status)) {
+					b.Fatalf("response %q, want %q", pc.Response(), tc.status)
 				}
 				for range 100 {
-					pc.do(b, depth)
+					pc.Do(b, depth)
 				}
 				b.ReportAllocs()
 				b.ResetTimer()
 				for i := 0; i < b.N; i += depth {
-					pc.do(b, min(depth, b.N-i))
+					pc.Do(b, min(depth, b.N-i))
 				}
 			})
 		}
@@ -192,7 +70,7 @@ func BenchmarkRequest(b *testing.B) {
 // live heap grows by B/idle-conn for each. The clients are raw sockets,
 // so the heap is the server's.
 func BenchmarkIdleConn(b *testing.B) {
-	addr := benchServer(b)
+	addr := benchtest.Server(b, benchConf)
 	ap := netip.MustParseAddrPort(addr)
 	sa := &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
 	req := []byte("GET /hello HTTP/1.1\r\nHost: bench\r\n\r\n")
