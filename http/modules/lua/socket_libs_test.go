@@ -1,12 +1,9 @@
 package lua_test
 
 import (
-	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"testing"
-	"time"
 
 	"gresty/internal/nginxtest"
 )
@@ -33,44 +30,9 @@ func needRestyLib(t *testing.T, file string) {
 	}
 }
 
-// startBackend runs a server binary on a free port until the test ends;
-// it skips the test when the binary or the libraries are missing, unless
-// GRESTY_REQUIRE_NGINX=1 asks for everything.
-func startBackend(t *testing.T, bin string, args func(port int) []string) int {
-	t.Helper()
-	path, err := exec.LookPath(bin)
-	if err != nil {
-		if os.Getenv("GRESTY_REQUIRE_NGINX") == "1" {
-			t.Fatalf("%s not found", bin)
-		}
-		t.Skipf("%s not installed", bin)
-	}
-	needRestyLib(t, "nginx/redis.lua")
-	port := nginxtest.FreePort(t)
-	cmd := exec.Command(path, args(port)...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err == nil {
-			c.Close()
-			return port
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not start: %v", bin, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestRestyRedisOnCosockets(t *testing.T) {
-	port := startBackend(t, "redis-server", func(port int) []string {
+	needRestyLib(t, "nginx/redis.lua")
+	port := nginxtest.StartBackend(t, "redis-server", func(port int) []string {
 		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
 	})
 	lua := func(code string) string {
@@ -122,13 +84,8 @@ ngx.say(red:get("gresty:k"))`), log: true},
 }
 
 func TestRestyMemcachedOnCosockets(t *testing.T) {
-	port := startBackend(t, "memcached", func(port int) []string {
-		args := []string{"-l", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "0"}
-		if os.Geteuid() == 0 {
-			args = append(args, "-u", "root")
-		}
-		return args
-	})
+	needRestyLib(t, "nginx/memcached.lua")
+	port := nginxtest.StartMemcached(t)
 	lua := func(code string) string {
 		return "content_by_lua_block {\n" + `local memcached = require "nginx.memcached"
 local memc = memcached:new()
