@@ -25,8 +25,9 @@ func failureToken(salt []byte) []byte {
 // Crypt hashes password with the scheme and salt of an htpasswd entry
 // (nginx's ngx_crypt): {PLAIN}, {SHA}, {SSHA} and $apr1$ as nginx itself
 // does them, and the crypt(3) schemes $1$ (MD5), $5$ (SHA-256) and $6$
-// (SHA-512). The entry matches when the result equals it. Other settings
-// give a failure token that matches nothing. The password ends at its
+// (SHA-512), and traditional DES crypt(3) for a setting that starts with
+// two salt digits. The entry matches when the result equals it. Other
+// settings give a failure token that matches nothing. The password ends at its
 // first NUL byte, as a C string does.
 func Crypt(password, salt []byte) []byte {
 	for i, c := range password {
@@ -52,6 +53,10 @@ func Crypt(password, salt []byte) []byte {
 		return shaCrypt(password, salt[3:], "$5$", sha256.New, sha256Order)
 	case strings.HasPrefix(s, "$6$"):
 		return shaCrypt(password, salt[3:], "$6$", sha512.New, sha512Order)
+	case isDESSetting(salt):
+		// Like the C library, any two salt digits select DES, whatever
+		// follows; only a 13-byte entry can then match.
+		return desCrypt(password, salt)
 	}
 	return failureToken(salt)
 }
