@@ -1,53 +1,10 @@
 package gzip_test
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
-	"strings"
 	"testing"
 
 	"gresty/internal/nginxtest"
 )
-
-var logLine = regexp.MustCompile(`(?m)\[(emerg|alert|crit|error|warn)\] (?:\d+#\d+: )?(.*)$`)
-
-// messages returns the log lines a -t run printed, with their level,
-// without nginx's pid prefix.
-func messages(out string) []string {
-	var m []string
-	for _, s := range logLine.FindAllStringSubmatch(out, -1) {
-		m = append(m, s[1]+": "+s[2])
-	}
-	return m
-}
-
-// configTest runs "-t" on conf with both servers and compares their exit
-// codes and messages.
-func configTest(t *testing.T, conf string) {
-	t.Helper()
-	ngx := nginxtest.Binary(t)
-	gr := nginxtest.Gresty(t)
-	dir := t.TempDir()
-	cf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(cf, []byte("events {}\n"+conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	run := func(bin string) (string, int) {
-		cmd := exec.Command(bin, "-t", "-q", "-p", dir+"/", "-c", cf, "-e", "stderr")
-		out, _ := cmd.CombinedOutput()
-		return string(out), cmd.ProcessState.ExitCode()
-	}
-	nOut, nCode := run(ngx)
-	gOut, gCode := run(gr)
-	if nCode != gCode {
-		t.Errorf("exit code: nginx %d, gresty %d\nnginx:\n%s\ngresty:\n%s", nCode, gCode, nOut, gOut)
-	}
-	if a, b := strings.Join(messages(nOut), "\n"), strings.Join(messages(gOut), "\n"); a != b {
-		t.Errorf("messages differ\nnginx:\n%s\ngresty:\n%s", a, b)
-	}
-}
 
 func TestConfigMessagesMatchNginx(t *testing.T) {
 	tests := []struct{ name, conf string }{
@@ -85,6 +42,6 @@ func TestConfigMessagesMatchNginx(t *testing.T) {
 		{"valid configuration", "http {\n gzip on; gzip_comp_level 9; gzip_window 16k; gzip_hash 512; gzip_buffers 16 8k;\n gzip_types *; gzip_min_length 1k; gzip_no_buffer on; postpone_gzipping 0;\n gzip_static always; gzip_vary on; gzip_proxied any; gzip_disable msie6 degradation \"^X\";\n server { location / { if ($uri) { gzip off; } } }\n}\n"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { configTest(t, tt.conf) })
+		t.Run(tt.name, func(t *testing.T) { nginxtest.CheckConfig(t, tt.conf) })
 	}
 }

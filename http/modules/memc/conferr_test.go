@@ -2,44 +2,11 @@ package memc_test
 
 import (
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
 	"gresty/internal/nginxtest"
 )
-
-var logLine = regexp.MustCompile(`(?m)\[(emerg|alert|crit|error|warn)\] (?:\d+#\d+: )?(.*)$`)
-
-// configTest runs "-t" on conf with nginx (the module loaded) and gresty
-// and compares their exit codes and messages.
-func configTest(t *testing.T, name, conf string) {
-	t.Helper()
-	ngx := nginxtest.Binary(t)
-	gr := nginxtest.Gresty(t)
-	dir := t.TempDir()
-	cf := filepath.Join(dir, "nginx.conf")
-	conf = nginxtest.LoadModule("memc") + "events {}\n" + conf
-	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	run := func(bin string) (string, int) {
-		cmd := exec.Command(bin, "-t", "-q", "-p", dir+"/", "-c", cf, "-e", "stderr")
-		out, _ := cmd.CombinedOutput()
-		var m []string
-		for _, s := range logLine.FindAllStringSubmatch(string(out), -1) {
-			m = append(m, s[1]+": "+s[2])
-		}
-		return strings.Join(m, "\n"), cmd.ProcessState.ExitCode()
-	}
-	nOut, nCode := run(ngx)
-	gOut, gCode := run(gr)
-	if nCode != gCode || nOut != gOut {
-		t.Errorf("%s:\nnginx (%d):\n%s\ngresty (%d):\n%s", name, nCode, nOut, gCode, gOut)
-	}
-}
 
 // TestConfigErrors compares nginx -t and gresty -t on uses and misuses of
 // the memc directives.
@@ -77,7 +44,7 @@ func TestConfigErrors(t *testing.T) {
 		{"upstream given a port", "http {\n upstream u { server 127.0.0.1:11211; }\n server {\n listen 127.0.0.1:1;\n location / { memc_pass u:11211; }\n }\n}\n"},
 		{"unknown variable", srv("location / { memc_pass $no_such; }")},
 	} {
-		configTest(t, tc.name, tc.conf)
+		t.Run(tc.name, func(t *testing.T) { nginxtest.CheckConfig(t, tc.conf, "memc") })
 	}
 }
 
@@ -101,5 +68,5 @@ func TestReadmeExample(t *testing.T) {
 			lines = append(lines, strings.TrimPrefix(l, "    "))
 		}
 	}
-	configTest(t, "README.md", "http {\n"+strings.Join(lines, "\n")+"\n}\n")
+	nginxtest.CheckConfig(t, "http {\n"+strings.Join(lines, "\n")+"\n}\n", "memc")
 }

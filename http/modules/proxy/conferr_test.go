@@ -1,43 +1,21 @@
 package proxy_test
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 
 	"gresty/internal/nginxtest"
 )
 
+// logLine finds error-log lines of level warn and above (bodyerr_test.go
+// reads them).
 var logLine = regexp.MustCompile(`(?m)\[(emerg|alert|crit|error|warn)\] (?:\d+#\d+: )?(.*)$`)
 
-// configTest runs "-t" on conf with nginx and gresty and compares their
-// exit codes and messages.
+// configTest runs the -t comparison on conf as the subtest name
+// (readme_test.go uses it too).
 func configTest(t *testing.T, name, conf string) {
 	t.Helper()
-	ngx := nginxtest.Binary(t)
-	gr := nginxtest.Gresty(t)
-	dir := t.TempDir()
-	cf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(cf, []byte("events {}\n"+strings.ReplaceAll(conf, "DIR", dir)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	run := func(bin string) (string, int) {
-		cmd := exec.Command(bin, "-t", "-q", "-p", dir+"/", "-c", cf, "-e", "stderr")
-		out, _ := cmd.CombinedOutput()
-		var m []string
-		for _, s := range logLine.FindAllStringSubmatch(string(out), -1) {
-			m = append(m, s[1]+": "+s[2])
-		}
-		return strings.Join(m, "\n"), cmd.ProcessState.ExitCode()
-	}
-	nOut, nCode := run(ngx)
-	gOut, gCode := run(gr)
-	if nCode != gCode || nOut != gOut {
-		t.Errorf("%s:\nnginx (%d):\n%s\ngresty (%d):\n%s", name, nCode, nOut, gCode, gOut)
-	}
+	t.Run(name, func(t *testing.T) { nginxtest.CheckConfig(t, conf) })
 }
 
 // TestConfigErrors compares nginx -t and gresty -t on misuses of the
