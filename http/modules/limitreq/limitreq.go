@@ -47,21 +47,14 @@ const (
 
 var statusNames = [...]string{"", "PASSED", "DELAYED", "REJECTED", "DELAYED_DRY_RUN", "REJECTED_DRY_RUN"}
 
-var logLevels = []core.Enum[errlog.Level]{
-	{Name: "info", V: errlog.Info},
-	{Name: "notice", V: errlog.Notice},
-	{Name: "warn", V: errlog.Warn},
-	{Name: "error", V: errlog.Error},
-}
-
 func init() {
 	ctx := core.HTTPMainSrvLoc
 	Module.Directives = []core.Directive{
 		{Name: "limit_req_zone", Ctx: core.HTTPMain, Args: core.Take3, Level: core.MainLevel, Set: setZone},
 		core.Custom("limit_req", ctx, core.Take123, core.LocLevel, setLimit, nil),
 		core.EnumSlot("limit_req_log_level", ctx, core.LocLevel,
-			func(c *LocConf) *core.Value[errlog.Level] { return &c.LogLevel }, errlog.Error, logLevels),
-		statusSlot("limit_req_status", ctx, func(c *LocConf) *core.Value[int] { return &c.Status }),
+			func(c *LocConf) *core.Value[errlog.Level] { return &c.LogLevel }, errlog.Error, shmzone.LimitLogLevels),
+		shmzone.StatusSlot("limit_req_status", ctx, func(c *LocConf) *core.Value[int] { return &c.Status }),
 		core.FlagSlot("limit_req_dry_run", ctx, core.LocLevel,
 			func(c *LocConf) *core.Value[bool] { return &c.DryRun }, false),
 	}
@@ -71,23 +64,6 @@ func init() {
 		MergeLocConf:      mergeLocConf,
 		Postconfiguration: postconfiguration,
 	}
-}
-
-// statusSlot is ngx_conf_set_num_slot with the 400..599 bounds nginx
-// checks after storing the number.
-func statusSlot(name string, ctx core.Ctx, field func(*LocConf) *core.Value[int]) core.Directive {
-	num := core.NumSlot(name, ctx, core.LocLevel, field, 503)
-	set := num.Set
-	num.Set = func(p *core.Parser, d *conf.Directive, c any) error {
-		if err := set(p, d, c); err != nil {
-			return err
-		}
-		if v := field(c.(*LocConf)).V; v < 400 || v > 599 {
-			return p.Errorf(d, "value must be between 400 and 599")
-		}
-		return nil
-	}
-	return num
 }
 
 // Zone is a limit_req_zone: what nginx keeps in the zone's
