@@ -180,6 +180,18 @@ func (ctx *copyCtx) fail(r *Request) int {
 	return Error
 }
 
+// ReadBufFile reads the file range of b into memory of its own, for a
+// body filter that must see the bytes of a range the copy filter passed
+// on as it is; a failed or short read is logged as nginx logs it and
+// gives false.
+func (r *Request) ReadBufFile(b *Buf) ([]byte, bool) {
+	data := make([]byte, b.FileLen)
+	if !readFull(r, b, data) {
+		return nil, false
+	}
+	return data, true
+}
+
 // readFull reads data from b's file at its position, with nginx's
 // messages for a failed or short read.
 func readFull(r *Request, b *Buf, data []byte) bool {

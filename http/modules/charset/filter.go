@@ -8,8 +8,6 @@ import (
 	"gresty/errlog"
 	"gresty/http"
 	"gresty/httpparse"
-
-	"golang.org/x/sys/unix"
 )
 
 // state is the module's request context. For a response being recoded
@@ -246,7 +244,7 @@ func bodyFilter(r *http.Request, in []http.Buf, next http.BodyFilterFunc) int {
 	for i := range in {
 		b := in[i]
 		if b.File != nil && b.FileLen > 0 {
-			data, ok := readFile(r, &b)
+			data, ok := r.ReadBufFile(&b)
 			if !ok {
 				st.reset()
 				return http.Error
@@ -418,27 +416,4 @@ func (st *state) recodeOne(b []byte) (int, bool) {
 	st.scratch = strconv.AppendUint(st.scratch, uint64(n), 10)
 	st.scratch = append(st.scratch, ';')
 	return adv, true
-}
-
-// readFile reads a file range the copy filter left as it is into memory
-// of its own.
-func readFile(r *http.Request, b *http.Buf) ([]byte, bool) {
-	data := make([]byte, b.FileLen)
-	fd := int(b.File.Fd())
-	for n := 0; n < len(data); {
-		k, err := unix.Pread(fd, data[n:], b.FilePos+int64(n))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			r.Logf(errlog.Crit, "pread() \"%s\" failed %s", b.File.Name(), errlog.Errno(err))
-			return nil, false
-		}
-		if k == 0 {
-			r.Logf(errlog.Alert, "pread() read only %d of %d from \"%s\"", n, len(data), b.File.Name())
-			return nil, false
-		}
-		n += k
-	}
-	return data, true
 }

@@ -1,10 +1,7 @@
 package subfilter
 
 import (
-	"gresty/errlog"
 	"gresty/http"
-
-	"golang.org/x/sys/unix"
 )
 
 // stream is a response's substitution state, the module's request
@@ -96,7 +93,7 @@ func bodyFilter(r *http.Request, in []http.Buf, next http.BodyFilterFunc) int {
 		n0 := len(s.out)
 		switch {
 		case b.File != nil && b.FileLen > 0:
-			data, ok := readFile(r, b)
+			data, ok := r.ReadBufFile(b)
 			if !ok {
 				s.reset()
 				return http.Error
@@ -224,27 +221,4 @@ func (s *stream) replace(r *http.Request, i int) {
 	if v := s.subs[i]; len(v) > 0 {
 		s.out = append(s.out, http.Buf{Data: v, Owned: true})
 	}
-}
-
-// readFile reads a file range the copy filter left as it is into memory
-// of its own.
-func readFile(r *http.Request, b *http.Buf) ([]byte, bool) {
-	data := make([]byte, b.FileLen)
-	fd := int(b.File.Fd())
-	for n := 0; n < len(data); {
-		k, err := unix.Pread(fd, data[n:], b.FilePos+int64(n))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			r.Logf(errlog.Crit, "pread() \"%s\" failed %s", b.File.Name(), errlog.Errno(err))
-			return nil, false
-		}
-		if k == 0 {
-			r.Logf(errlog.Alert, "pread() read only %d of %d from \"%s\"", n, len(data), b.File.Name())
-			return nil, false
-		}
-		n += k
-	}
-	return data, true
 }
