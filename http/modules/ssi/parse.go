@@ -261,13 +261,7 @@ func (c *ctx) parse(r *http.Request) int {
 			state = stError
 		case stCommentEnd1:
 			if ch == '>' {
-				c.state = stStart
-				c.pos = p + 1
-				c.looked = looked
-				c.copyEnd = copyEnd
-				if c.copyStart < 0 && copyEnd >= 0 {
-					c.copyStart = 0
-				}
+				c.tagEnd(p, looked, copyEnd)
 				return parseCommand
 			}
 			r.Logf(errlog.Error, "unexpected \"%s\" symbol in \"%s\" SSI command", []byte{ch}, c.commandName())
@@ -284,13 +278,7 @@ func (c *ctx) parse(r *http.Request) int {
 			}
 		case stErrorEnd1:
 			if ch == '>' {
-				c.state = stStart
-				c.pos = p + 1
-				c.looked = looked
-				c.copyEnd = copyEnd
-				if c.copyStart < 0 && copyEnd >= 0 {
-					c.copyStart = 0
-				}
+				c.tagEnd(p, looked, copyEnd)
 				return parseError
 			}
 			state = stError
@@ -321,6 +309,18 @@ func (c *ctx) addValueByte(r *http.Request, ch byte) bool {
 	}
 	c.valueScratch = append(c.valueScratch, ch)
 	return true
+}
+
+// tagEnd leaves the parser after a command's closing "-->" at p, ready
+// for the next one, with the text before the command to copy.
+func (c *ctx) tagEnd(p, looked, copyEnd int) {
+	c.state = stStart
+	c.pos = p + 1
+	c.looked = looked
+	c.copyEnd = copyEnd
+	if c.copyStart < 0 && copyEnd >= 0 {
+		c.copyStart = 0
+	}
 }
 
 func (c *ctx) commandName() []byte { return c.command[:c.commandLen] }
