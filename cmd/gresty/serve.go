@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -49,6 +50,13 @@ func (st *startup) serve() int {
 		return 1
 	}
 	defer stopProfile()
+	floor, err := heapFloor()
+	if err != nil {
+		c.Log.Logf(errlog.Emerg, "%s", err)
+		st.notifyParent(err.Error())
+		return 1
+	}
+	defer runtime.KeepAlive(floor)
 	// catch signals before the pid file exists: a harness may signal as
 	// soon as it sees it.
 	s := &server{st: st, cycle: c, sigs: make(chan os.Signal, 8)}

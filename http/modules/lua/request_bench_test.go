@@ -28,6 +28,22 @@ http {
         location = /hello { content_by_lua_block { ngx.say("hello") } }
         location = /shdict { content_by_lua_block { ngx.say((ngx.shared.hits:incr("hits", 1, 1000000000))) } }
         location = /return { return 200 "hello\n"; }
+        location = /headers {
+            content_by_lua_block {
+                local h = ngx.req.get_headers()
+                ngx.header["X-Api-Key-Seen"] = h["x-api-key"]
+                ngx.header["X-Client"] = ngx.var.http_x_forwarded_for
+                ngx.header.cache_control = "no-store"
+                ngx.say(h["x-tenant"] or "none")
+            }
+        }
+        location = /json {
+            content_by_lua_block {
+                local cjson = require "cjson"
+                local doc = cjson.decode('{"id":42,"user":{"name":"gresty","email":"ops@example.com","roles":["admin","ops","dev"]},"active":true,"score":9.5,"tags":["a","b","c","d"],"limits":{"rps":100,"burst":20},"created":"2026-11-27T00:00:00Z","note":"a document of about three hundred bytes, as an API gateway parses on every request"}')
+                ngx.say(cjson.encode({doc.id + 1, doc.user.name, #doc.user.roles, doc.active, doc.limits.rps * 2}))
+            }
+        }
     }
 }
 `
@@ -55,11 +71,14 @@ func BenchmarkLuaRequest(b *testing.B) {
 		{"hello", "/hello", "hello\n"},
 		{"shdict", "/shdict", ""},
 		{"return", "/return", "hello\n"},
+		{"headers", "/headers", "acme\n"},
+		{"json", "/json", `[43,"gresty",3,true,200]` + "\n"},
 	}
 	for _, tc := range cases {
 		for _, depth := range []int{1, 16, 128} {
 			b.Run(fmt.Sprintf("%s/depth=%d", tc.name, depth), func(b *testing.B) {
-				req := "GET " + tc.path + " HTTP/1.1\r\nHost: bench\r\n\r\n"
+				req := "GET " + tc.path + " HTTP/1.1\r\nHost: bench\r\n" +
+					"X-Api-Key: k-1234\r\nX-Forwarded-For: 10.1.2.3\r\nX-Tenant: acme\r\n\r\n"
 				p := benchtest.Dial(b, benchtest.Server(b, luaBenchConf), req, depth)
 				resp := p.Response()
 				if !bytes.HasPrefix(resp, []byte("HTTP/1.1 200 ")) || !bytes.HasSuffix(resp, []byte("\n")) ||
