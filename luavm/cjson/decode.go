@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"gresty/luavm/ltable"
 )
 
 type decoder struct {
@@ -309,7 +311,7 @@ func (d *decoder) value(t *tok) lua.LValue {
 	case tString:
 		return lua.LString(t.str)
 	case tNumber:
-		return lua.LNumber(t.num)
+		return ltable.Number(t.num)
 	case tBoolean:
 		return lua.LBool(t.b)
 	case tNull:
@@ -333,7 +335,7 @@ func (d *decoder) object() lua.LValue {
 			if t.typ != tString {
 				d.throw("object key string", &t)
 			}
-			key := lua.LString(t.str)
+			key := d.m.sh.keys.String(t.str)
 			d.next(&t)
 			if t.typ != tColon {
 				d.throw("colon", &t)
@@ -352,9 +354,9 @@ func (d *decoder) object() lua.LValue {
 		}
 	}
 	members := d.stack[base:]
-	tbl := d.L.CreateTable(0, len(members)/2)
+	tbl := ltable.NewTable(0, len(members)/2)
 	for i := 0; i < len(members); i += 2 {
-		tbl.RawSetString(string(members[i].(lua.LString)), members[i+1])
+		ltable.SetString(tbl, members[i], members[i+1])
 	}
 	clear(members)
 	d.stack = d.stack[:base]

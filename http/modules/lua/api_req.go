@@ -9,6 +9,7 @@ import (
 	"gresty/http"
 	"gresty/httpparse"
 	"gresty/luavm"
+	"gresty/luavm/ltable"
 )
 
 // The request side of the ngx API (ngx.req.*): method, URI and its
@@ -149,14 +150,14 @@ func installReq(st *loopState) {
 			c.r.Logf(errlog.Debug, "lua exceeding request header limit %d > %d", count, max)
 			count = max
 		}
-		t := L.CreateTable(0, count)
+		t := ltable.NewTable(0, count)
 		for i := 0; i < count; i++ {
 			h := &in[i]
-			key := string(h.Name)
+			key := st.keys.Bytes(h.Name)
 			if !raw {
-				key = strings.ToLower(key)
+				key = st.keys.Lower(h.Name)
 			}
-			setMultiValue(L, t, glua.LString(key), glua.LString(h.Value))
+			setMultiValue(L, t, key, glua.LString(h.Value))
 		}
 		if !raw {
 			L.SetMetatable(t, st.api[apiReqHeadersMeta].(*glua.LTable))

@@ -11,6 +11,7 @@ import (
 	"gresty/http"
 	"gresty/httpparse"
 	"gresty/luavm"
+	"gresty/luavm/ltable"
 )
 
 // This file is the response side of the ngx API: ngx.header,
@@ -191,7 +192,8 @@ func tostringValue(L *glua.LState, v glua.LValue) string {
 // setRespHeaderLua is ngx.header[key] = value (addOnly false) and
 // ngx.resp.add_header (addOnly true), as lua-resty-core's set_resp_header.
 func (c *reqCtx) setRespHeaderLua(L *glua.LState, key string, value glua.LValue, addOnly bool) {
-	var vals []string
+	var one [1]string
+	vals := one[:0]
 	clear := false
 	switch v := value.(type) {
 	case *glua.LNilType:
@@ -217,7 +219,7 @@ func (c *reqCtx) setRespHeaderLua(L *glua.LState, key string, value glua.LValue,
 			clear = true
 		}
 	default:
-		vals = []string{tostringValue(L, value)}
+		vals = append(vals, tostringValue(L, value))
 	}
 	r := c.r
 	if r.HeaderSent || c.headersSent {
@@ -230,7 +232,7 @@ func (c *reqCtx) setRespHeaderLua(L *glua.LState, key string, value glua.LValue,
 	}
 	c.out.headersSet = true
 	if clear {
-		vals = []string{""}
+		vals = append(vals[:0], "")
 	}
 	for i, v := range vals {
 		if !c.setRespHeader(key, v, !addOnly && i == 0) {
@@ -281,14 +283,15 @@ func (c *reqCtx) setRespHeader(key, value string, override bool) bool {
 	key = escapeHeader(key, headerNameEscape)
 	value = escapeHeader(value, headerValueEscape)
 	out := &c.r.Out
-	b, ok := respBuiltins[strings.ToLower(key)]
+	var lower [24]byte
+	b, ok := respBuiltins[string(appendLower(lower[:0], key))]
 	if !ok {
-		setGenericHeader(out, key, value, override)
+		setGenericHeader(c.r, key, value, override)
 		return true
 	}
 	switch b.kind {
 	case hkBuiltin:
-		setBuiltinHeader(out, b.known, key, value, override)
+		setBuiltinHeader(c.r, b.known, key, value, override)
 		if value == "" {
 			// nginx keeps a hidden header in the place of a cleared
 			// Server or Date, so its header filter adds none.
@@ -300,7 +303,7 @@ func (c *reqCtx) setRespHeader(key, value string, override bool) bool {
 			}
 		}
 	case hkLocation:
-		setBuiltinHeader(out, b.known, key, value, override)
+		setBuiltinHeader(c.r, b.known, key, value, override)
 		if h := out.Known(httpparse.HdrLocation); h != nil && len(h.Value) > 0 && h.Value[0] == '/' {
 			// ngx_lua leaves a relative Location alone: nginx's
 			// header filter must not make it absolute.
@@ -312,7 +315,7 @@ func (c *reqCtx) setRespHeader(key, value string, override bool) bool {
 		} else {
 			out.LastModified = http.ParseHTTPTime([]byte(value))
 		}
-		setBuiltinHeader(out, b.known, key, value, override)
+		setBuiltinHeader(c.r, b.known, key, value, override)
 	case hkContentLength:
 		if value == "" {
 			out.ContentLength = -1
@@ -323,7 +326,7 @@ func (c *reqCtx) setRespHeader(key, value string, override bool) bool {
 			}
 			out.ContentLength = n
 		}
-		setBuiltinHeader(out, b.known, key, value, override)
+		setBuiltinHeader(c.r, b.known, key, value, override)
 	case hkContentType:
 		out.ContentType = value
 		if strings.IndexByte(value, ';') >= 0 {
@@ -331,9 +334,9 @@ func (c *reqCtx) setRespHeader(key, value string, override bool) bool {
 			out.Charset = ""
 		}
 		c.out.mimeSet = true
-		setGenericHeader(out, key, "", true)
+		setGenericHeader(c.r, key, "", true)
 	case hkMulti:
-		setMultiHeader(out, b.known, key, value, override)
+		setMultiHeader(c.r, b.known, key, value, override)
 	}
 	return true
 }
@@ -360,7 +363,8 @@ func parseOffset(s string) (int64, bool) {
 // setGenericHeader is ngx_lua's set_header_helper for the response: with
 // override the first header of that name takes the value (an empty one
 // removes it) and the others go; without, the value is added.
-func setGenericHeader(out *http.ResponseHeaders, key, value string, override bool) {
+func setGenericHeader(r *http.Request, key, value string, override bool) {
+	out := &r.Out
 	if override {
 		matched := false
 		for i := range out.Headers {
@@ -371,7 +375,7 @@ func setGenericHeader(out *http.ResponseHeaders, key, value string, override boo
 			if value == "" || matched {
 				h.Name = nil
 			} else {
-				h.Value = []byte(value)
+				h.Value = arenaBytes(r, value)
 			}
 			matched = true
 		}
@@ -382,29 +386,31 @@ func setGenericHeader(out *http.ResponseHeaders, key, value string, override boo
 	if value == "" {
 		return
 	}
-	out.Add([]byte(key), []byte(value))
+	out.Add(arenaBytes(r, key), arenaBytes(r, value))
 }
 
 // setBuiltinHeader sets a header nginx points to from headers_out: the
 // one it knows takes the value (and the name as written).
-func setBuiltinHeader(out *http.ResponseHeaders, k httpparse.KnownHeader, key, value string, override bool) {
+func setBuiltinHeader(r *http.Request, k httpparse.KnownHeader, key, value string, override bool) {
+	out := &r.Out
 	h := out.Known(k)
 	if h == nil {
-		setGenericHeader(out, key, value, override)
+		setGenericHeader(r, key, value, override)
 		return
 	}
 	if value == "" {
 		h.Name = nil
 		return
 	}
-	h.Name = []byte(key)
-	h.Value = []byte(value)
+	h.Name = arenaBytes(r, key)
+	h.Value = arenaBytes(r, value)
 }
 
 // setMultiHeader sets Cache-Control or Link, the headers nginx 1.22 keeps
 // in an array: with override the first takes the value and the others
 // are cleared; without, a cleared one is reused or one is added.
-func setMultiHeader(out *http.ResponseHeaders, k httpparse.KnownHeader, key, value string, override bool) {
+func setMultiHeader(r *http.Request, k httpparse.KnownHeader, key, value string, override bool) {
+	out := &r.Out
 	first := -1
 	for i := range out.Headers {
 		h := &out.Headers[i]
@@ -413,7 +419,7 @@ func setMultiHeader(out *http.ResponseHeaders, k httpparse.KnownHeader, key, val
 		}
 		if !override {
 			if h.Name == nil && value != "" {
-				h.Name, h.Value = []byte(key), []byte(value)
+				h.Name, h.Value = arenaBytes(r, key), arenaBytes(r, value)
 				return
 			}
 			continue
@@ -426,18 +432,26 @@ func setMultiHeader(out *http.ResponseHeaders, k httpparse.KnownHeader, key, val
 	}
 	if override && first >= 0 {
 		h := &out.Headers[first]
-		h.Value = []byte(value)
+		h.Value = arenaBytes(r, value)
 		switch {
 		case value == "":
 			h.Name = nil
 		case h.Name == nil:
-			h.Name = []byte(key)
+			h.Name = arenaBytes(r, key)
 		}
 		return
 	}
 	if value != "" {
-		out.Add([]byte(key), []byte(value))
+		out.Add(arenaBytes(r, key), arenaBytes(r, value))
 	}
+}
+
+// arenaBytes copies a header name or value into the request's arena: the
+// response headers live no longer than the request.
+func arenaBytes(r *http.Request, s string) []byte {
+	b := r.Alloc(len(s))
+	copy(b, s)
+	return b
 }
 
 // pushRespHeader is ngx.header[key]: a string, a table of the values of
@@ -504,7 +518,7 @@ func (st *loopState) respGetHeaders(L *glua.LState) int {
 	c := st.apiReq(L)
 	r := c.r
 	out := &r.Out
-	t := L.NewTable()
+	t := ltable.NewTable(0, len(out.Headers)+4)
 	if !raw {
 		L.SetMetatable(t, st.api[apiRespHeadersMeta].(*glua.LTable))
 	}
@@ -542,11 +556,11 @@ func (st *loopState) respGetHeaders(L *glua.LState) int {
 		if h.Name == nil {
 			continue
 		}
-		key := string(h.Name)
+		key := st.keys.Bytes(h.Name)
 		if !raw {
-			key = strings.ToLower(key)
+			key = st.keys.Lower(h.Name)
 		}
-		setMultiValue(L, t, glua.LString(key), glua.LString(h.Value))
+		setMultiValue(L, t, key, glua.LString(h.Value))
 		if count--; count <= 0 {
 			break
 		}
@@ -559,20 +573,19 @@ func (st *loopState) respGetHeaders(L *glua.LState) int {
 	return 1
 }
 
-// setMultiValue adds value under key, turning a repeated key into an
-// array of its values (ngx_http_lua_set_multi_value_table).
+// setMultiValue adds value under key (a boxed LString), turning a
+// repeated key into an array of its values as ngx_lua does.
 func setMultiValue(L *glua.LState, t *glua.LTable, key, value glua.LValue) {
-	old := t.RawGet(key)
-	switch o := old.(type) {
+	switch o := ltable.GetString(t, string(key.(glua.LString))).(type) {
 	case *glua.LNilType:
-		t.RawSet(key, value)
+		ltable.SetString(t, key, value)
 	case *glua.LTable:
 		o.RawSetInt(o.Len()+1, value)
 	default:
 		a := L.CreateTable(4, 0)
-		a.RawSetInt(1, old)
+		a.RawSetInt(1, o)
 		a.RawSetInt(2, value)
-		t.RawSet(key, a)
+		ltable.SetString(t, key, a)
 	}
 }
 
@@ -639,4 +652,16 @@ func (c *reqCtx) apiLogf(level errlog.Level, format string, args ...any) {
 		format += " while logging request"
 	}
 	c.r.Logf(level, format, args...)
+}
+
+// appendLower appends s in ASCII lower case.
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
 }

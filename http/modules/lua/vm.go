@@ -10,6 +10,7 @@ import (
 	"gresty/errlog"
 	"gresty/http"
 	"gresty/luavm"
+	"gresty/luavm/ltable"
 )
 
 // loopState is the Lua world of one loop for one configuration: its VM,
@@ -43,6 +44,8 @@ type loopState struct {
 	threads threadCache
 	// freeCtx are request contexts kept for reuse (ctx.go).
 	freeCtx []*reqCtx
+	// keys interns header names for the tables get_headers builds.
+	keys ltable.Keys
 }
 
 // apiInstaller adds part of the ngx API to a new VM. Files of this package

@@ -1,0 +1,146 @@
+package luavm
+
+import (
+	"reflect"
+	"unsafe"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"gresty/luavm/ltable"
+)
+
+// t.name and t.name = v compile to gopher-lua's GETTABLEKS and SETTABLEKS
+// with the name as a constant the compiler already boxed, but the VM
+// passes it on as a Go string: it boxes it again for every __index or
+// __newindex function call (ngx.var.x, ngx.header.x, ngx.ctx.x) and for
+// every new key of a plain table. Both instructions are wrapped here (as
+// concat.go wraps CONCAT) so that these two cases use the constant as it
+// is; everything else (non-tables, __index tables, errors) goes to the
+// original, so messages and semantics stay gopher-lua's.
+
+// regMirror mirrors the head of gopher-lua's registry (v1.1.2): the
+// value stack and its top.
+type regMirror struct {
+	array []lua.LValue
+	top   int
+}
+
+// offReg is the offset of LState.reg, computed once at init.
+var offReg = regLayoutCheck()
+
+func regLayoutCheck() uintptr {
+	f, ok := reflect.TypeOf(lua.LState{}).FieldByName("reg")
+	if !ok || f.Type.Kind() != reflect.Pointer {
+		panic("luavm: gopher-lua LState has no reg pointer; the registry mirror needs updating")
+	}
+	real, mirror := f.Type.Elem(), reflect.TypeOf(regMirror{})
+	for i := 0; i < mirror.NumField(); i++ {
+		m, r := mirror.Field(i), real.Field(i)
+		if m.Name != r.Name || m.Offset != r.Offset || m.Type != r.Type {
+			panic("luavm: gopher-lua registry field " + r.Name + " does not match the mirror")
+		}
+	}
+	return f.Offset
+}
+
+func regOf(L *lua.LState) *regMirror {
+	return *(**regMirror)(unsafe.Add(unsafe.Pointer(L), offReg))
+}
+
+// opBitRk marks an RK operand that is a constant (gopher-lua's opBitRk).
+const opBitRk = 1 << 8
+
+// rk is the value of an RK operand: a constant or a register.
+func rk(f *frame, rg *regMirror, x int) lua.LValue {
+	if x&opBitRk != 0 {
+		return f.Fn.Proto.Constants[x&^opBitRk]
+	}
+	return rg.array[f.LocalBase+x]
+}
+
+// metaFunc is t's metatable's field name when it is a function.
+func metaFunc(t *lua.LTable, name string) *lua.LFunction {
+	mt, ok := t.Metatable.(*lua.LTable)
+	if !ok {
+		return nil
+	}
+	fn, _ := mt.RawGetString(name).(*lua.LFunction)
+	return fn
+}
+
+func init() {
+	getOrig := jumpTable[lua.OP_GETTABLEKS]
+	setOrig := jumpTable[lua.OP_SETTABLEKS]
+	if getOrig == nil || setOrig == nil {
+		panic("luavm: gopher-lua has no GETTABLEKS or SETTABLEKS handler to wrap")
+	}
+	// R(A) := R(B)[RK(C)]
+	jumpTable[lua.OP_GETTABLEKS] = func(L *lua.LState, inst uint32, baseframe unsafe.Pointer) int {
+		f, rg := curFrame(L), regOf(L)
+		ra := f.LocalBase + int(inst>>18)&0xff
+		if ra >= len(rg.array) {
+			return getOrig(L, inst, baseframe)
+		}
+		t, ok := rg.array[f.LocalBase+int(inst&0x1ff)].(*lua.LTable)
+		if !ok {
+			return getOrig(L, inst, baseframe)
+		}
+		key := rk(f, rg, int(inst>>9)&0x1ff)
+		s, ok := key.(lua.LString)
+		if !ok {
+			return getOrig(L, inst, baseframe)
+		}
+		v := ltable.GetString(t, string(s))
+		if v == lua.LNil {
+			fn := metaFunc(t, "__index")
+			if fn == nil {
+				return getOrig(L, inst, baseframe)
+			}
+			L.Push(fn)
+			L.Push(t)
+			L.Push(key)
+			L.Call(2, 1)
+			v = L.Get(-1)
+			L.Pop(1)
+			rg = regOf(L) // the call may have grown the stack
+		}
+		rg.array[ra] = v
+		if ra >= rg.top {
+			rg.top = ra + 1
+		}
+		return 0
+	}
+	// R(A)[RK(B)] := RK(C)
+	jumpTable[lua.OP_SETTABLEKS] = func(L *lua.LState, inst uint32, baseframe unsafe.Pointer) int {
+		f, rg := curFrame(L), regOf(L)
+		t, ok := rg.array[f.LocalBase+int(inst>>18)&0xff].(*lua.LTable)
+		if !ok {
+			return setOrig(L, inst, baseframe)
+		}
+		key := rk(f, rg, int(inst&0x1ff))
+		s, ok := key.(lua.LString)
+		if !ok {
+			return setOrig(L, inst, baseframe)
+		}
+		value := rk(f, rg, int(inst>>9)&0x1ff)
+		if ltable.GetString(t, string(s)) != lua.LNil {
+			ltable.SetString(t, key, value)
+			return 0
+		}
+		mt, ok := t.Metatable.(*lua.LTable)
+		if !ok || mt.RawGetString("__newindex") == lua.LNil {
+			ltable.SetString(t, key, value)
+			return 0
+		}
+		fn := metaFunc(t, "__newindex")
+		if fn == nil {
+			return setOrig(L, inst, baseframe)
+		}
+		L.Push(fn)
+		L.Push(t)
+		L.Push(key)
+		L.Push(value)
+		L.Call(3, 0)
+		return 0
+	}
+}

@@ -1,0 +1,183 @@
+// Package ltable builds gopher-lua tables of string keys without the
+// allocations the public API makes per key.
+package ltable
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"strings"
+	"unsafe"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// gopher-lua keeps, beside a table's map of string keys, a slice and a map
+// of its keys for next(). RawSetString boxes the key again for that map on
+// every new key, and both grow from empty, so a table of n string keys
+// built through the API costs about 2n+6 allocations. The API builds such
+// tables per request (ngx.req.get_headers, cjson.decode), so this file
+// builds them directly: the three structures sized once, and keys boxed
+// once by the caller (usually interned, see Keys). The table's layout is
+// read through a mirror checked against the real type when the package
+// initialises, as luavm does for call frames.
+
+// tableMirror mirrors gopher-lua's LTable (v1.1.2).
+type tableMirror struct {
+	Metatable lua.LValue
+	array     []lua.LValue
+	dict      map[lua.LValue]lua.LValue
+	strdict   map[string]lua.LValue
+	keys      []lua.LValue
+	k2i       map[lua.LValue]int
+}
+
+func init() {
+	real, mirror := reflect.TypeOf(lua.LTable{}), reflect.TypeOf(tableMirror{})
+	if real.Size() != mirror.Size() || real.NumField() != mirror.NumField() {
+		panic(fmt.Sprintf("ltable: gopher-lua LTable layout changed (size %d, %d fields)", real.Size(), real.NumField()))
+	}
+	for i := 0; i < mirror.NumField(); i++ {
+		m, r := mirror.Field(i), real.Field(i)
+		if m.Name != r.Name || m.Offset != r.Offset || m.Type != r.Type {
+			panic("ltable: gopher-lua LTable field " + r.Name + " does not match the mirror")
+		}
+	}
+}
+
+func mirrorOf(t *lua.LTable) *tableMirror { return (*tableMirror)(unsafe.Pointer(t)) }
+
+// NewTable returns an empty table with room for narr array entries and
+// nhash string keys, next()'s bookkeeping included.
+func NewTable(narr, nhash int) *lua.LTable {
+	t := &lua.LTable{Metatable: lua.LNil}
+	m := mirrorOf(t)
+	if narr > 0 {
+		m.array = make([]lua.LValue, 0, narr)
+	}
+	if nhash > 0 {
+		m.strdict = make(map[string]lua.LValue, nhash)
+		m.keys = make([]lua.LValue, 0, nhash)
+		m.k2i = make(map[lua.LValue]int, nhash)
+	}
+	return t
+}
+
+// SetString is t.RawSetString for a key already boxed: key must hold a
+// lua.LString. Storing it as is saves the allocation RawSetString makes
+// for each new key; a table's first string key also starts smaller
+// structures than RawSetString's 32 entries.
+func SetString(t *lua.LTable, key, value lua.LValue) {
+	s := string(key.(lua.LString))
+	if value == lua.LNil {
+		t.RawSetString(s, value)
+		return
+	}
+	m := mirrorOf(t)
+	if m.strdict == nil {
+		m.strdict = make(map[string]lua.LValue)
+	}
+	if m.keys == nil {
+		m.keys = make([]lua.LValue, 0, 4)
+		m.k2i = make(map[lua.LValue]int)
+	}
+	m.strdict[s] = value
+	if _, ok := m.k2i[key]; !ok {
+		m.k2i[key] = len(m.keys)
+		m.keys = append(m.keys, key)
+	}
+}
+
+// GetString is t.RawGetString (no metamethods).
+func GetString(t *lua.LTable, s string) lua.LValue {
+	if v, ok := mirrorOf(t).strdict[s]; ok {
+		return v
+	}
+	return lua.LNil
+}
+
+// Keys interns the strings used again and again as table keys (header
+// names, a JSON API's member names), each boxed once as a lua.LValue. It
+// belongs to one loop. It stops growing at a bound, so a stream of unique
+// keys costs what it cost without it.
+type Keys struct {
+	m     map[string]lua.LValue
+	lower map[string]lua.LValue
+}
+
+const (
+	keysMax   = 4096 // entries per map
+	keysMaxID = 64   // longest string interned
+)
+
+// Bytes returns b as a boxed lua.LString.
+func (k *Keys) Bytes(b []byte) lua.LValue {
+	if v, ok := k.m[string(b)]; ok {
+		return v
+	}
+	return k.add(string(b))
+}
+
+// String returns s as a boxed lua.LString.
+func (k *Keys) String(s string) lua.LValue {
+	if v, ok := k.m[s]; ok {
+		return v
+	}
+	return k.add(s)
+}
+
+func (k *Keys) add(s string) lua.LValue {
+	if len(s) > keysMaxID || len(k.m) >= keysMax {
+		return lua.LString(s)
+	}
+	// s may be part of a larger string (a JSON document) that the cache
+	// must not keep alive.
+	s = strings.Clone(s)
+	v := lua.LValue(lua.LString(s))
+	if k.m == nil {
+		k.m = make(map[string]lua.LValue)
+	}
+	k.m[s] = v
+	return v
+}
+
+// Lower returns b in lower case (ASCII) as a boxed lua.LString, as
+// ngx.req.get_headers names headers.
+func (k *Keys) Lower(b []byte) lua.LValue {
+	if v, ok := k.lower[string(b)]; ok {
+		return v
+	}
+	l := make([]byte, len(b))
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		l[i] = c
+	}
+	v := lua.LValue(lua.LString(l))
+	if len(b) <= keysMaxID && len(k.lower) < keysMax {
+		if k.lower == nil {
+			k.lower = make(map[string]lua.LValue)
+		}
+		k.lower[string(b)] = v
+	}
+	return v
+}
+
+// smallInts holds the integers 0 to 1023 boxed once: boxing a float64
+// allocates, and small integers are most of the numbers a request sees
+// (JSON members, counters, status codes).
+var smallInts = func() (a [1024]lua.LValue) {
+	for i := range a {
+		a[i] = lua.LNumber(i)
+	}
+	return
+}()
+
+// Number returns n boxed, without allocating for small integers.
+func Number(n float64) lua.LValue {
+	if i := int(n); float64(i) == n && i >= 0 && i < len(smallInts) && (i != 0 || !math.Signbit(n)) {
+		return smallInts[i]
+	}
+	return lua.LNumber(n)
+}

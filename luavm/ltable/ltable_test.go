@@ -1,0 +1,89 @@
+package ltable
+
+import (
+	"math"
+	"testing"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// The tables built here must behave as gopher-lua's own: lookups, next()
+// over every key once, deletion, and later writes through the public API.
+func TestTableMatchesGopherLua(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	var k Keys
+	tb := NewTable(0, 3)
+	for _, name := range []string{"host", "accept", "x-a", "host"} {
+		SetString(tb, k.String(name), lua.LString("v-"+name))
+	}
+	tb.RawSetString("later", lua.LTrue)
+	SetString(tb, k.String("gone"), lua.LTrue)
+	SetString(tb, k.String("gone"), lua.LNil)
+	L.SetGlobal("t", tb)
+	if err := L.DoString(`
+		local seen, n = {}, 0
+		for k, v in pairs(t) do
+			assert(not seen[k], "key twice: " .. k)
+			seen[k] = v
+			n = n + 1
+		end
+		assert(n == 4, "keys: " .. n)
+		assert(seen.host == "v-host" and seen.accept == "v-accept" and seen["x-a"] == "v-x-a" and seen.later == true)
+		assert(t.gone == nil)
+		t.extra = 1
+		assert(t.extra == 1)
+	`); err != nil {
+		t.Fatal(err)
+	}
+	if GetString(tb, "accept") != lua.LString("v-accept") || GetString(tb, "none") != lua.LNil {
+		t.Fatal("GetString")
+	}
+	// A table gopher-lua made, without string keys yet.
+	plain := L.NewTable()
+	SetString(plain, k.String("a"), lua.LNumber(1))
+	if plain.RawGetString("a") != lua.LNumber(1) {
+		t.Fatal("SetString on a plain table")
+	}
+	if key, v := plain.Next(lua.LNil); key != lua.LString("a") || v != lua.LNumber(1) {
+		t.Fatalf("next: %v %v", key, v)
+	}
+}
+
+func TestKeys(t *testing.T) {
+	var k Keys
+	if k.Lower([]byte("X-Api-Key")) != lua.LString("x-api-key") || k.Lower([]byte("\xc3\x84b")) != lua.LString("\xc3\x84b") {
+		t.Fatal("Lower")
+	}
+	doc := "{\"member\":1}"
+	a := k.String(doc[2:8])
+	if a != lua.LString("member") || k.Bytes([]byte("member")) != a {
+		t.Fatal("String/Bytes")
+	}
+	if n := testing.AllocsPerRun(100, func() { k.Lower([]byte("X-Api-Key")); k.String("member") }); n != 0 {
+		t.Fatalf("interned lookups allocate %v times", n)
+	}
+	for i := 0; i < 2*keysMax; i++ {
+		k.String(string(rune('a'+i%26)) + string(rune(i)))
+	}
+	if len(k.m) > keysMax {
+		t.Fatalf("%d keys kept", len(k.m))
+	}
+}
+
+func TestNumber(t *testing.T) {
+	for _, f := range []float64{0, 1, 200, 1023, 1024, -1, 0.5, 1e300, math.Inf(1)} {
+		if v := Number(f); v != lua.LNumber(f) {
+			t.Fatalf("Number(%v) = %v", f, v)
+		}
+	}
+	if v := Number(math.Copysign(0, -1)); !math.Signbit(float64(v.(lua.LNumber))) {
+		t.Fatal("-0 lost its sign")
+	}
+	if v := Number(math.NaN()); v.(lua.LNumber) == v.(lua.LNumber) {
+		t.Fatal("NaN")
+	}
+	if n := testing.AllocsPerRun(100, func() { Number(404) }); n != 0 {
+		t.Fatalf("Number(404) allocates %v times", n)
+	}
+}
