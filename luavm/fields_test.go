@@ -58,8 +58,8 @@ func TestFieldAccessSemantics(t *testing.T) {
 		t.Fatal(err)
 	}
 	for code, want := range map[string]string{
-		`local n = nil; return n.field`:        "attempt to index a non-table object(nil) with key 'field'",
-		`local n = 5; n.field = 1`:             "attempt to index a non-table object(number) with key 'field'",
+		`local n = nil; return n.field`: "attempt to index a non-table object(nil) with key 'field'",
+		`local n = 5; n.field = 1`:      "attempt to index a non-table object(number) with key 'field'",
 		`local t = setmetatable({}, {__index = function() error("boom") end}); return t.x`: "boom",
 	} {
 		err := L.DoString(code)
