@@ -24,6 +24,7 @@ func (vm *VM) openBase() {
 		"error":          vm.baseError,
 		"assert":         vm.baseAssert,
 		"setmetatable":   baseSetMetatable,
+		"type":           baseType,
 	} {
 		g.RawSetString(name, L.NewFunction(fn))
 	}
@@ -35,6 +36,25 @@ func (vm *VM) openBase() {
 	for _, name := range []string{"_GOPHER_LUA_VERSION", "_printregs", "channel"} {
 		g.RawSetString(name, lua.LNil)
 	}
+}
+
+// typeNames are type()'s answers, boxed once: gopher-lua's type boxes
+// the name on every call.
+var typeNames = func() (a [lua.LTChannel + 1]lua.LValue) {
+	for i := range a {
+		a[i] = lua.LString(lua.LValueType(i).String())
+	}
+	return
+}()
+
+func baseType(L *lua.LState) int {
+	t := L.CheckAny(1).Type()
+	if int(t) < len(typeNames) {
+		L.Push(typeNames[t])
+	} else {
+		L.Push(lua.LString(t.String()))
+	}
+	return 1
 }
 
 // ToString converts v as LuaJIT's tostring does, calling __tostring.

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"gresty/luavm/ltable"
 )
 
 func (vm *VM) openString() {
@@ -15,6 +17,42 @@ func (vm *VM) openString() {
 	s.RawSetString("format", L.NewFunction(vm.strFormat))
 	s.RawSetString("rep", L.NewFunction(strRep))
 	s.RawSetString("char", L.NewFunction(strChar))
+	s.RawSetString("byte", L.NewFunction(strByte))
+}
+
+// strByte is LuaJIT's string.byte. gopher-lua's returns every byte from
+// i to the end when j is absent (string.byte("abc") is 97, 98, 99 there,
+// 97 in LuaJIT) and boxes each one anew.
+func strByte(L *lua.LState) int {
+	s := checkString(L, 1)
+	n := int32(len(s))
+	start := int32(1)
+	if L.Get(2) != lua.LNil {
+		start = toInt32(checkNumber(L, 2))
+	}
+	stop := start
+	if L.Get(3) != lua.LNil {
+		stop = toInt32(checkNumber(L, 3))
+	}
+	if stop < 0 {
+		stop += n + 1
+	}
+	if start < 0 {
+		start += n + 1
+	}
+	if start <= 0 {
+		start = 1
+	}
+	if stop > n {
+		stop = n
+	}
+	if start > stop {
+		return 0
+	}
+	for i := start - 1; i < stop; i++ {
+		L.Push(ltable.Number(float64(s[i])))
+	}
+	return int(stop - start + 1)
 }
 
 // maxStr bounds strings built by string.rep; LuaJIT fails to allocate

@@ -2,6 +2,7 @@ package lua
 
 import (
 	"time"
+	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
 	"golang.org/x/sys/unix"
@@ -295,12 +296,15 @@ func (op *connOp) resume() {
 // peekConn looks at the socket for input nobody read yet: it reports the
 // byte count (0: the peer closed) and whether there was anything.
 func peekConn(c *eventloop.Conn) (int, bool) {
+	// A raw recv: unix.Recvfrom allocates room for a peer address that a
+	// connected socket does not report.
 	var b [1]byte
-	n, _, err := unix.Recvfrom(c.Fd(), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-	if err != nil {
+	n, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(c.Fd()), uintptr(unsafe.Pointer(&b[0])), 1,
+		unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
+	if errno != 0 {
 		return 0, false
 	}
-	return n, true
+	return int(n), true
 }
 
 // tcpSetKeepalive is sock:setkeepalive(timeout?, size?).

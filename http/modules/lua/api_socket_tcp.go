@@ -6,9 +6,11 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
 	"golang.org/x/sys/unix"
@@ -16,6 +18,7 @@ import (
 	"gresty/errlog"
 	"gresty/eventloop"
 	"gresty/luavm"
+	"gresty/luavm/ltable"
 	"gresty/resolver"
 )
 
@@ -81,6 +84,8 @@ type tcpSock struct {
 	c    *reqCtx
 	conf *LocConf
 	kind sockKind
+	// res holds a read's results while they are handed to the thread.
+	res [3]glua.LValue
 
 	conn *eventloop.Conn
 	// peerName is the peer as nginx names it in connect errors; addr and
@@ -261,24 +266,37 @@ func (ss *sockState) tcpConnect(L *glua.LState) int {
 		}
 		n--
 	}
-	port := 0
+	port, hasPort := 0, false
 	if _, isNum := numberValue(L.Get(3)); n >= 3 && isNum {
+		hasPort = true
 		pv, _ := numberValue(L.Get(3))
 		port = int(pv)
 		if port < 0 || port > 65535 {
 			return pushErr(L, fmt.Sprintf("bad port number: %d", port))
 		}
-		if !customPool {
-			key = host + ":" + L.ToString(3)
-		}
-	} else if len(host) >= 5 && strings.EqualFold(host[:5], "unix:") {
-		if !customPool {
-			key = host
-		}
-	} else {
+	} else if len(host) < 5 || !strings.EqualFold(host[:5], "unix:") {
 		return pushErr(L, "missing the port number")
 	}
-	t.RawSetInt(slotKey, glua.LString(key))
+	var keyv glua.LValue
+	switch {
+	case customPool:
+		keyv = glua.LString(key)
+	case !hasPort:
+		keyv = ss.st.keys.String(host)
+	default:
+		// host:port, as nginx names the pool; interned, since a loop
+		// talks to few backends.
+		var buf [64]byte
+		b := append(append(buf[:0], host...), ':')
+		if v, ok := L.Get(3).(glua.LNumber); ok && float64(v) == float64(port) {
+			b = strconv.AppendInt(b, int64(port), 10)
+		} else {
+			b = append(b, L.ToString(3)...)
+		}
+		keyv = ss.st.keys.Bytes(b)
+	}
+	key = string(keyv.(glua.LString))
+	t.RawSetInt(slotKey, keyv)
 
 	u := sockOf(t)
 	if u != nil {
@@ -862,20 +880,25 @@ func (u *tcpSock) readResult(rc int) []glua.LValue {
 	out := glua.LString(u.op.out)
 	u.op.out = u.op.out[:0]
 	u.afterReqRead()
+	var err glua.LValue
 	switch rc {
 	case opOK:
-		return []glua.LValue{out}
+		u.res[0] = out
+		return u.res[:1]
 	case opTimeout:
-		return []glua.LValue{glua.LNil, glua.LString("timeout"), out}
+		err = glua.LString("timeout")
 	case opClosed:
 		u.finalizeRead()
-		return []glua.LValue{glua.LNil, glua.LString("closed"), out}
+		err = glua.LString("closed")
 	case opAbort:
 		u.finalizeRead()
-		return []glua.LValue{glua.LNil, glua.LString("client aborted"), out}
+		err = glua.LString("client aborted")
+	default:
+		u.finalizeRead()
+		err = glua.LString(errnoText(u.connErr))
 	}
-	u.finalizeRead()
-	return []glua.LValue{glua.LNil, glua.LString(errnoText(u.connErr)), out}
+	u.res = [3]glua.LValue{glua.LNil, err, out}
+	return u.res[:]
 }
 
 // readable checks that the socket can be read, logging as ngx_lua when it
@@ -1102,7 +1125,8 @@ func (ss *sockState) tcpSend(L *glua.LState) int {
 	if c.debugOn() {
 		c.logf(errlog.Debug, "lua tcp socket send timeout: %d", u.sendTimeout.Milliseconds())
 	}
-	data := ss.st.sendBytes(L, 2)
+	// the connection copies what it is given (sendRaw's too).
+	data := ss.st.sendBytes(L, 2, true)
 	if len(data) == 0 {
 		L.Push(glua.LNumber(0))
 		return 1
@@ -1132,7 +1156,7 @@ func (ss *sockState) tcpSend(L *glua.LState) int {
 		return pushErr(L, "closed")
 	}
 	if before == 0 && len(data) <= fastSendMax {
-		L.Push(glua.LNumber(len(data)))
+		L.Push(ltable.Number(float64(len(data))))
 		return 1
 	}
 	u.vm().CheckYieldable(L)
@@ -1162,11 +1186,17 @@ func (u *tcpSock) writeTimedOut() {
 }
 
 // sendBytes formats send's argument: a string, a number, a boolean, nil
-// or an array table of strings and numbers (nested arrays too).
-func (st *loopState) sendBytes(L *glua.LState, n int) []byte {
+// or an array table of strings and numbers (nested arrays too). With
+// scratch set the bytes are valid only until the next call and must not
+// be modified (a string's own bytes, or a buffer of the loop's): for a
+// caller that copies them at once.
+func (st *loopState) sendBytes(L *glua.LState, n int, scratch bool) []byte {
 	v := L.Get(n)
 	switch x := v.(type) {
 	case glua.LString:
+		if scratch {
+			return unsafe.Slice(unsafe.StringData(string(x)), len(x))
+		}
 		return []byte(x)
 	case glua.LNumber:
 		return luavm.AppendNumber(nil, float64(x))
@@ -1178,6 +1208,10 @@ func (st *loopState) sendBytes(L *glua.LState, n int) []byte {
 		}
 		return []byte("false")
 	case *glua.LTable:
+		if scratch {
+			st.sendBuf = appendStrTable(L, st.sendBuf[:0], x, n)
+			return st.sendBuf
+		}
 		return appendStrTable(L, nil, x, n)
 	}
 	if n > L.GetTop() {
@@ -1190,17 +1224,7 @@ func (st *loopState) sendBytes(L *glua.LState, n int) []byte {
 // appendStrTable flattens an array table of strings and numbers, nested
 // to any depth (ngx_http_lua_calc_strlen_in_table with strict checks).
 func appendStrTable(L *glua.LState, b []byte, t *glua.LTable, arg int) []byte {
-	max := 0
-	bad := false
-	t.ForEach(func(k, _ glua.LValue) {
-		if kn, ok := k.(glua.LNumber); ok && float64(kn) == float64(int(kn)) && int(kn) >= 1 {
-			if int(kn) > max {
-				max = int(kn)
-			}
-			return
-		}
-		bad = true
-	})
+	max, bad := ltable.ArrayLen(t)
 	if bad {
 		luavm.ArgError(L, arg, "non-array table found")
 	}
@@ -1251,9 +1275,10 @@ func tcpSetTimeout(L *glua.LState) int {
 	}
 	ms := timeoutArg(L, 2)
 	t := checkSockTable(L)
-	t.RawSetInt(slotConnectTimeout, glua.LNumber(ms))
-	t.RawSetInt(slotSendTimeout, glua.LNumber(ms))
-	t.RawSetInt(slotReadTimeout, glua.LNumber(ms))
+	v := ltable.Number(float64(ms))
+	t.RawSetInt(slotConnectTimeout, v)
+	t.RawSetInt(slotSendTimeout, v)
+	t.RawSetInt(slotReadTimeout, v)
 	if u := sockOf(t); u != nil {
 		if ms > 0 {
 			d := time.Duration(ms) * time.Millisecond

@@ -313,7 +313,7 @@ func (ss *sockState) udpSend(L *glua.LState) int {
 	if u.wait.alive() {
 		return pushErr(L, "socket busy")
 	}
-	data := ss.st.sendBytes(L, 2)
+	data := ss.st.sendBytes(L, 2, false)
 	if u.connErr != nil {
 		err := u.connErr
 		u.connErr = nil

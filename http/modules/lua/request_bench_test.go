@@ -3,11 +3,15 @@ package lua_test
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"gresty/internal/benchtest"
+	"gresty/internal/nginxtest"
 )
 
 // luaBenchConf is the configuration of the load benchmark's Lua scenarios
@@ -100,4 +104,58 @@ func BenchmarkLuaRequest(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkLuaRedis is the lua-redis load scenario on one loop: Debian's
+// lua-resty-redis GET of one key over a keepalive cosocket to a real
+// redis-server, then ngx.say of the value. It shows what the pure-Lua
+// client costs per request beyond the hello handler.
+func BenchmarkLuaRedis(b *testing.B) {
+	if _, err := os.Stat(restyLibDir + "/nginx/redis.lua"); err != nil {
+		b.Skip("Debian's lua-nginx-redis is not installed")
+	}
+	port := nginxtest.StartBackend(b, "redis-server", func(port int) []string {
+		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
+	})
+	conf := strings.Replace(`
+events { worker_connections 64; }
+http {
+    access_log off;
+    keepalive_requests 1000000000;
+    lua_package_path "`+restyLibDir+`/?.lua;;";
+    server {
+        listen 127.0.0.1:%d;
+        root %s;
+        location = /redis {
+            content_by_lua_block {
+                local redis = require "nginx.redis"
+                local red = redis:new()
+                red:set_timeout(1000)
+                assert(red:connect("127.0.0.1", REDIS_PORT))
+                local v = red:get("gresty:bench")
+                if v == ngx.null then
+                    v = "gresty reads this from redis"
+                    assert(red:set("gresty:bench", v))
+                end
+                red:set_keepalive(10000, 100)
+                ngx.say(v)
+            }
+        }
+    }
+}
+`, "REDIS_PORT", strconv.Itoa(port), 1)
+	p := benchtest.Dial(b, benchtest.Server(b, conf), "GET /redis HTTP/1.1\r\nHost: bench\r\n\r\n", 1)
+	if resp := p.Response(); !bytes.Contains(resp, []byte("\r\ngresty reads this from redis\n")) {
+		b.Fatalf("response %q", resp)
+	}
+	for range 100 {
+		p.Do(b, 1)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := processCPU(b)
+	for i := 0; i < b.N; i++ {
+		p.Do(b, 1)
+	}
+	b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
 }

@@ -44,8 +44,11 @@ type loopState struct {
 	threads threadCache
 	// freeCtx are request contexts kept for reuse (ctx.go).
 	freeCtx []*reqCtx
-	// keys interns header names for the tables get_headers builds.
+	// keys interns header names for the tables get_headers builds, and
+	// cosocket pool names.
 	keys ltable.Keys
+	// sendBuf is where a cosocket's send flattens a table.
+	sendBuf []byte
 }
 
 // apiInstaller adds part of the ngx API to a new VM. Files of this package
