@@ -91,6 +91,8 @@ const (
 	fUncork                         // clear TCP_CORK once the queue is sent
 	fHold                           // keep queued output back (SetHold)
 	fPaced                          // a flush stopped at the rate limit
+	fReadReady                      // input may wait in the socket, unread
+	fHangup                         // the poller saw the peer's FIN
 )
 
 // What happens when the output queue drains.
@@ -839,7 +841,10 @@ func (c *Conn) onEvent(ev uint32) {
 		c.finishConnect()
 		return
 	}
-	if ev&(unix.EPOLLIN|unix.EPOLLERR|unix.EPOLLHUP) != 0 && c.events&evRead != 0 {
+	if ev&(unix.EPOLLIN|unix.EPOLLERR|unix.EPOLLHUP|unix.EPOLLRDHUP) != 0 && c.events&evRead != 0 {
+		if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
+			c.flags |= fHangup
+		}
 		switch {
 		case c.flags&fLingering != 0:
 			c.lingerRead()
@@ -847,6 +852,7 @@ func (c *Conn) onEvent(ev uint32) {
 		case c.flags&fReadPaused != 0:
 			// paused since the last wait: the interest goes now and
 			// the data stays in the socket.
+			c.flags |= fReadReady
 			c.syncEvents()
 		default:
 			c.readOnce()
@@ -856,6 +862,12 @@ func (c *Conn) onEvent(ev uint32) {
 		c.markDirty()
 	}
 }
+
+// ReadReady reports whether input may be waiting in the socket: the poller
+// signalled some while reading was paused, or the last read filled its
+// buffer (nginx's read event "ready"). After a short read it is false
+// until the next event. Loop goroutine only.
+func (c *Conn) ReadReady() bool { return c.flags&fReadReady != 0 }
 
 // SetReadMax bounds each read of the connection to n bytes (n > 0), for a
 // reader that paces itself (proxy_limit_rate reads no more than the rate
@@ -870,6 +882,13 @@ func (c *Conn) readOnce() {
 		buf = buf[:c.readMax]
 	}
 	n, errno := readFd(c.fd, buf)
+	// a short read drained the socket, a full one may have left more; a
+	// FIN the poller reported is still to be read (nginx's pending_eof).
+	if n == len(buf) || c.flags&fHangup != 0 && n > 0 {
+		c.flags |= fReadReady
+	} else {
+		c.flags &^= fReadReady
+	}
 	switch {
 	case n > 0:
 		c.h.OnData(c, buf[:n])

@@ -661,3 +661,53 @@ func TestRateLimit(t *testing.T) {
 		}
 	})
 }
+
+// ReadReady is nginx's read "ready", as a handler sees it while it
+// handles the data: false after a read that drained the socket, true
+// after one that filled the buffer, while reading is paused with input
+// waiting, and when the peer's FIN came with the data (epoll reports it
+// with EPOLLRDHUP): a cosocket's setkeepalive looks then.
+func TestReadReady(t *testing.T) {
+	g := startGroup(t, BackendEpoll, 1, nil)
+	l := g.Loops()[0]
+	accepted := make(chan *Conn, 1)
+	type read struct {
+		n     int
+		ready bool
+	}
+	reads := make(chan read, 16)
+	s := listenTCP(t, g, AccepterFunc(func(c *Conn) Handler {
+		accepted <- c
+		return &HandlerFuncs{Data: func(c *Conn, b []byte) { reads <- read{len(b), c.ReadReady()} }}
+	}))
+	cl := dialClient(t, "tcp", s.Addr().String())
+	c := <-accepted
+	cl.Write([]byte("short"))
+	if r := <-reads; r.ready {
+		t.Error("ready after a short read")
+	}
+	onLoop(t, l, func() { c.SetReadMax(4) })
+	cl.Write([]byte("12345678"))
+	if r := <-reads; !r.ready || r.n != 4 {
+		t.Errorf("read %d bytes filling the buffer, ready %v", r.n, r.ready)
+	}
+	<-reads
+	onLoop(t, l, func() { c.SetReadMax(0); c.PauseRead() })
+	cl.Write([]byte("while paused"))
+	deadline := time.Now().Add(5 * time.Second)
+	paused := false
+	for !paused && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+		onLoop(t, l, func() { paused = c.ReadReady() })
+	}
+	if !paused {
+		t.Error("not ready with input waiting while paused")
+	}
+	cl.Write([]byte(", last words"))
+	cl.(*net.TCPConn).CloseWrite()
+	time.Sleep(20 * time.Millisecond)
+	onLoop(t, l, func() { c.ResumeRead() })
+	if r := <-reads; !r.ready || r.n != len("while paused, last words") {
+		t.Errorf("read %d bytes before the FIN, ready %v", r.n, r.ready)
+	}
+}

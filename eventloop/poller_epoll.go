@@ -52,6 +52,11 @@ func epollBits(ev uint32) uint32 {
 	var e uint32
 	if ev&evRead != 0 {
 		e |= unix.EPOLLIN
+		if ev&evExclusive == 0 {
+			// the peer's FIN is then seen before a read returns 0
+			// (Conn.ReadReady); epoll refuses it with EPOLLEXCLUSIVE.
+			e |= unix.EPOLLRDHUP
+		}
 	}
 	if ev&evWrite != 0 {
 		e |= unix.EPOLLOUT

@@ -378,13 +378,17 @@ func (ss *sockState) tcpSetKeepalive(L *glua.LState) int {
 			c.logf(errlog.Debug, "lua tcp socket keepalive timeout: %d ms", timeout.Milliseconds())
 		}
 	}
-	if n, ok := peekConn(u.conn); ok {
-		if n == 0 {
-			return pushErr(L, "closed")
+	// As ngx_lua, look only when the poller said the socket has input
+	// nobody read: otherwise a recv per keepalive would find nothing.
+	if u.conn.ReadReady() {
+		if n, ok := peekConn(u.conn); ok {
+			if n == 0 {
+				return pushErr(L, "closed")
+			}
+			// the peer spoke while nobody asked.
+			u.finalize()
+			return pushErr(L, "connection in dubious state")
 		}
-		// the peer spoke while nobody asked.
-		u.finalize()
-		return pushErr(L, "connection in dubious state")
 	}
 	p.park(u, timeout)
 	u.conn = nil
