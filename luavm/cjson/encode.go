@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"gresty/luavm/ltable"
 )
 
 type encoder struct {
@@ -126,24 +128,7 @@ func (e *encoder) table(t *lua.LTable, depth int) {
 // arrayLength returns the length of t as a JSON array, or -1 when it must
 // be an object: every key a positive integer, and not too sparse.
 func (e *encoder) arrayLength(t *lua.LTable) int {
-	maxKey, items := 0.0, 0
-	array := true
-	t.ForEach(func(k, _ lua.LValue) {
-		if !array {
-			return
-		}
-		if n, ok := k.(lua.LNumber); ok {
-			f := float64(n)
-			if f >= 1 && f == math.Floor(f) {
-				if f > maxKey {
-					maxKey = f
-				}
-				items++
-				return
-			}
-		}
-		array = false
-	})
+	maxKey, items, array := ltable.ArrayKeys(t)
 	if !array {
 		return -1
 	}

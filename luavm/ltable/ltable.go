@@ -210,3 +210,35 @@ func ArrayLen(t *lua.LTable) (max int, bad bool) {
 	}
 	return max, false
 }
+
+// ArrayKeys walks t's keys as lua-cjson's array check does, without
+// boxing every index as a walk through the public API does: it returns
+// the largest key, the number of keys, and whether every key is a
+// positive number without a fraction.
+func ArrayKeys(t *lua.LTable) (max float64, n int, ok bool) {
+	m := mirrorOf(t)
+	if len(m.strdict) > 0 {
+		return 0, 0, false
+	}
+	for i, v := range m.array {
+		if v != lua.LNil {
+			n++
+			max = float64(i + 1)
+		}
+	}
+	for k, v := range m.dict {
+		if v == lua.LNil {
+			continue
+		}
+		kn, isNum := k.(lua.LNumber)
+		f := float64(kn)
+		if !isNum || f < 1 || f != math.Floor(f) {
+			return 0, 0, false
+		}
+		n++
+		if f > max {
+			max = f
+		}
+	}
+	return max, n, true
+}

@@ -117,3 +117,33 @@ func TestArrayLen(t *testing.T) {
 		}
 	}
 }
+
+func TestArrayKeys(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	for src, want := range map[string]struct {
+		max float64
+		n   int
+		ok  bool
+	}{
+		`return {}`:                               {0, 0, true},
+		`return {1, 2, 3}`:                        {3, 3, true},
+		`return {1, nil, 3}`:                      {3, 2, true},
+		`return {[1] = 1, [10] = 10}`:             {10, 2, true},
+		`return {[1e300] = 1}`:                    {1e300, 1, true},
+		`return {[2.5] = 1}`:                      {0, 0, false},
+		`return {[-1] = 1}`:                       {0, 0, false},
+		`return {1, x = 2}`:                       {0, 0, false},
+		`local t = {1, x = 2} t.x = nil return t`: {1, 1, true},
+	} {
+		if err := L.DoString(src); err != nil {
+			t.Fatal(err)
+		}
+		tb := L.Get(-1).(*lua.LTable)
+		L.Pop(1)
+		max, n, ok := ArrayKeys(tb)
+		if max != want.max || n != want.n || ok != want.ok {
+			t.Errorf("%s: %v %d %v, want %v %d %v", src, max, n, ok, want.max, want.n, want.ok)
+		}
+	}
+}
