@@ -4,6 +4,8 @@ import (
 	"math"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"gresty/luavm/ltable"
 )
 
 func (vm *VM) openTable() {
@@ -97,17 +99,14 @@ func tabNew(L *lua.LState) int {
 	if nhash < 0 || nhash > 1<<26 {
 		nhash = 0
 	}
-	L.Push(L.CreateTable(int(narr), int(nhash)))
+	// next()'s bookkeeping is sized too, as LuaJIT sizes the whole hash.
+	L.Push(ltable.NewTable(int(narr), int(nhash)))
 	return 1
 }
 
+// tabClear empties t and keeps its storage, as LuaJIT's table.clear.
 func tabClear(L *lua.LState) int {
-	t := checkTable(L, 1)
-	var keys []lua.LValue
-	t.ForEach(func(k, _ lua.LValue) { keys = append(keys, k) })
-	for _, k := range keys {
-		t.RawSet(k, lua.LNil)
-	}
+	ltable.Clear(checkTable(L, 1))
 	return 0
 }
 

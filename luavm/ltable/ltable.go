@@ -242,3 +242,15 @@ func ArrayKeys(t *lua.LTable) (max float64, n int, ok bool) {
 	}
 	return max, n, true
 }
+
+// Clear empties t and keeps its storage for the keys to come.
+func Clear(t *lua.LTable) {
+	m := mirrorOf(t)
+	clear(m.array)
+	m.array = m.array[:0]
+	clear(m.dict)
+	clear(m.strdict)
+	clear(m.keys)
+	m.keys = m.keys[:0]
+	clear(m.k2i)
+}

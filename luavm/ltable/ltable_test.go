@@ -147,3 +147,20 @@ func TestArrayKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestClear(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	L.SetGlobal("clear", L.NewFunction(func(L *lua.LState) int { Clear(L.CheckTable(1)); return 0 }))
+	if err := L.DoString(`
+		local t = {1, 2, 3, x = 1, y = 2, [10] = 10, [true] = 1}
+		clear(t)
+		assert(next(t) == nil and #t == 0 and t.x == nil and t[10] == nil and t[true] == nil)
+		t[1] = "a"; t.z = "z"; t[3] = "c"
+		local n = 0
+		for k, v in pairs(t) do n = n + 1 end
+		assert(n == 3 and t[1] == "a" and t[2] == nil and t[3] == "c" and t.z == "z")
+	`); err != nil {
+		t.Fatal(err)
+	}
+}
