@@ -123,6 +123,9 @@ type module struct {
 	env Env
 	sh  *shared
 	cfg *Config
+	// stack and tmp are a decoder's work buffers, kept between decodes.
+	stack []lua.LValue
+	tmp   []byte
 }
 
 func newModule(L *lua.LState, env Env, safe bool) *lua.LTable {
@@ -220,8 +223,13 @@ func (m *module) decodeFn(safe bool) lua.LGFunction {
 		if safe {
 			defer recoverSafe(L, &n)
 		}
-		d := decoder{m: m, L: L, cfg: m.cfg, safe: safe, data: data}
-		L.Push(d.run())
+		// the work buffers are lent to one decode at a time; one that
+		// fails drops them with whatever they still point to.
+		d := decoder{m: m, L: L, cfg: m.cfg, safe: safe, data: data, stack: m.stack[:0], tmp: m.tmp[:0]}
+		m.stack, m.tmp = nil, nil
+		v := d.run()
+		m.stack, m.tmp = d.stack[:0], d.tmp[:0]
+		L.Push(v)
 		return 1
 	}
 }

@@ -23,6 +23,8 @@ type decoder struct {
 	// each table is created once its size is known: gopher-lua tables
 	// made without a size reserve room for 32 entries.
 	stack []lua.LValue
+	// strs boxes the document's string values.
+	strs ltable.Strings
 }
 
 type tokType uint8
@@ -309,7 +311,7 @@ func (d *decoder) descend() {
 func (d *decoder) value(t *tok) lua.LValue {
 	switch t.typ {
 	case tString:
-		return lua.LString(t.str)
+		return d.strs.Box(t.str)
 	case tNumber:
 		return ltable.Number(t.num)
 	case tBoolean:

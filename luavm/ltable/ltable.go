@@ -254,3 +254,42 @@ func Clear(t *lua.LTable) {
 	m.keys = m.keys[:0]
 	clear(m.k2i)
 }
+
+// lstringItab is the interface table of lua.LString as a lua.LValue.
+var lstringItab = func() unsafe.Pointer {
+	var v lua.LValue = lua.LString("")
+	return (*[2]unsafe.Pointer)(unsafe.Pointer(&v))[0]
+}()
+
+// Strings boxes many strings as lua.LValues with one allocation per
+// slabSize of them, where boxing each one allocates a copy of its header:
+// the values point into a shared array of headers, which lives as long as
+// any of them. Use one per document (a JSON text, a header list) so that
+// a value kept for long keeps only its neighbours from the same source
+// alive. A Strings is used by one goroutine; the zero value is ready.
+type Strings struct {
+	slab []lua.LString
+}
+
+const slabSize = 16
+
+// Reserve makes room for n more strings in one allocation, for a caller
+// that knows how many it boxes.
+func (b *Strings) Reserve(n int) {
+	if cap(b.slab)-len(b.slab) < n {
+		b.slab = make([]lua.LString, 0, n)
+	}
+}
+
+// Box returns s as a lua.LValue holding a lua.LString.
+func (b *Strings) Box(s string) lua.LValue {
+	if len(b.slab) == cap(b.slab) {
+		b.slab = make([]lua.LString, 0, slabSize)
+	}
+	b.slab = append(b.slab, lua.LString(s))
+	var v lua.LValue
+	p := (*[2]unsafe.Pointer)(unsafe.Pointer(&v))
+	p[0] = lstringItab
+	p[1] = unsafe.Pointer(&b.slab[len(b.slab)-1])
+	return v
+}

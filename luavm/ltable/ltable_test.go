@@ -2,6 +2,8 @@ package ltable
 
 import (
 	"math"
+	"runtime"
+	"strings"
 	"testing"
 
 	lua "github.com/yuin/gopher-lua"
@@ -162,5 +164,41 @@ func TestClear(t *testing.T) {
 		assert(n == 3 and t[1] == "a" and t[2] == nil and t[3] == "c" and t.z == "z")
 	`); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Boxed strings are ordinary values: comparable, usable as table keys,
+// type-switchable, and alive for as long as they are referenced, across
+// collections.
+func TestStrings(t *testing.T) {
+	var b Strings
+	var vals []lua.LValue
+	for i := 0; i < 100; i++ {
+		vals = append(vals, b.Box(strings.Repeat("x", i)))
+	}
+	if n := testing.AllocsPerRun(100, func() { b.Box("y") }); n > 1.0/slabSize+0.01 {
+		t.Fatalf("%v allocations per string", n)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		var r Strings
+		r.Reserve(3)
+		r.Box("a")
+		r.Box("b")
+		r.Box("c")
+	}); n != 1 {
+		t.Fatalf("3 reserved strings: %v allocations", n)
+	}
+	runtime.GC()
+	tb := lua.NewState().NewTable()
+	for i, v := range vals {
+		s, ok := v.(lua.LString)
+		if !ok || string(s) != strings.Repeat("x", i) || v != lua.LString(strings.Repeat("x", i)) || v.Type() != lua.LTString {
+			t.Fatalf("value %d is %#v", i, v)
+		}
+		tb.RawSet(v, lua.LNumber(i))
+	}
+	runtime.GC()
+	if tb.RawGetString("xxx") != lua.LNumber(3) || tb.RawGet(lua.LString("")) != lua.LNumber(0) {
+		t.Fatal("boxed strings as keys")
 	}
 }

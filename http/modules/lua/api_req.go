@@ -151,13 +151,15 @@ func installReq(st *loopState) {
 			count = max
 		}
 		t := ltable.NewTable(0, count)
+		var vals ltable.Strings
+		vals.Reserve(count)
 		for i := 0; i < count; i++ {
 			h := &in[i]
 			key := st.keys.Bytes(h.Name)
 			if !raw {
 				key = st.keys.Lower(h.Name)
 			}
-			setMultiValue(L, t, key, glua.LString(h.Value))
+			setMultiValue(L, t, key, vals.Box(string(h.Value)))
 		}
 		if !raw {
 			L.SetMetatable(t, st.api[apiReqHeadersMeta].(*glua.LTable))

@@ -519,6 +519,8 @@ func (st *loopState) respGetHeaders(L *glua.LState) int {
 	r := c.r
 	out := &r.Out
 	t := ltable.NewTable(0, len(out.Headers)+4)
+	var vals ltable.Strings
+	vals.Reserve(len(out.Headers))
 	if !raw {
 		L.SetMetatable(t, st.api[apiRespHeadersMeta].(*glua.LTable))
 	}
@@ -560,7 +562,7 @@ func (st *loopState) respGetHeaders(L *glua.LState) int {
 		if !raw {
 			key = st.keys.Lower(h.Name)
 		}
-		setMultiValue(L, t, key, glua.LString(h.Value))
+		setMultiValue(L, t, key, vals.Box(string(h.Value)))
 		if count--; count <= 0 {
 			break
 		}
