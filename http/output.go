@@ -96,8 +96,9 @@ func (r *Request) OutputFile(f *File, pos, n int64, last bool) int {
 	return r.Output(bufs)
 }
 
-var statusLines = func() map[int]string {
-	m := map[int]string{}
+// statusLines are nginx's status lines by status, "" for a status it has
+// none for: an array, since every response looks one up.
+var statusLines = func() (m [600]string) {
 	for _, s := range []string{
 		"200 OK", "201 Created", "202 Accepted", "204 No Content", "206 Partial Content",
 		"301 Moved Permanently", "302 Moved Temporarily", "303 See Other", "304 Not Modified",
@@ -114,12 +115,20 @@ var statusLines = func() map[int]string {
 		n, _ := strconv.Atoi(s[:3])
 		m[n] = "HTTP/1.1 " + s + "\r\n"
 	}
-	return m
+	return
 }()
+
+// statusLine returns nginx's status line for status, if it has one.
+func statusLine(status int) (string, bool) {
+	if status < 0 || status >= len(statusLines) || statusLines[status] == "" {
+		return "", false
+	}
+	return statusLines[status], true
+}
 
 // StatusText returns nginx's reason phrase for a status, "" if it has none.
 func StatusText(status int) string {
-	if s, ok := statusLines[status]; ok {
+	if s, ok := statusLine(status); ok {
 		return s[13 : len(s)-2]
 	}
 	return ""
@@ -186,7 +195,7 @@ func headerWriter(r *Request) int {
 		} else if st == 304 {
 			r.HeaderOnly = true
 		}
-		if sl, ok := statusLines[st]; ok {
+		if sl, ok := statusLine(st); ok {
 			b = append(b, sl...)
 		} else {
 			b = append(b, "HTTP/1.1 "...)

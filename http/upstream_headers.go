@@ -205,7 +205,7 @@ func (u *UpstreamRequest) limitRate(v []byte) {
 // string, without allocating when it is the one nginx itself would send
 // for the status.
 func statusLineString(sl []byte, status int) string {
-	if own, ok := statusLines[status]; ok {
+	if own, ok := statusLine(status); ok {
 		own = own[len("HTTP/1.1 ") : len(own)-len("\r\n")]
 		if string(sl) == own {
 			return own
