@@ -142,6 +142,16 @@ func callName(f *frame) string {
 			return c.Name
 		}
 	}
+	// a metamethod the instruction ran is named after its event, as
+	// LuaJIT names it.
+	if pc >= 0 && pc < len(p.Fn.Proto.Code) {
+		switch int(p.Fn.Proto.Code[pc] >> opShift) {
+		case lua.OP_GETTABLE, lua.OP_GETTABLEKS, lua.OP_GETGLOBAL, lua.OP_SELF:
+			return "__index"
+		case lua.OP_SETTABLE, lua.OP_SETTABLEKS, lua.OP_SETGLOBAL:
+			return "__newindex"
+		}
+	}
 	return "?"
 }
 

@@ -13,7 +13,39 @@ import (
 
 func stateOf(r *http.Request) *loopState {
 	st, _ := r.LoopState(Module).(*loopState)
+	if st == nil || r.Loc == nil {
+		return st
+	}
+	if lc, ok := r.Loc.LocConfOf(Module).(*LocConf); ok && !lc.CodeCache.V {
+		return st.requestState(r)
+	}
 	return st
+}
+
+// requestState returns the VM of a request in a location with
+// lua_code_cache off. As ngx_lua, such a request runs in a Lua VM of its
+// own, made for it (so require loads modules afresh and globals start
+// clean) and set up by init_by_lua; the request and the timers it creates
+// hold it, and it is closed with its connection pools when the last of
+// them is done (vmRef).
+func (st *loopState) requestState(r *http.Request) *loopState {
+	if c, ok := r.Ctx(Module.TypeIndex).(*reqCtx); ok && c != nil && c.st.parent == st {
+		return c.st
+	}
+	rs, err := newLoopState(st.cycle, st.main, st.ls)
+	if err != nil {
+		r.Logf(errlog.Error, "failed to create new Lua VM: %s", err)
+		return st
+	}
+	rs.parent = st
+	if st.main.Init != nil {
+		if err := rs.runInit(st.main.Init); err != nil {
+			r.Logf(errlog.Error, "%s", err)
+			rs.vm.Close()
+			return st
+		}
+	}
+	return rs
 }
 
 func postconfiguration(cf *http.Conf) error {

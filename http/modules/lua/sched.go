@@ -674,8 +674,7 @@ func httpLevelConf(cfg *http.Config) *LocConf {
 // vmRef is the reference count of the Lua VM ngx_lua creates for each
 // request when lua_code_cache is off: the request and every timer it
 // creates hold it, and the VM is closed with the last one
-// (ngx_http_lua_cleanup_vm). gresty's requests share their loop's VM
-// whatever the setting; the count gives the same debug lines.
+// (ngx_http_lua_cleanup_vm): see requestState.
 type vmRef struct{ count int }
 
 // newVMRef gives a new request context its VM reference when
@@ -689,6 +688,17 @@ func (c *reqCtx) newVMRef() {
 	ref := &vmRef{count: 1}
 	c.sc.vmRef = ref
 	c.r.AddCleanup(func() { ref.release(c.st) })
+}
+
+// closeRequestVM closes a request's own VM (requestState): its pooled
+// connections go with it, as ngx_http_lua_cleanup_vm closes the pools.
+func (st *loopState) closeRequestVM() {
+	ss := sockStateOf(st)
+	for _, p := range ss.pools {
+		st.logf(errlog.Debug, "lua tcp socket keepalive: free connection pool %s for \"%s\"", ptrHex(p), p.key)
+	}
+	ss.shutdown()
+	st.vm.Close()
 }
 
 // hold takes a reference for a timer.
@@ -707,5 +717,10 @@ func (v *vmRef) release(st *loopState) {
 	st.logf(errlog.Debug, "lua decrementing the reference count for Lua VM: %d", v.count)
 	if v.count--; v.count == 0 {
 		st.logf(errlog.Debug, "lua close the global Lua VM %p", v)
+		if st.parent != nil && st.ls != nil {
+			// after the request's last phase (log_by_lua runs after
+			// its cleanups) and whatever else this dispatch does.
+			st.ls.Loop().Defer(st.closeRequestVM)
+		}
 	}
 }

@@ -49,6 +49,9 @@ type loopState struct {
 	keys ltable.Keys
 	// sendBuf is where a cosocket's send flattens a table.
 	sendBuf []byte
+	// parent is the loop's state when this one is the VM of a single
+	// request under lua_code_cache off (requestState).
+	parent *loopState
 }
 
 // apiInstaller adds part of the ngx API to a new VM. Files of this package
@@ -80,8 +83,41 @@ func newLoopState(cycle *core.Cycle, m *MainConf, ls *http.LoopServer) (*loopSta
 	for _, install := range apiInstallers {
 		install(st)
 	}
+	// every new VM of ngx_lua requires resty.core (gresty's is built in)
+	// and gets OpenResty's guard against globals written by requests.
+	fn, lerr := vm.L.LoadString(`require "resty.core"`)
+	if lerr == nil {
+		_, err := vm.Call(fn)
+		if err != nil {
+			return nil, fmt.Errorf("failed to load the 'resty.core' module: %s", luaErrText(err))
+		}
+	}
+	if guard, lerr := vm.Load(globalWriteGuard, "=_G write guard"); lerr == nil {
+		if _, err := vm.Call(guard); err != nil {
+			return nil, fmt.Errorf("failed to run Lua code: %s", luaErrText(err))
+		}
+	}
 	return st, nil
 }
+
+// globalWriteGuard is the metatable OpenResty's ngx_lua gives _G in every
+// VM: a new global written outside init_by_lua and init_worker_by_lua is
+// logged with a warning, once per name and VM.
+const globalWriteGuard = `local ngx_log = ngx.log
+local ngx_WARN = ngx.WARN
+local tostring = tostring
+local ngx_get_phase = ngx.get_phase
+local traceback = require 'debug'.traceback
+local function newindex(table, key, value)
+rawset(table, key, value)
+local phase = ngx_get_phase()
+if phase == 'init_worker' or phase == 'init' then
+return
+end
+ngx_log(ngx_WARN, 'writing a global Lua variable (\'', tostring(key), '\') which may lead to race conditions between concurrent requests, so prefer the use of \'local\' variables', traceback('', 2))
+end
+setmetatable(_G, { __newindex = newindex })
+`
 
 // expandPrefix replaces $prefix in lua_package_path, as ngx_lua does.
 func expandPrefix(p, prefix string) string {

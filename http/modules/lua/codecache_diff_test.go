@@ -1,0 +1,41 @@
+package lua_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestLuaCodeCacheOffDiff checks that under lua_code_cache off every
+// request runs in a Lua VM of its own, as ngx_lua's: modules load again,
+// globals start clean, init_by_lua has run in it and resty.core is
+// loaded; with the cache on, the loop's VM keeps all of them.
+func TestLuaCodeCacheOffDiff(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "counted.lua"),
+		[]byte("loads = (loads or 0) + 1\nreturn { loads = function() return loads end }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	extra := `    lua_package_path "` + dir + `/?.lua;;";
+    init_by_lua_block { from_init = "init ran" }`
+	body := `
+                local m = require "counted"
+                ngx.say("loads=", m.loads(), " seen=", tostring(seen), " init=", tostring(from_init),
+                        " resty.core=", tostring(package.loaded["resty.core"] ~= nil))
+                seen = true`
+	cases := []luaCase{
+		{name: "off", conf: "lua_code_cache off;\ncontent_by_lua_block {" + body + "\n}",
+			reqs: []string{get(""), get(""), get("")}},
+		{name: "on", conf: "content_by_lua_block {" + body + "\n}",
+			reqs: []string{get(""), get("")}},
+		{name: "offtimer", log: true, conf: `lua_code_cache off;
+            content_by_lua_block {
+                vmglobal = "request"
+                ngx.timer.at(0, function()
+                    ngx.log(ngx.WARN, "timer sees ", tostring(vmglobal))
+                end)
+                ngx.say("ok")
+            }`, reqs: []string{get(""), get("")}},
+	}
+	runLuaCases(t, extra, "", cases)
+}
