@@ -137,7 +137,9 @@ http {
 }
 `, b.Addr)
 	p := difftest.Start(t, conf)
-	hdrs := append([]string{"X-Pad", "X-Accel-Expires", "X-Powered-By", "X-A", "X-Backend", "Date", "Status"}, difftest.CompareHeaders...)
+	// each server dates its own responses, so Date is compared only where
+	// the backend's passes through: two fetches may straddle a second.
+	hdrs := append([]string{"X-Pad", "X-Accel-Expires", "X-Powered-By", "X-A", "X-Backend", "Status"}, difftest.CompareHeaders...)
 	for _, prefix := range []string{"", "/unbuf"} {
 		for _, tc := range []struct{ name, req string }{
 			{"chunked", proxytest.Get(prefix + "/chunked")},
@@ -159,7 +161,7 @@ http {
 			proxytest.Check(t, p, strings.TrimPrefix(prefix+" "+tc.name, " "), tc.req, hdrs...)
 		}
 	}
-	proxytest.Check(t, p, "pass server and date", proxytest.Get("/pass/custom"), hdrs...)
+	proxytest.Check(t, p, "pass server and date", proxytest.Get("/pass/custom"), append(hdrs, "Date")...)
 }
 
 // TestRewrites compares proxy_redirect (default, off, literal, regex,
