@@ -206,10 +206,17 @@ func StartBinary(t testing.TB, bin, conf string, modules ...string) *Server {
 			t.Fatalf("nginxtest: nginx exited (%v): %s\n%s", s.err, stderr.String(), s.ErrorLog())
 		default:
 		}
+		// ready once it accepts and its pid file is written, as
+		// Test::Nginx waits: gresty's loops may accept a moment before
+		// the pid file appears.
 		c, err := net.DialTimeout("tcp", s.Addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return s
+			if fi, perr := os.Stat(filepath.Join(s.Prefix, "logs", "nginx.pid")); perr == nil && fi.Size() > 0 {
+				return s
+			} else if perr != nil {
+				err = perr
+			}
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("nginxtest: nginx did not listen on %s within 10s: %v\n%s", s.Addr, err, s.ErrorLog())
