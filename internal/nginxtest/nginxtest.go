@@ -206,22 +206,33 @@ func StartBinary(t testing.TB, bin, conf string, modules ...string) *Server {
 			t.Fatalf("nginxtest: nginx exited (%v): %s\n%s", s.err, stderr.String(), s.ErrorLog())
 		default:
 		}
-		// ready once it accepts and its pid file is written, as
-		// Test::Nginx waits: gresty's loops may accept a moment before
-		// the pid file appears.
 		c, err := net.DialTimeout("tcp", s.Addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			if fi, perr := os.Stat(filepath.Join(s.Prefix, "logs", "nginx.pid")); perr == nil && fi.Size() > 0 {
-				return s
-			} else if perr != nil {
-				err = perr
-			}
+			s.waitPid(t, deadline)
+			return s
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("nginxtest: nginx did not listen on %s within 10s: %v\n%s", s.Addr, err, s.ErrorLog())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitPid waits for the pid file, as Test::Nginx does before its first
+// request: gresty's loops may accept a moment before it is written. It
+// does not connect again, so the connection numbers in the logs stay
+// those of the test's own requests.
+func (s *Server) waitPid(t testing.TB, deadline time.Time) {
+	t.Helper()
+	for {
+		if fi, err := os.Stat(filepath.Join(s.Prefix, "logs", "nginx.pid")); err == nil && fi.Size() > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nginxtest: no pid file within 10s\n%s", s.ErrorLog())
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }
 
