@@ -150,7 +150,10 @@ func TestProxyFlowControlBoundsBuffer(t *testing.T) {
 		got := make([]byte, 0, total)
 		buf := make([]byte, 64<<10)
 		for reads := 0; ; reads++ {
-			if reads%32 == 0 {
+			// at most 512 KiB per millisecond: slower than the loop
+			// can relay even on a loaded machine, so the source must
+			// be paused.
+			if reads%8 == 0 {
 				time.Sleep(time.Millisecond)
 			}
 			n, err := cl.Read(buf)
