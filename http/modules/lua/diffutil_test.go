@@ -47,6 +47,12 @@ func post(suffix, body string, headers ...string) string {
 // order, and the body; and, for cases that ask, the error-log entries.
 func runLuaCases(t *testing.T, extra, srvExtra string, cases []luaCase) *difftest.Pair {
 	t.Helper()
+	return runLuaCasesWith(t, []string{"lua", "echo"}, extra, srvExtra, cases)
+}
+
+// runLuaCasesWith is runLuaCases with nginx loading the given modules.
+func runLuaCasesWith(t *testing.T, modules []string, extra, srvExtra string, cases []luaCase) *difftest.Pair {
+	t.Helper()
 	var b strings.Builder
 	b.WriteString("http {\n    default_type text/plain;\n" + extra + "\n    server {\n        listen 127.0.0.1:%%PORT%%;\n        server_name localhost;\n" + srvExtra + "\n")
 	for _, c := range cases {
@@ -55,7 +61,7 @@ func runLuaCases(t *testing.T, extra, srvExtra string, cases []luaCase) *difftes
 	// the temp paths go last: the two servers may get different sets of
 	// them, and the Lua chunk names carry line numbers.
 	b.WriteString("    }\n%%HTTP_GLOBALS%%\n}\n")
-	p := difftest.Start(t, b.String(), "lua", "echo")
+	p := difftest.Start(t, b.String(), modules...)
 	for _, c := range cases {
 		reqs := c.reqs
 		if len(reqs) == 0 {

@@ -223,6 +223,7 @@ type valueFunc func(r *http.Request, args [][]byte) ([]byte, int)
 // setVar declares a one-operand directive ("$var [value]"): without the
 // value the variable's own value is the operand (ndk_set_var_value).
 func setVar(name string, args core.Args, fn valueFunc) core.Directive {
+	ndkValueFuncs[name] = fn
 	return core.Directive{Name: name, Ctx: ctxAll, Args: args, Level: core.LocLevel,
 		Set: func(p *core.Parser, d *conf.Directive, _ any) error {
 			operand := d.Args[0]
@@ -231,6 +232,22 @@ func setVar(name string, args core.Args, fn valueFunc) core.Directive {
 			}
 			return addSet(p, d, []string{operand}, fn)
 		}}
+}
+
+// ndkValueFuncs are the directives declared with ndk_set_var_value, by
+// name: filled while the directive table is built at init.
+var ndkValueFuncs = map[string]valueFunc{}
+
+// NDKSetVar returns the function of a directive of this module that
+// nginx declares with ndk_set_var_value (one operand), for ngx_lua's
+// ndk.set_var.DIRECTIVE: it maps the operand to the value, with 0 for
+// success or nginx's error code.
+func NDKSetVar(name string) (func(r *http.Request, v []byte) ([]byte, int), bool) {
+	fn, ok := ndkValueFuncs[name]
+	if !ok {
+		return nil, false
+	}
+	return func(r *http.Request, v []byte) ([]byte, int) { return fn(r, [][]byte{v}) }, true
 }
 
 // setMulti declares "$var operand1 operand2" (ndk_set_var_multi_value).
