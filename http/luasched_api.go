@@ -48,3 +48,7 @@ func (r *Request) CancelSubrequest() {
 		r.Conn.active = r.Parent
 	}
 }
+
+// MainCount is the main request's reference count (nginx's
+// r->main->count), as ngx_lua's handlers show it in their debug lines.
+func (r *Request) MainCount() int { return r.Main.count }

@@ -61,22 +61,54 @@ func postconfiguration(cf *http.Conf) error {
 	// ngx_lua runs its rewrite and access handlers after the other
 	// modules' of the same phase (the rewrite module's directives, allow
 	// and deny come first).
-	cf.AddPostponedPhaseHandler(http.RewritePhase, rewriteHandler)
-	cf.AddPostponedPhaseHandler(http.AccessPhase, accessHandler)
-	cf.AddPhaseHandler(http.ServerRewritePhase, serverRewriteHandler)
-	cf.AddPhaseHandler(http.LogPhase, logHandler)
+	// As ngx_lua, a handler or filter is installed only when some
+	// location uses its directive (the requires_* flags), so a server
+	// that uses less Lua pays for less.
+	var need struct{ rewrite, serverRewrite, access, log, header, body, capture bool }
+	for _, l := range cf.AllLocations() {
+		lc, ok := l.LocConfOf(Module).(*LocConf)
+		if !ok {
+			continue
+		}
+		need.rewrite = need.rewrite || lc.Rewrite != nil
+		need.serverRewrite = need.serverRewrite || lc.ServerRewrite != nil
+		need.access = need.access || lc.Access != nil
+		need.log = need.log || lc.Log != nil
+		need.header = need.header || lc.HeaderFilter != nil || lc.BodyFilter != nil
+		need.body = need.body || lc.BodyFilter != nil
+		need.capture = need.capture || lc.Rewrite != nil || lc.ServerRewrite != nil || lc.Access != nil || lc.Content != nil
+		// content_by_lua is a location's exclusive content handler.
+		if lc.Content != nil {
+			l.Handler = contentHandler
+		}
+	}
+	// ngx_lua runs its rewrite and access handlers after the other
+	// modules' of the same phase (the rewrite module's directives, allow
+	// and deny come first).
+	if need.rewrite {
+		cf.AddPostponedPhaseHandler(http.RewritePhase, rewriteHandler)
+	}
+	if need.access {
+		cf.AddPostponedPhaseHandler(http.AccessPhase, accessHandler)
+	}
+	if need.serverRewrite {
+		cf.AddPhaseHandler(http.ServerRewritePhase, serverRewriteHandler)
+	}
+	if need.log {
+		cf.AddPhaseHandler(http.LogPhase, logHandler)
+	}
 	// ngx.location.capture's filters run right after
 	// header_filter_by_lua's and body_filter_by_lua's, before every
 	// other module's.
-	cf.AddHeaderFilter(captureHeaderFilter)
-	cf.AddBodyFilter(captureBodyFilter)
-	cf.AddHeaderFilter(headerFilter)
-	cf.AddBodyFilter(bodyFilter)
-	// content_by_lua is a location's exclusive content handler.
-	for _, l := range cf.AllLocations() {
-		if lc, ok := l.LocConfOf(Module).(*LocConf); ok && lc.Content != nil {
-			l.Handler = contentHandler
-		}
+	if need.capture {
+		cf.AddHeaderFilter(captureHeaderFilter)
+		cf.AddBodyFilter(captureBodyFilter)
+	}
+	if need.header {
+		cf.AddHeaderFilter(headerFilter)
+	}
+	if need.body {
+		cf.AddBodyFilter(bodyFilter)
 	}
 	return nil
 }
@@ -138,6 +170,7 @@ func rewriteHandler(r *http.Request) int {
 	if r.URIChanged() {
 		return http.Declined
 	}
+	debugHandler(r, "rewrite")
 	lc := r.Loc.LocConfOf(Module).(*LocConf)
 	return phaseHandler(r, lc.Rewrite, PhaseRewrite)
 }
@@ -148,12 +181,22 @@ func serverRewriteHandler(r *http.Request) int {
 }
 
 func accessHandler(r *http.Request) int {
+	debugHandler(r, "access")
 	lc := r.Loc.LocConfOf(Module).(*LocConf)
 	return phaseHandler(r, lc.Access, PhaseAccess)
 }
 
+// debugHandler logs the debug line each of ngx_lua's phase handlers
+// starts with.
+func debugHandler(r *http.Request, which string) {
+	if r.Log().Enabled(errlog.Debug) {
+		r.Logf(errlog.Debug, "lua %s handler, uri:\"%s\" c:%d", which, r.URI, r.MainCount())
+	}
+}
+
 // contentHandler is content_by_lua (ngx_http_lua_content_handler).
 func contentHandler(r *http.Request) int {
+	debugHandler(r, "content")
 	st := stateOf(r)
 	lc := r.Loc.LocConfOf(Module).(*LocConf)
 	if st == nil || lc.Content == nil {
@@ -179,6 +222,7 @@ func contentHandler(r *http.Request) int {
 
 // logHandler runs log_by_lua; its code cannot wait.
 func logHandler(r *http.Request) int {
+	debugHandler(r, "log")
 	lc, ok := r.Loc.LocConfOf(Module).(*LocConf)
 	if !ok || lc.Log == nil {
 		return http.Declined
@@ -226,6 +270,9 @@ func runSync(st *loopState, r *http.Request, h *Handler, phase Phase, what strin
 // headerFilter runs header_filter_by_lua.
 func headerFilter(next http.HeaderFilterFunc) http.HeaderFilterFunc {
 	return func(r *http.Request) int {
+		if r.Log().Enabled(errlog.Debug) {
+			r.Logf(errlog.Debug, "lua header filter for user lua code, uri \"%s\"", r.URI)
+		}
 		lc, ok := r.Loc.LocConfOf(Module).(*LocConf)
 		if !ok || lc.HeaderFilter == nil {
 			return next(r)
@@ -266,6 +313,9 @@ func headerFilter(next http.HeaderFilterFunc) http.HeaderFilterFunc {
 // ngx.arg[2] the eof flag (ngx_http_lua_body_filter).
 func bodyFilter(next http.BodyFilterFunc) http.BodyFilterFunc {
 	return func(r *http.Request, in []http.Buf) int {
+		if r.Log().Enabled(errlog.Debug) {
+			r.Logf(errlog.Debug, "lua body filter for user lua code, uri \"%s\"", r.URI)
+		}
 		lc, ok := r.Loc.LocConfOf(Module).(*LocConf)
 		if !ok || lc.BodyFilter == nil || r.HeaderOnly {
 			return next(r, in)
