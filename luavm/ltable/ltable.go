@@ -182,35 +182,6 @@ func Number(n float64) lua.LValue {
 	return lua.LNumber(n)
 }
 
-// ArrayLen returns the largest positive integer key of t holding a value,
-// and bad when t has any other key: what a walk over all keys would find
-// for an array, without boxing every index as the walk does.
-func ArrayLen(t *lua.LTable) (max int, bad bool) {
-	m := mirrorOf(t)
-	if len(m.strdict) > 0 {
-		return 0, true
-	}
-	for i := len(m.array) - 1; i >= 0; i-- {
-		if m.array[i] != lua.LNil {
-			max = i + 1
-			break
-		}
-	}
-	for k, v := range m.dict {
-		if v == lua.LNil {
-			continue
-		}
-		n, ok := k.(lua.LNumber)
-		if !ok || float64(n) != float64(int(n)) || int(n) < 1 {
-			return 0, true
-		}
-		if int(n) > max {
-			max = int(n)
-		}
-	}
-	return max, false
-}
-
 // ArrayKeys walks t's keys as lua-cjson's array check does, without
 // boxing every index as a walk through the public API does: it returns
 // the largest key, the number of keys, and whether every key is a

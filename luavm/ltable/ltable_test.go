@@ -90,36 +90,6 @@ func TestNumber(t *testing.T) {
 	}
 }
 
-func TestArrayLen(t *testing.T) {
-	L := lua.NewState()
-	defer L.Close()
-	for src, want := range map[string]struct {
-		max int
-		bad bool
-	}{
-		`return {}`:                                 {0, false},
-		`return {"a", "b", "c"}`:                    {3, false},
-		`return {"a", nil, "c"}`:                    {3, false},
-		`local t = {"a", "b"} t[2] = nil return t`:  {1, false},
-		`return {[1] = "a", [5] = "e"}`:             {5, false},
-		`return {"a", x = 1}`:                       {0, true},
-		`return {[1.5] = "a"}`:                      {0, true},
-		`return {[0] = "a"}`:                        {0, true},
-		`return {[true] = "a"}`:                     {0, true},
-		`local t = {"a", x = 1} t.x = nil return t`: {1, false},
-	} {
-		if err := L.DoString(src); err != nil {
-			t.Fatal(err)
-		}
-		tb := L.Get(-1).(*lua.LTable)
-		L.Pop(1)
-		max, bad := ArrayLen(tb)
-		if max != want.max || bad != want.bad {
-			t.Errorf("%s: %d %v, want %d %v", src, max, bad, want.max, want.bad)
-		}
-	}
-}
-
 func TestArrayKeys(t *testing.T) {
 	L := lua.NewState()
 	defer L.Close()
@@ -128,15 +98,18 @@ func TestArrayKeys(t *testing.T) {
 		n   int
 		ok  bool
 	}{
-		`return {}`:                               {0, 0, true},
-		`return {1, 2, 3}`:                        {3, 3, true},
-		`return {1, nil, 3}`:                      {3, 2, true},
-		`return {[1] = 1, [10] = 10}`:             {10, 2, true},
-		`return {[1e300] = 1}`:                    {1e300, 1, true},
-		`return {[2.5] = 1}`:                      {0, 0, false},
-		`return {[-1] = 1}`:                       {0, 0, false},
-		`return {1, x = 2}`:                       {0, 0, false},
-		`local t = {1, x = 2} t.x = nil return t`: {1, 1, true},
+		`return {}`:                                {0, 0, true},
+		`return {1, 2, 3}`:                         {3, 3, true},
+		`return {1, nil, 3}`:                       {3, 2, true},
+		`return {[1] = 1, [10] = 10}`:              {10, 2, true},
+		`return {[1e300] = 1}`:                     {1e300, 1, true},
+		`return {[2.5] = 1}`:                       {0, 0, false},
+		`return {[-1] = 1}`:                        {0, 0, false},
+		`return {[0] = "a"}`:                       {0, 0, false},
+		`return {[true] = "a"}`:                    {0, 0, false},
+		`local t = {"a", "b"} t[2] = nil return t`: {1, 1, true},
+		`return {1, x = 2}`:                        {0, 0, false},
+		`local t = {1, x = 2} t.x = nil return t`:  {1, 1, true},
 	} {
 		if err := L.DoString(src); err != nil {
 			t.Fatal(err)

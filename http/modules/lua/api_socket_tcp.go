@@ -1224,8 +1224,9 @@ func (st *loopState) sendBytes(L *glua.LState, n int, scratch bool) []byte {
 // appendStrTable flattens an array table of strings and numbers, nested
 // to any depth (ngx_http_lua_calc_strlen_in_table with strict checks).
 func appendStrTable(L *glua.LState, b []byte, t *glua.LTable, arg int) []byte {
-	max, bad := ltable.ArrayLen(t)
-	if bad {
+	maxKey, _, ok := ltable.ArrayKeys(t)
+	max := int(min(maxKey, 1<<62))
+	if !ok || maxKey >= 1<<62 {
 		luavm.ArgError(L, arg, "non-array table found")
 	}
 	for i := 1; i <= max; i++ {
