@@ -881,7 +881,7 @@ func (c *Conn) readOnce() {
 	if c.readMax > 0 && c.readMax < len(buf) {
 		buf = buf[:c.readMax]
 	}
-	n, errno := readFd(c.fd, buf)
+	n, errno := recvFd(c.fd, buf)
 	// a short read drained the socket, a full one may have left more; a
 	// FIN the poller reported is still to be read (nginx's pending_eof).
 	if n == len(buf) || c.flags&fHangup != 0 && n > 0 {
@@ -1055,7 +1055,7 @@ func (c *Conn) writeQueue(budget int64) bool {
 		if budget > 0 && int64(want) > budget {
 			niov, want = trimIov(l.iov[:niov], int(budget))
 		}
-		n, errno := writev(c.fd, l.iov[:niov])
+		n, errno := sendIov(c.fd, l.iov[:niov])
 		clear(l.iov[:niov])
 		switch errno {
 		case 0:
@@ -1086,9 +1086,9 @@ func (c *Conn) flushDgrams() bool {
 	l := c.l
 	for !c.q.empty() {
 		s := &c.q.segs[c.q.head]
-		_, err := unix.Write(c.fd, s.b[s.r:s.w])
+		_, err := sendFd(c.fd, s.b[s.r:s.w])
 		switch err {
-		case nil:
+		case 0:
 		case unix.EAGAIN:
 			return true
 		case unix.EINTR:
@@ -1130,7 +1130,7 @@ func (c *Conn) armLinger() {
 }
 
 func (c *Conn) lingerRead() {
-	n, err := unix.Read(c.fd, c.l.buf)
+	n, err := recvFd(c.fd, c.l.buf)
 	switch {
 	case n > 0:
 		c.armLinger()

@@ -4,7 +4,6 @@ package eventloop
 
 import (
 	"os"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -199,11 +198,4 @@ func (q *outq) release(l *Loop) {
 	if cap(q.segs) > 256 {
 		q.segs = nil
 	}
-}
-
-// writev writes iov without going through a Go slice conversion that would
-// allocate.
-func writev(fd int, iov []unix.Iovec) (int, unix.Errno) {
-	r, _, e := unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
-	return int(r), e
 }

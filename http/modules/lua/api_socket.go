@@ -183,9 +183,11 @@ func errVals(msg string) []glua.LValue {
 // timeoutArg reads a settimeout argument as ngx_lua does: truncated to an
 // integer, and anything that does not fit 31 bits is an error.
 func timeoutArg(L *glua.LState, n int) int64 {
-	f, _ := luavm.ParseNumber(L.ToString(n))
+	var f float64
 	if v, ok := L.Get(n).(glua.LNumber); ok {
 		f = float64(v)
+	} else {
+		f, _ = luavm.ParseNumber(L.ToString(n))
 	}
 	t := int64(f)
 	if t>>31 != 0 {
