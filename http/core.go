@@ -2,6 +2,7 @@ package http
 
 import (
 	"strings"
+	"sync"
 	"time"
 
 	"gresty/conf"
@@ -32,6 +33,9 @@ type MainConf struct {
 	// last module to the first, as nginx's top filters are.
 	HeaderFilter HeaderFilterFunc
 	BodyFilter   BodyFilterFunc
+	filters      []filterReg
+	buildChains  func()
+	chainsOnce   sync.Once
 
 	listens  []*listenOpt
 	portList []*confPort
@@ -92,6 +96,8 @@ type LocConf struct {
 	// Handler is the location's exclusive content handler (proxy_pass,
 	// return-like modules, content_by_lua...), nginx's clcf->handler.
 	Handler Handler
+	// filters are the filter chains of this location (buildFilterChains).
+	filters *filterChains
 
 	// Location tree: exact and prefix children, then regex children in
 	// order, as ngx_http_core_find_location walks them.

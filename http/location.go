@@ -21,6 +21,7 @@ func (cf *Conf) newLocConfs() []any {
 	}
 	clcf := confs[CoreModule.TypeIndex].(*LocConf)
 	clcf.Confs = confs
+	cf.locs = append(cf.locs, clcf)
 	return confs
 }
 

@@ -83,6 +83,8 @@ type Conf struct {
 	mods []*core.Module
 	// afterParse runs once the whole http block is built (AfterParse).
 	afterParse []func() error
+	// locs are all location configurations, for their filter chains.
+	locs []*LocConf
 }
 
 // Modules returns the HTTP modules in order.
@@ -145,6 +147,9 @@ func (c *Config) Modules() []*core.Module { return c.mods }
 
 // initLoop runs the modules' InitLoop hooks for loop ls. Loop goroutine.
 func (c *Config) initLoop(ls *LoopServer) {
+	if c.Main.buildChains != nil {
+		c.Main.chainsOnce.Do(c.Main.buildChains)
+	}
 	states := make([]any, len(c.mods))
 	for _, m := range c.mods {
 		if h := hooks(m); h.InitLoop != nil {
@@ -282,6 +287,9 @@ func httpBlock(p *core.Parser, d *conf.Directive, c any) error {
 			}
 		}
 	}
+	// the chains are built when the first loop starts: a filter may test
+	// the error log, which the cycle opens after the whole file is read.
+	mcf.buildChains = cf.buildFilterChains
 	if err := mcf.vars.init(cf); err != nil {
 		return err
 	}

@@ -51,12 +51,113 @@ type BodyFilterFunc func(r *Request, in []Buf) int
 // nginx filter module's postconfiguration does: modules later in the module
 // list run earlier.
 func (cf *Conf) AddHeaderFilter(f func(next HeaderFilterFunc) HeaderFilterFunc) {
-	cf.Main.HeaderFilter = f(cf.Main.HeaderFilter)
+	cf.AddHeaderFilterIf(nil, f)
 }
 
 // AddBodyFilter installs a body filter in front of the chain.
 func (cf *Conf) AddBodyFilter(f func(next BodyFilterFunc) BodyFilterFunc) {
+	cf.AddBodyFilterIf(nil, f)
+}
+
+// AddHeaderFilterIf installs a header filter that only a location for
+// which active reports true needs: in any other location it must pass
+// every response on untouched, and that location's chain leaves it out
+// (nginx calls every filter, each testing its own configuration). A nil
+// active means every location.
+func (cf *Conf) AddHeaderFilterIf(active func(*LocConf) bool, f func(next HeaderFilterFunc) HeaderFilterFunc) {
+	cf.Main.HeaderFilter = f(cf.Main.HeaderFilter)
+	cf.Main.filters = append(cf.Main.filters, filterReg{header: f, active: active})
+}
+
+// AddBodyFilterIf is AddHeaderFilterIf for a body filter.
+func (cf *Conf) AddBodyFilterIf(active func(*LocConf) bool, f func(next BodyFilterFunc) BodyFilterFunc) {
 	cf.Main.BodyFilter = f(cf.Main.BodyFilter)
+	cf.Main.filters = append(cf.Main.filters, filterReg{body: f, active: active})
+}
+
+// Anywhere turns on, a test of one location's configuration, into a
+// filter's active test that holds in every location as soon as on holds in
+// any: for a filter whose work may fall on a request in another location
+// (a subrequest's output that a parent's filter watches).
+func (cf *Conf) Anywhere(on func(*LocConf) bool) func(*LocConf) bool {
+	known, any := false, false
+	return func(*LocConf) bool {
+		if !known {
+			known = true
+			for _, lc := range cf.locs {
+				if on(lc) {
+					any = true
+					break
+				}
+			}
+		}
+		return any
+	}
+}
+
+// LocLog returns the error log of a location once the loops run (a
+// filter's active test runs then).
+func (cf *Conf) LocLog(lc *LocConf) *errlog.Log {
+	if lc.ErrorLog != nil {
+		return lc.ErrorLog
+	}
+	return cf.Cycle.Log
+}
+
+// filterReg is one installed filter, kept to build the locations' chains.
+type filterReg struct {
+	header func(next HeaderFilterFunc) HeaderFilterFunc
+	body   func(next BodyFilterFunc) BodyFilterFunc
+	active func(*LocConf) bool
+	// postpone marks the postpone filter: what it passes on goes through
+	// the main request's chain below it (see postponeFilter).
+	postpone bool
+}
+
+// filterChains are one location's header and body filter chains, and the
+// part of the body chain below the postpone filter.
+type filterChains struct {
+	header HeaderFilterFunc
+	body   BodyFilterFunc
+	below  BodyFilterFunc
+}
+
+// buildFilterChains gives every location the chains of just the filters
+// it needs; locations that need the same filters share them. The chains
+// start from the write and header filters, which every chain ends in.
+func (cf *Conf) buildFilterChains() {
+	regs := cf.Main.filters
+	shared := map[string]*filterChains{}
+	key := make([]byte, len(regs))
+	for _, lc := range cf.locs {
+		for i, f := range regs {
+			key[i] = '0'
+			if f.active == nil || f.active(lc) {
+				key[i] = '1'
+			}
+		}
+		fc := shared[string(key)]
+		if fc == nil {
+			fc = &filterChains{header: headerWriter, body: writeFilter}
+			fc.below = fc.body
+			for i, f := range regs {
+				if key[i] == '0' {
+					continue
+				}
+				if f.header != nil {
+					fc.header = f.header(fc.header)
+				}
+				if f.body != nil {
+					if f.postpone {
+						fc.below = fc.body
+					}
+					fc.body = f.body(fc.body)
+				}
+			}
+			shared[string(key)] = fc
+		}
+		lc.filters = fc
+	}
 }
 
 // SendHeader runs the header filters (ngx_http_send_header).
@@ -72,11 +173,17 @@ func (r *Request) SendHeader() int {
 	if r.Out.Status == 0 {
 		r.Out.Status = 200
 	}
+	if lc := r.Loc; lc != nil && lc.filters != nil {
+		return lc.filters.header(r)
+	}
 	return r.Conn.cfg.Main.HeaderFilter(r)
 }
 
 // Output runs the body filters (ngx_http_output_filter).
 func (r *Request) Output(in []Buf) int {
+	if lc := r.Loc; lc != nil && lc.filters != nil {
+		return lc.filters.body(r, in)
+	}
 	return r.Conn.cfg.Main.BodyFilter(r, in)
 }
 

@@ -246,12 +246,18 @@ var PostponeFilterModule = &core.Module{
 		cf.AddBodyFilter(func(next BodyFilterFunc) BodyFilterFunc {
 			return func(r *Request, in []Buf) int { return postponeFilter(r, in, next) }
 		})
+		cf.Main.filters[len(cf.Main.filters)-1].postpone = true
 		return nil
 	}},
 }
 
 func postponeFilter(r *Request, in []Buf, next BodyFilterFunc) int {
 	c := r.Conn
+	// what passes on is the main request's output, for the filters below
+	// this one in its location's chain, whichever location r is in.
+	if lc := r.Main.Loc; lc != nil && lc.filters != nil {
+		next = lc.filters.below
+	}
 	if r.inMemory {
 		return r.postponeInMemory(in)
 	}

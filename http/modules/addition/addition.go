@@ -67,10 +67,14 @@ type reqCtx struct {
 }
 
 func postconfiguration(cf *http.Conf) error {
-	cf.AddHeaderFilter(func(next http.HeaderFilterFunc) http.HeaderFilterFunc {
+	on := func(lc *http.LocConf) bool {
+		c := lc.LocConfOf(Module).(*LocConf)
+		return c.Before.V != "" || c.After.V != ""
+	}
+	cf.AddHeaderFilterIf(on, func(next http.HeaderFilterFunc) http.HeaderFilterFunc {
 		return func(r *http.Request) int { return headerFilter(r, next) }
 	})
-	cf.AddBodyFilter(func(next http.BodyFilterFunc) http.BodyFilterFunc {
+	cf.AddBodyFilterIf(on, func(next http.BodyFilterFunc) http.BodyFilterFunc {
 		return func(r *http.Request, in []http.Buf) int { return bodyFilter(r, in, next) }
 	})
 	return nil

@@ -108,7 +108,7 @@ type Filter struct {
 	// Encoding is the Content-Encoding value.
 	Encoding []byte
 	Pools    *Pools
-	Settings func(r *http.Request) Settings
+	Settings func(lc *http.LocConf) Settings
 	// Accept tells whether the client takes this encoding; it runs only
 	// for responses the filter would compress.
 	Accept func(r *http.Request) bool
@@ -126,12 +126,14 @@ type Stream struct {
 	bufs    [1]http.Buf
 }
 
-// Install puts the filter in front of the header and body chains.
+// Install puts the filter in front of the header and body chains of the
+// locations where it is on.
 func (f *Filter) Install(cf *http.Conf) {
-	cf.AddHeaderFilter(func(next http.HeaderFilterFunc) http.HeaderFilterFunc {
+	on := func(lc *http.LocConf) bool { return f.Settings(lc).Enable }
+	cf.AddHeaderFilterIf(on, func(next http.HeaderFilterFunc) http.HeaderFilterFunc {
 		return func(r *http.Request) int { return f.header(r, next) }
 	})
-	cf.AddBodyFilter(func(next http.BodyFilterFunc) http.BodyFilterFunc {
+	cf.AddBodyFilterIf(on, func(next http.BodyFilterFunc) http.BodyFilterFunc {
 		return func(r *http.Request, in []http.Buf) int { return f.body(r, in, next) }
 	})
 }
@@ -144,7 +146,7 @@ var contentEncoding = []byte("Content-Encoding")
 // ones the client accepts are marked for compression and lose their
 // length, their ranges and their strong ETag.
 func (f *Filter) header(r *http.Request, next http.HeaderFilterFunc) int {
-	s := f.Settings(r)
+	s := f.Settings(r.Loc)
 	st := r.Out.Status
 	if !s.Enable || (st != 200 && st != 403 && st != 404) || encoded(r) ||
 		(r.Out.ContentLength != -1 && r.Out.ContentLength < s.MinLength) ||

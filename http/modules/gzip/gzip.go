@@ -90,8 +90,8 @@ type LocConf struct {
 
 var encodingGzip = []byte("gzip")
 
-func settings(r *http.Request) (s Settings) {
-	c := r.Loc.Confs[Module.TypeIndex].(*LocConf)
+func settings(lc *http.LocConf) (s Settings) {
+	c := lc.Confs[Module.TypeIndex].(*LocConf)
 	return Settings{Enable: c.Enable.V, MinLength: c.MinLength.V, Types: &c.Types, Level: c.Level.V,
 		Chunk: int(c.Bufs.V.Size) * c.Bufs.V.Num}
 }

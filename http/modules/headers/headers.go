@@ -104,10 +104,15 @@ func mergeLocConf(_ *http.Conf, parent, child any) error {
 }
 
 func postconfiguration(cf *http.Conf) error {
-	cf.AddHeaderFilter(func(next http.HeaderFilterFunc) http.HeaderFilterFunc {
+	cf.AddHeaderFilterIf(func(lc *http.LocConf) bool {
+		c := lc.Confs[Module.TypeIndex].(*LocConf)
+		return c.Expires != expiresOff || c.Headers != nil || c.Trailers != nil
+	}, func(next http.HeaderFilterFunc) http.HeaderFilterFunc {
 		return func(r *http.Request) int { return headerFilter(r, next) }
 	})
-	cf.AddBodyFilter(func(next http.BodyFilterFunc) http.BodyFilterFunc {
+	cf.AddBodyFilterIf(func(lc *http.LocConf) bool {
+		return lc.Confs[Module.TypeIndex].(*LocConf).Trailers != nil
+	}, func(next http.BodyFilterFunc) http.BodyFilterFunc {
 		return func(r *http.Request, in []http.Buf) int { return trailersFilter(r, in, next) }
 	})
 	return nil

@@ -104,11 +104,19 @@ func postconfiguration(cf *http.Conf) error {
 		cf.AddHeaderFilter(captureHeaderFilter)
 		cf.AddBodyFilter(captureBodyFilter)
 	}
+	// the filters also log their debug line in every location, as
+	// ngx_lua's do.
 	if need.header {
-		cf.AddHeaderFilter(headerFilter)
+		cf.AddHeaderFilterIf(func(l *http.LocConf) bool {
+			lc, ok := l.LocConfOf(Module).(*LocConf)
+			return ok && (lc.HeaderFilter != nil || lc.BodyFilter != nil) || cf.LocLog(l).Enabled(errlog.Debug)
+		}, headerFilter)
 	}
 	if need.body {
-		cf.AddBodyFilter(bodyFilter)
+		cf.AddBodyFilterIf(func(l *http.LocConf) bool {
+			lc, ok := l.LocConfOf(Module).(*LocConf)
+			return ok && lc.BodyFilter != nil || cf.LocLog(l).Enabled(errlog.Debug)
+		}, bodyFilter)
 	}
 	return nil
 }

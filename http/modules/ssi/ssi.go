@@ -106,10 +106,13 @@ func preconfiguration(cf *http.Conf) error {
 }
 
 func postconfiguration(cf *http.Conf) error {
-	cf.AddHeaderFilter(func(next http.HeaderFilterFunc) http.HeaderFilterFunc {
+	on := func(lc *http.LocConf) bool { return lc.Confs[Module.TypeIndex].(*LocConf).Enable.V }
+	cf.AddHeaderFilterIf(on, func(next http.HeaderFilterFunc) http.HeaderFilterFunc {
 		return func(r *http.Request) int { return headerFilter(r, next) }
 	})
-	cf.AddBodyFilter(func(next http.BodyFilterFunc) http.BodyFilterFunc {
+	// the body filter also notes the output of a document's subrequests,
+	// whatever their location.
+	cf.AddBodyFilterIf(cf.Anywhere(on), func(next http.BodyFilterFunc) http.BodyFilterFunc {
 		return func(r *http.Request, in []http.Buf) int { return bodyFilter(r, in, next) }
 	})
 	return nil

@@ -44,10 +44,11 @@ func init() {
 		CreateLocConf: func(*http.Conf) any { return &LocConf{} },
 		MergeLocConf:  mergeLocConf,
 		Postconfiguration: func(cf *http.Conf) error {
-			cf.AddHeaderFilter(func(next http.HeaderFilterFunc) http.HeaderFilterFunc {
+			on := func(lc *http.LocConf) bool { return lc.LocConfOf(Module).(*LocConf).pairs != nil }
+			cf.AddHeaderFilterIf(on, func(next http.HeaderFilterFunc) http.HeaderFilterFunc {
 				return func(r *http.Request) int { return headerFilter(r, next) }
 			})
-			cf.AddBodyFilter(func(next http.BodyFilterFunc) http.BodyFilterFunc {
+			cf.AddBodyFilterIf(on, func(next http.BodyFilterFunc) http.BodyFilterFunc {
 				return func(r *http.Request, in []http.Buf) int { return bodyFilter(r, in, next) }
 			})
 			return nil

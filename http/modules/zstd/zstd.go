@@ -99,8 +99,8 @@ type StaticConf struct {
 
 var encodingZstd = []byte("zstd")
 
-func settings(r *http.Request) gzip.Settings {
-	c := r.Loc.Confs[FilterModule.TypeIndex].(*LocConf)
+func settings(lc *http.LocConf) gzip.Settings {
+	c := lc.Confs[FilterModule.TypeIndex].(*LocConf)
 	return gzip.Settings{Enable: c.Enable.V, MinLength: c.MinLength.V, Types: &c.Types, Level: c.Level.V,
 		Chunk: int(c.Bufs.V.Size) * c.Bufs.V.Num}
 }
