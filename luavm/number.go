@@ -12,9 +12,21 @@ import (
 
 // FormatNumber formats f as LuaJIT's tostring does ("%.14g").
 func FormatNumber(f float64) string {
+	if i := int(f); float64(i) == f && i >= 0 && i < len(smallIntText) && (i != 0 || !math.Signbit(f)) {
+		return smallIntText[i]
+	}
 	var buf [32]byte
 	return string(AppendNumber(buf[:0], f))
 }
+
+// smallIntText holds the text of the integers 0 to 1023, which most
+// numbers formatted per request are (lengths, counts, status codes).
+var smallIntText = func() (t [1024]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return
+}()
 
 // AppendNumber appends FormatNumber(f) to b. Callable from any goroutine.
 func AppendNumber(b []byte, f float64) []byte {

@@ -244,11 +244,11 @@ type Strings struct {
 
 const slabSize = 16
 
-// Reserve makes room for n more strings in one allocation, for a caller
-// that knows how many it boxes.
-func (b *Strings) Reserve(n int) {
+// Reserve makes room for n more strings, for a caller that knows how
+// many it boxes; a new slab holds at least size of them.
+func (b *Strings) Reserve(n, size int) {
 	if cap(b.slab)-len(b.slab) < n {
-		b.slab = make([]lua.LString, 0, n)
+		b.slab = make([]lua.LString, 0, max(n, size))
 	}
 }
 

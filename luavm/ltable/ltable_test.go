@@ -154,12 +154,21 @@ func TestStrings(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() {
 		var r Strings
-		r.Reserve(3)
+		r.Reserve(3, 0)
 		r.Box("a")
 		r.Box("b")
 		r.Box("c")
 	}); n != 1 {
 		t.Fatalf("3 reserved strings: %v allocations", n)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		var r Strings
+		for range 4 {
+			r.Reserve(1, 4)
+			r.Box("d")
+		}
+	}); n != 1 {
+		t.Fatalf("4 strings in a slab of 4: %v allocations", n)
 	}
 	runtime.GC()
 	tb := lua.NewState().NewTable()

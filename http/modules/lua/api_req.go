@@ -152,7 +152,7 @@ func installReq(st *loopState) {
 		}
 		t := ltable.NewTable(0, count)
 		var vals ltable.Strings
-		vals.Reserve(count)
+		vals.Reserve(count, 0)
 		for i := 0; i < count; i++ {
 			h := &in[i]
 			key := st.keys.Bytes(h.Name)

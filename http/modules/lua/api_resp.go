@@ -520,7 +520,7 @@ func (st *loopState) respGetHeaders(L *glua.LState) int {
 	out := &r.Out
 	t := ltable.NewTable(0, len(out.Headers)+4)
 	var vals ltable.Strings
-	vals.Reserve(len(out.Headers))
+	vals.Reserve(len(out.Headers), 0)
 	if !raw {
 		L.SetMetatable(t, st.api[apiRespHeadersMeta].(*glua.LTable))
 	}

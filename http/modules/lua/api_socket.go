@@ -48,6 +48,8 @@ type sockState struct {
 	// reqInfos are the request sockets' records of the requests that
 	// have some.
 	reqInfos map[*reqCtx]*reqSockInfo
+	// freeItems are parked-connection records to use again.
+	freeItems []*poolItem
 }
 
 func sockStateOf(st *loopState) *sockState {

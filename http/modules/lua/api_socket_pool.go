@@ -1,6 +1,7 @@
 package lua
 
 import (
+	"net/netip"
 	"time"
 	"unsafe"
 
@@ -33,6 +34,10 @@ type sockPool struct {
 	// waiting are the queued connects, the oldest first.
 	waiting []*connOp
 	freed   bool
+	// peer caches the texts of the pool's last peer address: a pool's
+	// connections mostly go to one.
+	peer                   netip.AddrPort
+	peerName, peerAddrText string
 }
 
 // poolItem is a parked connection.
@@ -95,12 +100,23 @@ func (p *sockPool) take(u *tcpSock) bool {
 	u.conn = it.conn
 	u.reused = it.reused + 1
 	if ap := it.conn.RemoteAddrPort(); ap.IsValid() {
-		u.peerName = ap.String()
-		u.addrText = ap.Addr().String()
+		if ap != p.peer || p.peerName == "" {
+			p.peer, p.peerName, p.peerAddrText = ap, ap.String(), ap.Addr().String()
+		}
+		u.peerName = p.peerName
+		u.addrText = p.peerAddrText
 		u.port = int(ap.Port())
 	}
+	p.ss.recycle(it)
 	u.registerCleanup()
 	return true
+}
+
+// recycle keeps a parked connection's record, its timer stopped, for the
+// next park.
+func (ss *sockState) recycle(it *poolItem) {
+	it.p, it.conn = nil, nil
+	ss.freeItems = append(ss.freeItems, it)
 }
 
 // park keeps u's connection for later (the heart of setkeepalive).
@@ -120,11 +136,19 @@ func (p *sockPool) park(u *tcpSock, timeout time.Duration) {
 		p.connections++
 	}
 	conn := u.conn
-	it := &poolItem{p: p, conn: conn, reused: u.reused}
-	it.timer = u.loop().NewTimer(func() {
-		p.debugf("lua tcp socket keepalive max idle timeout")
-		it.close()
-	})
+	var it *poolItem
+	if n := len(p.ss.freeItems); n > 0 {
+		it = p.ss.freeItems[n-1]
+		p.ss.freeItems[n-1] = nil
+		p.ss.freeItems = p.ss.freeItems[:n-1]
+	} else {
+		it = &poolItem{}
+		it.timer = u.loop().NewTimer(func() {
+			it.p.debugf("lua tcp socket keepalive max idle timeout")
+			it.close()
+		})
+	}
+	it.p, it.conn, it.reused = p, conn, u.reused
 	if timeout > 0 {
 		it.timer.Reset(timeout)
 	}
@@ -135,23 +159,39 @@ func (p *sockPool) park(u *tcpSock, timeout time.Duration) {
 }
 
 // OnData implements eventloop.Handler: an idle connection must not talk.
+// The record may serve another connection by the time an event of a
+// closed one arrives, hence the check of c.
 func (it *poolItem) OnData(c *eventloop.Conn, b []byte) {
+	if c != it.conn {
+		return
+	}
 	it.p.debugf("lua tcp socket keepalive close handler check stale events")
 	it.close()
 }
 
 // OnReadEOF implements eventloop.Handler.
-func (it *poolItem) OnReadEOF(c *eventloop.Conn) { it.close() }
+func (it *poolItem) OnReadEOF(c *eventloop.Conn) {
+	if c == it.conn {
+		it.close()
+	}
+}
 
 // OnDrain implements eventloop.Handler.
 func (it *poolItem) OnDrain(c *eventloop.Conn) {}
 
 // OnClose implements eventloop.Handler.
-func (it *poolItem) OnClose(c *eventloop.Conn, err error) { it.close() }
+func (it *poolItem) OnClose(c *eventloop.Conn, err error) {
+	if c == it.conn {
+		it.close()
+	}
+}
 
 // close drops an idle connection (ngx_http_lua_socket_keepalive_close_handler).
 func (it *poolItem) close() {
 	p := it.p
+	if p == nil {
+		return
+	}
 	idx := -1
 	for i, x := range p.idle {
 		if x == it {
@@ -168,6 +208,7 @@ func (it *poolItem) close() {
 	p.idle = p.idle[:len(p.idle)-1]
 	it.timer.Stop()
 	it.conn.Close()
+	p.ss.recycle(it)
 	p.connections--
 	if p.connections <= 0 {
 		p.free()

@@ -84,8 +84,10 @@ type tcpSock struct {
 	c    *reqCtx
 	conf *LocConf
 	kind sockKind
-	// res holds a read's results while they are handed to the thread.
-	res [3]glua.LValue
+	// res holds a read's results while they are handed to the thread;
+	// boxes boxes the data read, a few reads per allocation.
+	res   [3]glua.LValue
+	boxes ltable.Strings
 
 	conn *eventloop.Conn
 	// peerName is the peer as nginx names it in connect errors; addr and
@@ -372,6 +374,9 @@ func slotTimeout(t *glua.LTable, slot int, def time.Duration) time.Duration {
 // returns the connect's results, or pending when the thread must wait: then
 // u.connWait is the waiting thread. L is nil when a queued connect
 // resumes from the loop.
+// oneResult is the result list of a call that answers 1; read only.
+var oneResult = []glua.LValue{ltable.Number(1)}
+
 func (u *tcpSock) connectStart(L *glua.LState, host string, port int, resuming bool) (vals []glua.LValue, pending bool) {
 	c := u.c
 	wait := func() {
@@ -382,7 +387,7 @@ func (u *tcpSock) connectStart(L *glua.LState, host string, port int, resuming b
 	}
 	if p := u.pool; p != nil {
 		if p.take(u) {
-			return []glua.LValue{glua.LNumber(1)}, false
+			return oneResult, false
 		}
 		p.connections++
 		if p.backlog >= 0 && !resuming {
@@ -883,7 +888,8 @@ func (u *tcpSock) readResult(rc int) []glua.LValue {
 	var err glua.LValue
 	switch rc {
 	case opOK:
-		u.res[0] = out
+		u.boxes.Reserve(1, 4)
+		u.res[0] = u.boxes.Box(string(out))
 		return u.res[:1]
 	case opTimeout:
 		err = glua.LString("timeout")
