@@ -1,7 +1,6 @@
 package lua
 
 import (
-	"net/netip"
 	"time"
 	"unsafe"
 
@@ -34,10 +33,6 @@ type sockPool struct {
 	// waiting are the queued connects, the oldest first.
 	waiting []*connOp
 	freed   bool
-	// peer caches the texts of the pool's last peer address: a pool's
-	// connections mostly go to one.
-	peer                   netip.AddrPort
-	peerName, peerAddrText string
 }
 
 // poolItem is a parked connection.
@@ -46,6 +41,9 @@ type poolItem struct {
 	conn   *eventloop.Conn
 	reused int
 	timer  *eventloop.Timer
+	// the peer as the socket that parked the connection named it.
+	peerName, addrText string
+	port               int
 }
 
 // connOp is a connect waiting for a slot of its pool.
@@ -99,14 +97,7 @@ func (p *sockPool) take(u *tcpSock) bool {
 	it.conn.SetHandler(u)
 	u.conn = it.conn
 	u.reused = it.reused + 1
-	if ap := it.conn.RemoteAddrPort(); ap.IsValid() {
-		if ap != p.peer || p.peerName == "" {
-			p.peer, p.peerName, p.peerAddrText = ap, ap.String(), ap.Addr().String()
-		}
-		u.peerName = p.peerName
-		u.addrText = p.peerAddrText
-		u.port = int(ap.Port())
-	}
+	u.peerName, u.addrText, u.port = it.peerName, it.addrText, it.port
 	p.ss.recycle(it)
 	u.registerCleanup()
 	return true
@@ -149,6 +140,7 @@ func (p *sockPool) park(u *tcpSock, timeout time.Duration) {
 		})
 	}
 	it.p, it.conn, it.reused = p, conn, u.reused
+	it.peerName, it.addrText, it.port = u.peerName, u.addrText, u.port
 	if timeout > 0 {
 		it.timer.Reset(timeout)
 	}
