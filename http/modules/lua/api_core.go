@@ -8,6 +8,7 @@ import (
 	"gresty/errlog"
 	"gresty/http"
 	"gresty/luavm"
+	"gresty/luavm/ltable"
 )
 
 // This file holds the ngx.* essentials every handler uses: output, exit,
@@ -220,26 +221,45 @@ func (st *loopState) appendOutput(L *glua.LState, b []byte, v glua.LValue, arg i
 			return append(b, "null"...)
 		}
 	case *glua.LTable:
-		n := x.Len()
-		for i := 1; i <= n; i++ {
-			b = st.appendTableElem(L, b, x.RawGetInt(i), arg, fname)
-		}
-		return b
+		return st.appendTable(L, b, x, arg, fname)
 	}
 	L.ArgError(arg, "string, number, boolean, nil, ngx.null, or array table expected, got "+v.Type().String())
 	return b
 }
 
-func (st *loopState) appendTableElem(L *glua.LState, b []byte, v glua.LValue, arg int, fname string) []byte {
-	switch v.(type) {
-	case glua.LString, glua.LNumber, glua.LBool, *glua.LTable:
-		return st.appendOutput(L, b, v, arg, fname)
-	case *glua.LUserData:
-		if v == st.vm.Null() {
-			return append(b, "null"...)
+// appendTable flattens an array table as ngx_lua's output does: its keys
+// must all be positive integers; the elements from 1 to the largest key
+// are written, a missing one as "nil", booleans and ngx.null as words,
+// nested tables flattened.
+func (st *loopState) appendTable(L *glua.LState, b []byte, t *glua.LTable, arg int, fname string) []byte {
+	max, _, ok := ltable.ArrayKeys(t)
+	if !ok {
+		L.RaiseError("bad argument #%d to '%s' (non-array table found)", arg, fname)
+	}
+	for i := 1; i <= int(max); i++ {
+		switch x := t.RawGetInt(i).(type) {
+		case glua.LString:
+			b = append(b, x...)
+		case glua.LNumber:
+			b = luavm.AppendNumber(b, float64(x))
+		case glua.LBool:
+			if x {
+				b = append(b, "true"...)
+			} else {
+				b = append(b, "false"...)
+			}
+		case *glua.LNilType:
+			b = append(b, "nil"...)
+		case *glua.LTable:
+			b = st.appendTable(L, b, x, arg, fname)
+		default:
+			if x == st.vm.Null() {
+				b = append(b, "null"...)
+				continue
+			}
+			L.RaiseError("bad argument #%d to '%s' (bad data type %s found)", arg, fname, x.Type().String())
 		}
 	}
-	L.RaiseError("bad argument #%d to '%s' (non-array table found)", arg, fname)
 	return b
 }
 

@@ -96,3 +96,44 @@ func TestInitWorkerSyntaxErrorDiff(t *testing.T) {
 		})
 	}
 }
+
+// TestOutputTablesDiff checks ngx.say and ngx.print of tables: holes
+// print as "nil", booleans and ngx.null as words, nested tables flatten;
+// a key that is not a positive integer, or an element of another type,
+// fails the call.
+func TestOutputTablesDiff(t *testing.T) {
+	runLuaCases(t, "", "", []luaCase{
+		{name: "holes", conf: `content_by_lua_block { ngx.say({"hello", nil, true, false, 32.5, 56, ngx.null}) }`, log: true},
+		{name: "nested", conf: `content_by_lua_block {
+            local t = {"a", nil, 3}
+            ngx.print({t, "--", {t, {}}, "\n"})
+        }`, log: true},
+		{name: "sparse", conf: `content_by_lua_block { ngx.say({[1] = "a", [4] = "d"}) }`, log: true},
+		{name: "nonarray", conf: `content_by_lua_block { ngx.say({foo = 3}) }`, log: true},
+		{name: "nested-nonarray", conf: `content_by_lua_block { ngx.say({"x", {1.5, [2.5] = 1}}) }`, log: true},
+		{name: "badtype", conf: `content_by_lua_block { ngx.say({1, 3, function() end}) }`, log: true},
+		{name: "secondarg", conf: `content_by_lua_block { ngx.print("ok ", {print}) }`, log: true},
+	})
+}
+
+// TestUTF8NamesDiff checks that names may hold UTF-8 (LuaJIT takes bytes
+// from 0x80 as letters): locals, fields, methods, parameters, globals and
+// ngx.var names, and the error messages that quote them.
+func TestUTF8NamesDiff(t *testing.T) {
+	runLuaCases(t, "", "", []luaCase{
+		{name: "names", conf: `content_by_lua_block {
+            local 语言 = "x"
+            local t = {名 = 1}
+            t.字段 = 2
+            function t:方法(参数) return 参数 .. self.名 end
+            ngx.say(语言, t.名, t["字段"], t:方法("p"))
+            for 键, 值 in ipairs({"v"}) do ngx.say(键, 值) end
+            ngx.say("__u8 stays as written")
+            全局 = 5
+            ngx.say(_G["全局"])
+        }`, log: true},
+		{name: "var", conf: `rewrite_by_lua_block { ngx.req.set_uri_args("语言=中文") }
+            content_by_lua_block { ngx.say(ngx.var.arg_语言) }`, log: true},
+		{name: "error", conf: `content_by_lua_block { local 变量 = nil; 变量.x = 1 }`, log: true},
+	})
+}
