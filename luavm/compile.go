@@ -139,6 +139,11 @@ func (vm *VM) compile(src, display string) (*lua.LFunction, error) {
 	if err != nil {
 		return nil, errors.New(syntaxMessage(display, src, err))
 	}
+	if len(pre) != len(src) || pre != src {
+		if m := nameMarker(src); strings.Contains(pre, m) {
+			restoreNames(chunk, m)
+		}
+	}
 	fixAssignments(chunk)
 	proto, err := lua.Compile(chunk, display)
 	if err != nil {

@@ -71,6 +71,11 @@ func TestCompileInline(t *testing.T) {
 		{name: "t", src: "local s = \"\\x41\\u{48}\" assert(s == 'AH') error('ok')", run: "t:1: ok"},
 		{name: "t", src: "-- \\x41 in a comment\n--[[ \\q ]] local s = [[\\x41]] assert(s == '\\\\x41') error(#s)", run: "t:2: 4"},
 		{name: "t", src: "assert(0x1p4 == 16 and 0x.8 == 0.5 and 0xA == 10) error('hex')", run: "t:1: hex"},
+		// UTF-8 names, with the marker the pre-pass spells them with
+		// written in the source too.
+		{name: "t", src: "local é = {ñ = 1}; local __u8 = 'x'; function é:ü(ß) return ß end\n" +
+			"assert(é.ñ == 1 and é['ñ'] == 1 and é:ü(2) == 2 and __u8 == 'x')\nµ = 3 assert(_G['µ'] == 3) error(é.ñ + µ)",
+			run: "t:3: 4"},
 	} {
 		fn, err := vm.CompileInline(c.src, c.name)
 		if c.compile != "" {
@@ -85,6 +90,22 @@ func TestCompileInline(t *testing.T) {
 		}
 		if got := runErr(vm, fn); got != c.run {
 			t.Errorf("%q: run error %q, want %q", c.src, got, c.run)
+		}
+	}
+}
+
+func TestNameSpelling(t *testing.T) {
+	for _, s := range []string{"a", "语言", "arg_语言", "x语y言z", "é_ab", "ñ00ff_"} {
+		src := "local " + s
+		m := nameMarker(src)
+		spelled := string(appendName(nil, s, src))
+		for i := 0; i < len(spelled); i++ {
+			if c := spelled[i]; !isIdentStart(c) && !isDigit(c) {
+				t.Errorf("%q spelled %q", s, spelled)
+			}
+		}
+		if back := restoreName(spelled, m); back != s {
+			t.Errorf("%q spelled %q restored %q", s, spelled, back)
 		}
 	}
 }

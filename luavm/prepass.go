@@ -54,12 +54,12 @@ func prepass(src string) (string, *lexError) {
 				err.line = 1 + countLines(src[:i])
 				return "", err
 			}
-		case isIdentStart(c):
+		case isIdentStart(c) || c >= 0x80:
 			j := i + 1
-			for j < n && (isIdentStart(src[j]) || isDigit(src[j])) {
+			for j < n && (isIdentStart(src[j]) || isDigit(src[j]) || src[j] >= 0x80) {
 				j++
 			}
-			out = append(out, src[i:j]...)
+			out = appendName(out, src[i:j], src)
 			i = j
 		case isDigit(c) || (c == '.' && i+1 < n && isDigit(src[i+1])):
 			j := numberEnd(src, i)
@@ -71,6 +71,64 @@ func prepass(src string) (string, *lexError) {
 		}
 	}
 	return string(out), nil
+}
+
+// LuaJIT takes the bytes 0x80 to 0xff for letters in names (UTF-8 names
+// such as ngx.var.arg_语言), gopher-lua's lexer does not: the pre-pass
+// spells each run of them in a name as marker, hex digits and "_", where
+// the marker is a name prefix the source does not contain, and restoreNames
+// turns the parsed names back.
+
+// nameMarker returns the marker for src's names.
+func nameMarker(src string) string {
+	m := "__u8"
+	for strings.Contains(src, m) {
+		m += "x"
+	}
+	return m
+}
+
+// appendName appends the name s of src, high bytes spelled with markers.
+func appendName(out []byte, s, src string) []byte {
+	marker := ""
+	for i := 0; i < len(s); {
+		if s[i] < 0x80 {
+			out = append(out, s[i])
+			i++
+			continue
+		}
+		if marker == "" {
+			marker = nameMarker(src)
+		}
+		out = append(out, marker...)
+		for ; i < len(s) && s[i] >= 0x80; i++ {
+			out = append(out, "0123456789abcdef"[s[i]>>4], "0123456789abcdef"[s[i]&15])
+		}
+		out = append(out, '_')
+	}
+	return out
+}
+
+// restoreName undoes appendName's spelling in a name.
+func restoreName(s, marker string) string {
+	if !strings.Contains(s, marker) {
+		return s
+	}
+	var b []byte
+	for {
+		k := strings.Index(s, marker)
+		if k < 0 {
+			break
+		}
+		b = append(b, s[:k]...)
+		s = s[k+len(marker):]
+		for len(s) >= 2 && isHex(s[0]) && isHex(s[1]) {
+			b = append(b, byte(hexVal(s[0])<<4|hexVal(s[1])))
+			s = s[2:]
+		}
+		s = strings.TrimPrefix(s, "_")
+	}
+	return string(append(b, s...))
 }
 
 // lexError is a lexical error found by the pre-pass, in LuaJIT's words.
@@ -91,6 +149,11 @@ func countLines(s string) int {
 }
 
 func needsPrepass(src string) bool {
+	for i := 0; i < len(src); i++ {
+		if src[i] >= 0x80 {
+			return true
+		}
+	}
 	for i := 0; i+1 < len(src); i++ {
 		switch src[i] {
 		case '\\':
