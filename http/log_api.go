@@ -42,3 +42,8 @@ func (r *Request) Pipelined() bool { return r.pipeline }
 // MainConfOf returns module m's http-level configuration, from any
 // configuration hook or directive of the http block.
 func (cf *Conf) MainConfOf(m *core.Module) any { return cf.ctx.Main[m.TypeIndex] }
+
+// HTTPLocConfOf returns module m's location configuration at the http
+// level, where a directive of its location configuration allowed only in
+// the http block is kept.
+func (cf *Conf) HTTPLocConfOf(m *core.Module) any { return cf.ctx.Loc[m.TypeIndex] }

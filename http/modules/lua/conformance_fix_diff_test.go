@@ -137,3 +137,42 @@ func TestUTF8NamesDiff(t *testing.T) {
 		{name: "error", conf: `content_by_lua_block { local 变量 = nil; 变量.x = 1 }`, log: true},
 	})
 }
+
+// TestContentInheritedDiff checks where content_by_lua's code serves: an
+// if block of its location keeps it, a nested location does not (ngx_lua
+// inherits the code, the core does not inherit the handler).
+func TestContentInheritedDiff(t *testing.T) {
+	srv := `        location /inh/ {
+            set $true 1;
+            if ($true) {
+                # nothing
+            }
+            content_by_lua_block { ngx.say("inherited ", ngx.var.uri) }
+            location /inh/sub/ {
+                return 200 "nested $uri\n";
+            }
+            location /inh/static/ {
+            }
+        }`
+	raw := func(path string) string {
+		return "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+	}
+	runLuaCases(t, "", srv, []luaCase{
+		{name: "inh", conf: `return 204;`, reqs: []string{raw("/inh/t"), raw("/inh/sub/x"), raw("/inh/static/none")}},
+	})
+}
+
+// TestNoPostponeDiff checks rewrite_by_lua_no_postpone and
+// access_by_lua_no_postpone: the Lua handlers run before the rewrite
+// module's directives and before allow/deny.
+func TestNoPostponeDiff(t *testing.T) {
+	runLuaCases(t, "    rewrite_by_lua_no_postpone on;\n    access_by_lua_no_postpone on;", "        set $foo '';", []luaCase{
+		{name: "rewrite", conf: `rewrite_by_lua_block { ngx.var.foo = 1 }
+            if ($foo = 1) {
+                return 200 "foo: $foo\n";
+            }
+            return 200 "no foo: $foo\n";`},
+		{name: "access", conf: `deny all;
+            access_by_lua_block { return ngx.exit(204) }`, log: true},
+	})
+}

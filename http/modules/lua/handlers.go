@@ -78,18 +78,29 @@ func postconfiguration(cf *http.Conf) error {
 		need.body = need.body || lc.BodyFilter != nil
 		need.capture = need.capture || lc.Rewrite != nil || lc.ServerRewrite != nil || lc.Access != nil || lc.Content != nil
 		// content_by_lua is a location's exclusive content handler.
-		if lc.Content != nil {
+		if lc.Content != nil && !lc.contentInherited {
 			l.Handler = contentHandler
 		}
 	}
 	// ngx_lua runs its rewrite and access handlers after the other
 	// modules' of the same phase (the rewrite module's directives, allow
 	// and deny come first).
+	// unless rewrite_by_lua_no_postpone (access_by_lua_no_postpone) says
+	// otherwise: then they run first, as the phase's last registered.
+	hl, _ := cf.HTTPLocConfOf(Module).(*LocConf)
 	if need.rewrite {
-		cf.AddPostponedPhaseHandler(http.RewritePhase, rewriteHandler)
+		if hl != nil && hl.RewriteNoPostpone.V {
+			cf.AddPhaseHandler(http.RewritePhase, rewriteHandler)
+		} else {
+			cf.AddPostponedPhaseHandler(http.RewritePhase, rewriteHandler)
+		}
 	}
 	if need.access {
-		cf.AddPostponedPhaseHandler(http.AccessPhase, accessHandler)
+		if hl != nil && hl.AccessNoPostpone.V {
+			cf.AddPhaseHandler(http.AccessPhase, accessHandler)
+		} else {
+			cf.AddPostponedPhaseHandler(http.AccessPhase, accessHandler)
+		}
 	}
 	if need.serverRewrite {
 		cf.AddPhaseHandler(http.ServerRewritePhase, serverRewriteHandler)

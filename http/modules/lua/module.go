@@ -163,6 +163,11 @@ type LocConf struct {
 	Log           *Handler
 	HeaderFilter  *Handler
 	BodyFilter    *Handler
+	// contentInherited marks Content taken from the enclosing level: the
+	// code serves a request only when the enclosing location's handler
+	// still applies (an if block), as ngx_lua's content_src is inherited
+	// but the core's handler is not.
+	contentInherited bool
 
 	CodeCache            core.Value[bool]
 	NeedRequestBody      core.Value[bool]
@@ -332,6 +337,9 @@ func mergeLocConf(cf *http.Conf, parent, child any) error {
 	inherit(&c.ServerRewrite, p.ServerRewrite)
 	inherit(&c.Access, p.Access)
 	inherit(&c.Log, p.Log)
+	if c.Content == nil && p.Content != nil {
+		c.Content, c.contentInherited = p.Content, true
+	}
 	inherit(&c.HeaderFilter, p.HeaderFilter)
 	inherit(&c.BodyFilter, p.BodyFilter)
 	return nil
