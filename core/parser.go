@@ -196,6 +196,11 @@ func (p *Parser) handle(d *conf.Directive) error {
 		if !r.d.Args.countOK(len(d.HeadArgs())) {
 			return p.Errorf(d, "invalid number of arguments in \"%s\" directive", d.Name)
 		}
+		if d.RawBlock && d.Unclosed {
+			// a raw block's handler reads the block first (ngx_lua's
+			// *_by_lua_block), and reading it failed.
+			return p.synErr
+		}
 		var c any
 		if p.ctx != nil {
 			c = p.ctx.ConfFor(r.m, r.d.Level)

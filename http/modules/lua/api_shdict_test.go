@@ -249,6 +249,12 @@ func TestSharedDictConfigMatchesNginx(t *testing.T) {
 		{"in server", "server {\nlua_shared_dict dogs 1m;\n}\n"},
 		{"too small after another error", "lua_shared_dict dogs 8k;\nlua_shared_dict cats 1q;\n"},
 	}
+	checkConfigsMatchNginx(t, cases)
+}
+
+// checkConfigsMatchNginx runs "-t" with each http block on nginx with
+// ngx_lua and on gresty and compares the messages and exit codes.
+func checkConfigsMatchNginx(t *testing.T, cases []struct{ name, conf string }) {
 	ngx := nginxtest.Binary(t)
 	gr := nginxtest.Gresty(t)
 	for _, c := range cases {
@@ -275,6 +281,18 @@ func TestSharedDictConfigMatchesNginx(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLuaBlockConfigMatchesNginx compares "-t" on *_by_lua_block blocks
+// the block reader rejects, where the directive itself may also be wrong.
+func TestLuaBlockConfigMatchesNginx(t *testing.T) {
+	checkConfigsMatchNginx(t, []struct{ name, conf string }{
+		{"long string", "server {\nlocation /t {\ncontent_by_lua_block {\nngx.say([[hello\n}\n}\n}\n"},
+		{"long comment", "server {\nlocation /t {\naccess_by_lua_block {\n--[==[ x ]]\n}\n}\n}\n"},
+		{"not allowed here", "content_by_lua_block {\nngx.say([[x)\n}\n"},
+		{"duplicate", "server {\nlocation /t {\ncontent_by_lua_block { ngx.say(1) }\ncontent_by_lua_block {\nx = [[\n}\n}\n}\n"},
+		{"end of file", "server {\nlocation /t {\ncontent_by_lua_block {\nngx.say(1)\n"},
+	})
 }
 
 // TestSharedDictSurvivesReload reloads gresty with SIGHUP onto a
