@@ -150,6 +150,20 @@ func (st *startup) build(test bool, old *core.Cycle) (*core.Cycle, error) {
 	if st.embedded {
 		bo.Text = []byte(embeddedConf)
 	}
+	if !test && old == nil && isDaemonChild() {
+		// The parent read this configuration a moment ago and logged
+		// what reading it says (warnings, init_by_lua's output); nginx
+		// reads it once and forks. The child keeps quiet while reading;
+		// an error of its own is still logged by the caller.
+		quiet := errlog.NewConsole(st.console.Prog)
+		quiet.Disable()
+		bo.StartLog = errlog.New(quiet)
+		c, err := core.Build(bo)
+		if err == nil {
+			c.Log = c.Log.WithConsole(st.console)
+		}
+		return c, err
+	}
 	return core.Build(bo)
 }
 

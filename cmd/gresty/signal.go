@@ -20,7 +20,9 @@ var signalNumbers = map[string]syscall.Signal{
 // sendSignal is -s: it reads the configuration to find the pid file, then
 // signals the pid in it (ngx_signal_process), with nginx's messages.
 func (st *startup) sendSignal() int {
-	c, err := st.build(false, nil)
+	// read as -t reads it (nginx's signaller stops after parsing): no
+	// module starts anything.
+	c, err := st.build(true, nil)
 	if err != nil {
 		st.log.Logf(core.LevelOf(err), "%s", err)
 		return 1

@@ -255,6 +255,12 @@ func TestSharedDictConfigMatchesNginx(t *testing.T) {
 // checkConfigsMatchNginx runs "-t" with each http block on nginx with
 // ngx_lua and on gresty and compares the messages and exit codes.
 func checkConfigsMatchNginx(t *testing.T, cases []struct{ name, conf string }) {
+	checkStartsMatchNginx(t, cases, "-t", "-q")
+}
+
+// checkStartsMatchNginx runs each http block with args on nginx with
+// ngx_lua and on gresty and compares the messages and exit codes.
+func checkStartsMatchNginx(t *testing.T, cases []struct{ name, conf string }, args ...string) {
 	ngx := nginxtest.Binary(t)
 	gr := nginxtest.Gresty(t)
 	for _, c := range cases {
@@ -266,11 +272,17 @@ func checkConfigsMatchNginx(t *testing.T, cases []struct{ name, conf string }) {
 				t.Fatal(err)
 			}
 			run := func(bin string) (string, int) {
-				cmd := exec.Command(bin, "-t", "-q", "-p", dir+"/", "-c", cf, "-e", "stderr")
+				cmd := exec.Command(bin, append(args, "-p", dir+"/", "-c", cf, "-e", "stderr")...)
 				out, _ := cmd.CombinedOutput()
 				var m []string
 				for _, s := range shdLogLine.FindAllStringSubmatch(string(out), -1) {
 					m = append(m, s[1]+": "+strings.ReplaceAll(s[2], dir, "DIR"))
+				}
+				// the lines that follow a message (a traceback)
+				for _, l := range strings.Split(string(out), "\n") {
+					if strings.HasPrefix(l, "\t") || strings.HasPrefix(l, "stack traceback:") {
+						m = append(m, l)
+					}
 				}
 				return strings.Join(m, "\n"), cmd.ProcessState.ExitCode()
 			}
@@ -293,6 +305,20 @@ func TestLuaBlockConfigMatchesNginx(t *testing.T) {
 		{"duplicate", "server {\nlocation /t {\ncontent_by_lua_block { ngx.say(1) }\ncontent_by_lua_block {\nx = [[\n}\n}\n}\n"},
 		{"end of file", "server {\nlocation /t {\ncontent_by_lua_block {\nngx.say(1)\n"},
 	})
+}
+
+// TestInitByLuaFailureMatchesNginx starts servers whose init_by_lua
+// fails: the message (at level error, a runtime error's with its
+// traceback) and the exit; "-t" does not run the code at all.
+func TestInitByLuaFailureMatchesNginx(t *testing.T) {
+	cases := []struct{ name, conf string }{
+		{"runtime error", "init_by_lua_block {\nerror(\"failed to init\")\n}\n"},
+		{"syntax error", "init_by_lua_block {\nngx.log(ngx.debug, \"pass\")\nerror(\"x\"\nngx.log(ngx.debug, \"y\")\n}\n"},
+		{"error object", "init_by_lua 'error({})';\n"},
+		{"missing file", "init_by_lua_file html/none.lua;\n"},
+	}
+	checkStartsMatchNginx(t, cases, "-g", "daemon off; master_process off;")
+	checkConfigsMatchNginx(t, cases)
 }
 
 // TestSharedDictSurvivesReload reloads gresty with SIGHUP onto a

@@ -53,10 +53,13 @@ func postconfiguration(cf *http.Conf) error {
 	if m == nil {
 		return nil
 	}
-	// init_by_lua runs at configuration time in nginx, so that -t and a
-	// reload see its errors; the loops' VMs run it again.
-	if err := checkInit(cf, m); err != nil {
-		return err
+	// init_by_lua runs at configuration time in nginx, so that a start
+	// or a reload sees its errors (the loops' VMs run it again); not for
+	// -t or -s, where ngx_lua starts no Lua at all.
+	if !cf.Cycle.Test {
+		if err := checkInit(cf, m); err != nil {
+			return err
+		}
 	}
 	// ngx_lua runs its rewrite and access handlers after the other
 	// modules' of the same phase (the rewrite module's directives, allow

@@ -240,18 +240,53 @@ func initLoop(cfg *http.Config, ls *http.LoopServer) (any, error) {
 // runInit runs init_by_lua on the VM's main state. Its failure is the
 // configuration's.
 func (st *loopState) runInit(h *Handler) error {
+	what := "init_by_lua"
+	if h.File != "" {
+		what = "init_by_lua_file"
+	}
+	// ngx_lua reports a failed init_by_lua at level error (and nginx
+	// then stops): the bare Lua message, with the traceback of a
+	// runtime error.
+	fail := func(msg string) error {
+		return &core.Error{Msg: what + " error: " + msg, Level: errlog.Error}
+	}
 	f, err := st.fn(h, nil, true)
 	if err != nil {
-		return fmt.Errorf("init_by_lua error: %s", err)
+		return fail(bareLoadError(h, err))
 	}
 	ctx := &reqCtx{st: st, phase: PhaseInit}
 	st.withCtx(ctx, func() {
 		_, lerr := st.vm.Call(f)
 		if lerr != nil {
-			err = fmt.Errorf("init_by_lua error: %s", luaErrText(lerr))
+			// an error object that is not a string gets no traceback
+			// and reads "unknown error" (ngx_http_lua_report).
+			switch lerr.Value.(type) {
+			case glua.LString, glua.LNumber:
+			default:
+				err = fail("unknown error")
+				return
+			}
+			msg := luaErrText(lerr)
+			if trace := lerr.Traceback; trace != "" {
+				if !strings.HasPrefix(trace, "stack traceback:") {
+					trace = "stack traceback:\n" + trace
+				}
+				msg += "\n" + trace
+			}
+			err = fail(msg)
 		}
 	})
 	return err
+}
+
+// bareLoadError is the Lua message of a handler's load error, without
+// the words a request handler's load error starts with.
+func bareLoadError(h *Handler, err error) string {
+	msg := err.Error()
+	if h.File != "" {
+		return strings.TrimPrefix(msg, "failed to load external Lua file \""+h.File+"\": ")
+	}
+	return strings.TrimPrefix(msg, "failed to load inlined Lua code: ")
 }
 
 // runInitWorker runs init_worker_by_lua as a request-less thread that may
@@ -261,14 +296,11 @@ func (st *loopState) runInitWorker(h *Handler) {
 	if err != nil {
 		// ngx_lua loads this chunk itself and reports the bare Lua
 		// message after the directive's name.
-		msg, what := err.Error(), "init_worker_by_lua"
+		what := "init_worker_by_lua"
 		if h.File != "" {
-			msg = strings.TrimPrefix(msg, "failed to load external Lua file \""+h.File+"\": ")
 			what = "init_worker_by_lua_file"
-		} else {
-			msg = strings.TrimPrefix(msg, "failed to load inlined Lua code: ")
 		}
-		st.logf(errlog.Error, "%s error: %s", what, msg)
+		st.logf(errlog.Error, "%s error: %s", what, bareLoadError(h, err))
 		return
 	}
 	ctx := &reqCtx{st: st, phase: PhaseInitWorker}
@@ -306,6 +338,12 @@ var exitHooks []func(st *loopState)
 
 func (st *loopState) logf(level errlog.Level, format string, args ...any) {
 	l := st.cycle.Log
+	if l == nil {
+		// init_by_lua runs while the configuration is read, before the
+		// cycle's own log opens: nginx's messages then go to the log it
+		// started with.
+		l = st.cycle.StartLog
+	}
 	if !l.Enabled(level) {
 		return
 	}
