@@ -2,6 +2,7 @@ package luavm
 
 import (
 	lua "github.com/yuin/gopher-lua"
+	"strconv"
 )
 
 // User coroutines follow ngx_lua's rules: a yield for I/O inside one
@@ -205,12 +206,33 @@ func unwrapError(v lua.LValue) lua.LValue {
 
 // werr raises the error a wrapped coroutine failed with.
 func (vm *VM) werr(L *lua.LState) int {
+	vm.wrapFailed()
 	v := L.Get(1)
-	if vm.current == nil || isWrapError(v) {
+	if vm.current == nil {
+		// Lua's own wrapper, outside request threads: a message gets
+		// the position of the wrapper's call in front (luaL_where).
+		if s, ok := v.(lua.LString); ok {
+			v = lua.LString(wrapperCaller(L) + " " + string(s))
+		} else if n, ok := v.(lua.LNumber); ok {
+			v = lua.LString(wrapperCaller(L) + " " + FormatNumber(float64(n)))
+		}
+		L.Error(v, 0)
+	}
+	if isWrapError(v) {
 		L.Error(v, 0)
 	}
 	L.Error(&lua.LUserData{Value: wrapError{v}, Metatable: lua.LNil}, 0)
 	return 0
+}
+
+// wrapperCaller is the "chunk:line:" of the Lua code that called a
+// coroutine.wrap function, werr's caller through the runtime's glue.
+func wrapperCaller(L *lua.LState) string {
+	_, caller := callSite(L)
+	if caller == nil || caller.Fn.IsG {
+		return ""
+	}
+	return caller.Fn.Proto.SourceName + ":" + strconv.Itoa(frameLine(caller)) + ":"
 }
 
 // cresume continues co after a forwarded I/O wait.
@@ -255,6 +277,7 @@ func (vm *VM) codrive(L, co *lua.LState, fn *lua.LFunction, args []lua.LValue) i
 	if ae, ok := err.(*lua.ApiError); ok {
 		obj = fixMessage(unwrapError(ae.Object))
 	}
+	vm.coFailed(co)
 	co.Dead = true
 	L.Push(lua.LFalse)
 	L.Push(obj)

@@ -16,7 +16,7 @@ import (
 // Go function (trap L1). The finishers keep result counts exact without
 // building tables.
 const glueSource = `
-local MARK, PENDING, pstart, presume, xstart, xresume, cstart, cresume, fwd, cyield, cwstart, werr, sethook = ...
+local MARK, PENDING, pstart, presume, xstart, xresume, cstart, cresume, fwd, cyield, cwstart, werr, sethook, rfail = ...
 
 local function id(...) return ... end
 
@@ -66,8 +66,12 @@ cfinish = function(tag, ...)
   if tag == PENDING then return cwait(...) end
   return tag, ...
 end
+local function rfinish(ok, ...)
+  if ok then return ok, ... end
+  return rfail(ok, ...)
+end
 local function resume(...)
-  return cfinish(cstart(...))
+  return rfinish(cfinish(cstart(...)))
 end
 
 local function wfinish(ok, ...)
@@ -111,10 +115,10 @@ func (vm *VM) openGlue() error {
 	L.Push(fn)
 	for _, v := range []lua.LValue{vm.mark, vm.pending, vm.fnPStart, vm.fnPResume, vm.fnXStart, vm.fnXResume,
 		vm.fnCStart, vm.fnCResume, vm.fnFwd, L.NewFunction(vm.cyield), vm.fnCWStart, L.NewFunction(vm.werr),
-		L.NewFunction(vm.setHook)} {
+		L.NewFunction(vm.setHook), L.NewFunction(vm.resumeFailed)} {
 		L.Push(v)
 	}
-	if err := L.PCall(13, 8, nil); err != nil {
+	if err := L.PCall(14, 8, nil); err != nil {
 		return err
 	}
 	vm.factory = L.Get(-8).(*lua.LFunction)

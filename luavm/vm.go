@@ -81,6 +81,13 @@ type VM struct {
 	L    *lua.LState
 	opts Options
 
+	// coErr, failedFrames and wrapTrace carry the frames of user
+	// coroutines whose error goes up through coroutine.wrap, for the
+	// request thread's traceback (ngxtrace.go).
+	coErr        coErrTrace
+	failedFrames string
+	wrapTrace    []string
+
 	// null is ngx.null and cjson.null, an opaque userdata.
 	null *lua.LUserData
 

@@ -176,3 +176,43 @@ func TestNoPostponeDiff(t *testing.T) {
             access_by_lua_block { return ngx.exit(204) }`, log: true},
 	})
 }
+
+// TestWrapTracebackDiff checks the traceback of an error that comes up
+// through coroutine.wrap: a section per coroutine, the failed one first;
+// an error coroutine.resume returned adds none.
+func TestWrapTracebackDiff(t *testing.T) {
+	runLuaCases(t, "", "", []luaCase{
+		{name: "nested", conf: `content_by_lua_block {
+            local f = function(cr) coroutine.resume(cr) end
+            local g = function() unknown.unknown = 1 end
+            local l1 = coroutine.wrap(f)
+            local l2 = coroutine.wrap(g)
+            local l3 = coroutine.wrap(function() l1(l2) end)
+            l3()
+            ngx.say("hello")
+        }`, log: true},
+		{name: "wrap", conf: `content_by_lua_block {
+            local function f() local x = nil; return x.y end
+            local w = coroutine.wrap(function() f() end)
+            w()
+        }`, log: true},
+		{name: "caught", conf: `content_by_lua_block {
+            local co = coroutine.create(function() error("inside") end)
+            local w = coroutine.wrap(function()
+                ngx.say(coroutine.resume(co))
+                local ok, err = pcall(error, "caught")
+                ngx.say(ok, " ", err)
+            end)
+            w()
+            local x = nil
+            return x.y
+        }`, log: true},
+		// in a header filter Lua's own wrapper runs: the message gets
+		// the position of the wrapper's call.
+		{name: "filter", conf: `return 200;
+            header_filter_by_lua_block {
+                local co = coroutine.wrap(function() error("something went wrong") end)
+                local err = co()
+            }`, log: true},
+	})
+}
