@@ -339,6 +339,11 @@ func (vm *VM) levelWhere(L *lua.LState, level int) string {
 		return ""
 	}
 	t := L
+	if tailCalled(f) {
+		// the Lua function that tail-called this Go one is gone in
+		// LuaJIT (see goFrameName).
+		f = f.Parent
+	}
 	for f = f.Parent; ; f = f.Parent {
 		if f == nil {
 			// The base of a pcall helper: carry on in the code that

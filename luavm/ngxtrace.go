@@ -162,6 +162,12 @@ func writeNgxFrame(b *strings.Builder, f *frame, dead bool) {
 // runtime trampoline is named by the call to the trampoline, as LuaJIT
 // names the C function itself.
 func goFrameName(f *frame) string {
+	if tailCalled(f) {
+		// LuaJIT drops the frame of a Lua function that tail-calls a C
+		// one, which then goes by that function's name; gopher-lua keeps
+		// the frame until the Go function returns.
+		return callName(f.Parent)
+	}
 	name := callName(f)
 	if name != "?" {
 		return name

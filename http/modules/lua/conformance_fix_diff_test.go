@@ -207,6 +207,19 @@ func TestWrapTracebackDiff(t *testing.T) {
             local x = nil
             return x.y
         }`, log: true},
+		// a Lua function that tail-calls error is gone from the stack:
+		// the error's position is its caller's, the Go frame goes by
+		// its name.
+		{name: "tailcall", conf: `content_by_lua_block {
+            local function func1()
+                return error([[blah]])
+            end
+            local function func2()
+                local v = func1()
+                return v
+            end
+            func2()
+        }`, log: true},
 		// in a header filter Lua's own wrapper runs: the message gets
 		// the position of the wrapper's call.
 		{name: "filter", conf: `return 200;
