@@ -742,6 +742,10 @@ func (c *Conn) Close() error {
 	return nil
 }
 
+// CloseErr returns the error the connection was closed with, nil for a
+// close asked for or none yet. Loop goroutine only.
+func (c *Conn) CloseErr() error { return c.closeErr }
+
 // Abort closes the connection with a reset (SO_LINGER 0), discarding queued
 // output. Loop goroutine only.
 func (c *Conn) Abort() error {

@@ -26,7 +26,8 @@ func (e *LimitError) Error() string {
 // returns its Conn at once. network is "tcp", "tcp4", "tcp6" (address
 // "ip:port"; no name resolution happens here), "udp", "udp4", "udp6" (a
 // connected UDP socket: OnData gets one datagram per call, Write sends one
-// datagram) or "unix" (a socket path, "unix:" prefix allowed).
+// datagram) or "unix" and "unixgram" (a socket path, "unix:" prefix
+// allowed; a datagram one is bound to an automatic address).
 //
 // done is called exactly once on this loop, never from inside Dial: with
 // nil when connected (then h receives the connection's events), or with
@@ -59,6 +60,15 @@ func (l *Loop) Dial(network, address string, timeout time.Duration, h Handler, d
 	c.fd = fd
 	l.nconns++
 	l.register(fd, fdEntry{c: c})
+	if family == unix.AF_UNIX && typ == unix.SOCK_DGRAM {
+		// a datagram unix socket gets an address of its own (Linux's
+		// autobind) so that the peer can answer it.
+		rsa := unix.RawSockaddrUnix{Family: unix.AF_UNIX}
+		if _, _, e := unix.RawSyscall(unix.SYS_BIND, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), 2); e != 0 {
+			c.closeNow(&OpError{Op: "bind", Err: e})
+			return c
+		}
+	}
 	err = unix.Connect(fd, sa)
 	switch {
 	case err == nil:
@@ -88,7 +98,11 @@ func (c *Conn) failDial(err error) {
 func (c *Conn) parseDial(network, address string) (unix.Sockaddr, int, int, error) {
 	typ := unix.SOCK_STREAM
 	switch network {
-	case "unix":
+	case "unix", "unixgram":
+		if network == "unixgram" {
+			typ = unix.SOCK_DGRAM
+			c.flags |= fUDP
+		}
 		p := strings.TrimPrefix(address, "unix:")
 		if p == "" {
 			return nil, 0, 0, fmt.Errorf("eventloop: empty unix socket path")

@@ -126,7 +126,11 @@ func (ss *sockState) udpSetPeerName(L *glua.LState) int {
 	u.registerCleanup()
 
 	if len(host) >= 5 && strings.EqualFold(host[:5], "unix:") {
-		return pushErr(L, "unix domain datagram sockets are not supported")
+		vals := u.dialTo("unixgram", host[5:])
+		for _, v := range vals {
+			L.Push(v)
+		}
+		return len(vals)
 	}
 	if addr, ok := parseHostAddr(host); ok {
 		return u.connect(L, addr, port)
@@ -187,18 +191,30 @@ func (u *udpSock) dial(addr netip.Addr, port int) []glua.LValue {
 	if addr.Is6() && !addr.Is4In6() {
 		network = "udp6"
 	}
+	return u.dialTo(network, ap.String())
+}
+
+// dialTo opens the connected datagram socket to address on network.
+func (u *udpSock) dialTo(network, address string) []glua.LValue {
 	var derr error
-	u.conn = u.ss.st.ls.Loop().Dial(network, ap.String(), 0, u, func(c *eventloop.Conn, err error) {
+	u.conn = u.ss.st.ls.Loop().Dial(network, address, 0, u, func(c *eventloop.Conn, err error) {
 		if err != nil && c == u.conn {
 			u.connErr = err
 			u.wakeRead()
 		}
 	})
 	if u.conn.Closed() {
-		derr = fmt.Errorf("connect failed")
+		derr = u.conn.CloseErr()
+		if derr == nil {
+			derr = fmt.Errorf("connect failed")
+		}
 	}
 	if derr != nil {
 		u.conn = nil
+		if _, ok := eventloop.Errno(derr); ok {
+			u.c.logf(errlog.Crit, "connect() failed %s", eventloop.ErrnoText(derr))
+			return errVals(errnoText(derr))
+		}
 		return errVals("connect failed")
 	}
 	u.conn.PauseRead()

@@ -3,6 +3,7 @@ package lua_test
 import (
 	"bufio"
 	"net"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,14 +22,18 @@ import (
 //	until        sends "hello--abc--world---x-" and closes
 //	req          answers one line per line received, "got: LINE", forever
 //
-// UDP datagrams come back prefixed with "udp:".
+// UDP datagrams, and those to the unix datagram socket at unixgram, come
+// back prefixed with "udp:".
 type sockBackend struct {
-	ln    net.Listener
-	udp   net.PacketConn
-	port  int
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	conns []net.Conn
+	ln       net.Listener
+	udp      net.PacketConn
+	unixgram net.PacketConn
+	// unixPath is where unixgram listens.
+	unixPath string
+	port     int
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	conns    []net.Conn
 }
 
 func startSockBackend(t *testing.T) *sockBackend {
@@ -43,10 +48,18 @@ func startSockBackend(t *testing.T) *sockBackend {
 		ln.Close()
 		t.Fatal(err)
 	}
-	b := &sockBackend{ln: ln, udp: pc, port: port}
-	b.wg.Add(2)
+	path := filepath.Join(t.TempDir(), "dgram.sock")
+	ug, err := net.ListenPacket("unixgram", path)
+	if err != nil {
+		ln.Close()
+		pc.Close()
+		t.Fatal(err)
+	}
+	b := &sockBackend{ln: ln, udp: pc, unixgram: ug, unixPath: path, port: port}
+	b.wg.Add(3)
 	go b.acceptLoop()
-	go b.udpLoop()
+	go b.datagramLoop(pc)
+	go b.datagramLoop(ug)
 	t.Cleanup(b.close)
 	return b
 }
@@ -54,6 +67,7 @@ func startSockBackend(t *testing.T) *sockBackend {
 func (b *sockBackend) close() {
 	b.ln.Close()
 	b.udp.Close()
+	b.unixgram.Close()
 	b.mu.Lock()
 	for _, c := range b.conns {
 		c.Close()
@@ -139,15 +153,15 @@ func serveSockConn(c net.Conn) {
 	}
 }
 
-func (b *sockBackend) udpLoop() {
+func (b *sockBackend) datagramLoop(pc net.PacketConn) {
 	defer b.wg.Done()
 	buf := make([]byte, 65536)
 	for {
-		n, addr, err := b.udp.ReadFrom(buf)
+		n, addr, err := pc.ReadFrom(buf)
 		if err != nil {
 			return
 		}
-		b.udp.WriteTo(append([]byte("udp:"), buf[:n]...), addr)
+		pc.WriteTo(append([]byte("udp:"), buf[:n]...), addr)
 	}
 }
 
@@ -157,6 +171,7 @@ func TestCosocketsMatchOpenResty(t *testing.T) {
 	be := startSockBackend(t)
 	port := strconv.Itoa(be.port)
 	lua := func(code string) string {
+		code = strings.ReplaceAll(code, "UNIXPATH", be.unixPath)
 		return "content_by_lua_block {\n" + strings.ReplaceAll(code, "PORT", port) + "\n}"
 	}
 	connect := func(cmd string) string {
@@ -285,6 +300,13 @@ ngx.say(u:receive())
 ngx.say(u:close())
 ngx.say(u:close())
 ngx.say(u:setpeername("127.0.0.1", 99999))`)},
+		{name: "unixgram", conf: lua(`local u = ngx.socket.udp()
+u:settimeout(1000)
+ngx.say(u:setpeername("unix:UNIXPATH"))
+ngx.say(u:send("hello"))
+ngx.say(u:receive())
+ngx.say(u:close())
+ngx.say(u:setpeername("unix:UNIXPATH.none"))`), log: true},
 		{name: "req-body", conf: lua(`local sock, err = ngx.req.socket()
 if not sock then ngx.say("err: ", err) return end
 ngx.say(sock:receive(4))
