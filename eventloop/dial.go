@@ -38,6 +38,14 @@ func (e *LimitError) Error() string {
 // before done is sent once connected. A nil h ignores every event (set one
 // later with SetHandler). Loop goroutine only.
 func (l *Loop) Dial(network, address string, timeout time.Duration, h Handler, done func(*Conn, error)) *Conn {
+	return l.DialBind(network, address, netip.AddrPort{}, timeout, h, done)
+}
+
+// DialBind is Dial from the local address local (port 0: any), when it is
+// valid: the socket is bound to it before it connects, as nginx's
+// proxy_bind and sock:bind do. A bind failure fails the dial with an
+// OpError whose Op is "bind(ADDRESS)".
+func (l *Loop) DialBind(network, address string, local netip.AddrPort, timeout time.Duration, h Handler, done func(*Conn, error)) *Conn {
 	if h == nil {
 		h = &HandlerFuncs{}
 	}
@@ -60,6 +68,18 @@ func (l *Loop) Dial(network, address string, timeout time.Duration, h Handler, d
 	c.fd = fd
 	l.nconns++
 	l.register(fd, fdEntry{c: c})
+	if local.IsValid() && family != unix.AF_UNIX {
+		var lsa unix.Sockaddr
+		if a := local.Addr().Unmap(); a.Is4() && family == unix.AF_INET {
+			lsa = &unix.SockaddrInet4{Port: int(local.Port()), Addr: a.As4()}
+		} else {
+			lsa = &unix.SockaddrInet6{Port: int(local.Port()), Addr: local.Addr().As16()}
+		}
+		if err := unix.Bind(fd, lsa); err != nil {
+			c.closeNow(&OpError{Op: "bind", Msg: "bind(" + local.Addr().String() + ")", Err: err})
+			return c
+		}
+	}
 	if family == unix.AF_UNIX && typ == unix.SOCK_DGRAM {
 		// a datagram unix socket gets an address of its own (Linux's
 		// autobind) so that the peer can answer it.

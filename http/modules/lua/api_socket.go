@@ -28,13 +28,14 @@ const sockPhases = PhaseRewrite | PhaseServerRewrite | PhaseAccess | PhaseConten
 
 // Slots of a TCP socket object, as ngx_lua lays them out: the state in 1,
 // the pool key in 3, the timeouts settimeout(s) stored before a connect in
-// 2, 4 and 5.
+// 2, 4 and 5, the local address of sock:bind in 8.
 const (
 	slotCtx            = 1
 	slotConnectTimeout = 2
 	slotKey            = 3
 	slotSendTimeout    = 4
 	slotReadTimeout    = 5
+	slotBind           = 8
 )
 
 // sockState is what the cosockets keep per VM.

@@ -94,9 +94,11 @@ type tcpSock struct {
 	// port are what the connect timeout message shows.
 	peerName string
 	addrText string
-	port     int
-	pool     *sockPool
-	reused   int
+	// local is the address sock:bind asked connects to start from.
+	local  netip.Addr
+	port   int
+	pool   *sockPool
+	reused int
 
 	connectTimeout, sendTimeout, readTimeout time.Duration
 
@@ -332,6 +334,9 @@ func (ss *sockState) tcpConnect(L *glua.LState) int {
 	u.connectTimeout = slotTimeout(t, slotConnectTimeout, conf.SocketConnectTimeout.V)
 	u.sendTimeout = slotTimeout(t, slotSendTimeout, conf.SocketSendTimeout.V)
 	u.readTimeout = slotTimeout(t, slotReadTimeout, conf.SocketReadTimeout.V)
+	if s, ok := t.RawGetInt(slotBind).(glua.LString); ok {
+		u.local, _ = netip.ParseAddr(string(s))
+	}
 
 	if p := ss.pools[key]; p != nil {
 		u.pool = p
@@ -526,7 +531,11 @@ func (u *tcpSock) dialAddr(addr netip.Addr, port int) {
 func (u *tcpSock) startDial(network, addr string) {
 	u.registerCleanup()
 	u.dialImmediate = false
-	u.conn = u.loop().Dial(network, addr, u.connectTimeout, u, u.onConnect)
+	var local netip.AddrPort
+	if u.local.IsValid() && network != "unix" {
+		local = netip.AddrPortFrom(u.local, 0)
+	}
+	u.conn = u.loop().DialBind(network, addr, local, u.connectTimeout, u, u.onConnect)
 	u.dialImmediate = u.conn.Closed()
 }
 
@@ -581,6 +590,9 @@ func (u *tcpSock) onConnect(conn *eventloop.Conn, err error) {
 		op, isOp = e, true
 	}
 	switch {
+	case isOp && op.Op == "bind":
+		c.logf(errlog.Crit, "%s", err.Error())
+		msg = errnoText(err)
 	case u.dialImmediate:
 		level := errlog.Crit
 		if en, ok := eventloop.Errno(err); ok {
@@ -1350,7 +1362,7 @@ func (ss *sockState) tcpBind(L *glua.LState) int {
 	if err != nil {
 		return pushErr(L, "bad address")
 	}
-	t.RawSetInt(8, glua.LString(a.String()))
+	t.RawSetInt(slotBind, glua.LString(a.String()))
 	if c.debugOn() {
 		c.logf(errlog.Debug, "lua tcp socket bind ip: %s", text)
 	}

@@ -21,6 +21,7 @@ import (
 //	bytes N      sends N bytes "0123456789..." and keeps the connection
 //	until        sends "hello--abc--world---x-" and closes
 //	req          answers one line per line received, "got: LINE", forever
+//	peer         sends the client's address and closes
 //
 // UDP datagrams, and those to the unix datagram socket at unixgram, come
 // back prefixed with "udp:".
@@ -120,6 +121,9 @@ func serveSockConn(c net.Conn) {
 		}
 	case "lines":
 		c.Write([]byte("a\r\nb\n\nlast"))
+	case "peer":
+		host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+		c.Write([]byte(host + "\n"))
 	case "silent":
 		buf := make([]byte, 4096)
 		for {
@@ -300,6 +304,16 @@ ngx.say(u:receive())
 ngx.say(u:close())
 ngx.say(u:close())
 ngx.say(u:setpeername("127.0.0.1", 99999))`)},
+		{name: "bind", conf: lua(`local s = ngx.socket.tcp()
+ngx.say(s:bind("127.0.0.2"))
+ngx.say(s:connect("127.0.0.1", PORT))
+s:send("peer\n")
+ngx.say(s:receive())
+s:close()
+s = ngx.socket.tcp()
+ngx.say(s:bind("192.0.2.1"))
+ngx.say(s:connect("127.0.0.1", PORT))
+ngx.say(pcall(s.bind, s, "nonsense"))`), log: true},
 		{name: "unixgram", conf: lua(`local u = ngx.socket.udp()
 u:settimeout(1000)
 ngx.say(u:setpeername("unix:UNIXPATH"))
