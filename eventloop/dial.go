@@ -38,14 +38,24 @@ func (e *LimitError) Error() string {
 // before done is sent once connected. A nil h ignores every event (set one
 // later with SetHandler). Loop goroutine only.
 func (l *Loop) Dial(network, address string, timeout time.Duration, h Handler, done func(*Conn, error)) *Conn {
-	return l.DialBind(network, address, netip.AddrPort{}, timeout, h, done)
+	return l.DialBind(network, address, Local{}, timeout, h, done)
 }
 
-// DialBind is Dial from the local address local (port 0: any), when it is
-// valid: the socket is bound to it before it connects, as nginx's
-// proxy_bind and sock:bind do. A bind failure fails the dial with an
-// OpError whose Op is "bind(ADDRESS)".
-func (l *Loop) DialBind(network, address string, local netip.AddrPort, timeout time.Duration, h Handler, done func(*Conn, error)) *Conn {
+// Local is the local end a dial starts from.
+type Local struct {
+	// AddrPort is the address (port 0: any); the zero value binds
+	// nothing.
+	AddrPort netip.AddrPort
+	// Transparent allows a non-local address (IP_TRANSPARENT, which
+	// needs CAP_NET_ADMIN), as proxy_bind's "transparent".
+	Transparent bool
+}
+
+// DialBind is Dial from the local address local, when it is valid: the
+// socket is bound to it before it connects, as nginx's proxy_bind and
+// sock:bind do. A failure there fails the dial with an OpError whose Op
+// is "bind" or "setsockopt".
+func (l *Loop) DialBind(network, address string, local Local, timeout time.Duration, h Handler, done func(*Conn, error)) *Conn {
 	if h == nil {
 		h = &HandlerFuncs{}
 	}
@@ -68,15 +78,29 @@ func (l *Loop) DialBind(network, address string, local netip.AddrPort, timeout t
 	c.fd = fd
 	l.nconns++
 	l.register(fd, fdEntry{c: c})
-	if local.IsValid() && family != unix.AF_UNIX {
+	if ap := local.AddrPort; ap.IsValid() && family != unix.AF_UNIX {
+		if local.Transparent {
+			level, opt := unix.SOL_IP, unix.IP_TRANSPARENT
+			if family == unix.AF_INET6 {
+				level, opt = unix.SOL_IPV6, unix.IPV6_TRANSPARENT
+			}
+			if err := unix.SetsockoptInt(fd, level, opt, 1); err != nil {
+				c.closeNow(&OpError{Op: "setsockopt", Msg: "setsockopt(IP_TRANSPARENT)", Err: err})
+				return c
+			}
+		}
 		var lsa unix.Sockaddr
-		if a := local.Addr().Unmap(); a.Is4() && family == unix.AF_INET {
-			lsa = &unix.SockaddrInet4{Port: int(local.Port()), Addr: a.As4()}
+		if a := ap.Addr().Unmap(); a.Is4() && family == unix.AF_INET {
+			lsa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: a.As4()}
 		} else {
-			lsa = &unix.SockaddrInet6{Port: int(local.Port()), Addr: local.Addr().As16()}
+			lsa = &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
 		}
 		if err := unix.Bind(fd, lsa); err != nil {
-			c.closeNow(&OpError{Op: "bind", Msg: "bind(" + local.Addr().String() + ")", Err: err})
+			name := ap.Addr().String()
+			if ap.Port() != 0 {
+				name = ap.String()
+			}
+			c.closeNow(&OpError{Op: "bind", Msg: "bind(" + name + ")", Err: err})
 			return c
 		}
 	}

@@ -514,7 +514,18 @@ func (u *UpstreamRequest) connect() {
 	u.pc.ConnRequests = 1
 	u.pc.ConnStart = r.Conn.loopNow()
 	u.dialImmediate = false
-	ec := r.Conn.Loop().Dial(addr.Network, addr.Address, u.Conf.ConnectTimeout, u, u.store.dialed)
+	var local eventloop.Local
+	if l := u.Conf.Local; l != nil && addr.Network != "unix" {
+		// ngx_http_upstream_set_local
+		if v := l.Value.EvalBytes(r); len(v) > 0 {
+			if ap, ok := ParseAddrPort(v); ok {
+				local = eventloop.Local{AddrPort: ap, Transparent: l.Transparent}
+			} else {
+				r.Logf(errlog.Error, "invalid local address \"%s\"", v)
+			}
+		}
+	}
+	ec := r.Conn.Loop().DialBind(addr.Network, addr.Address, local, u.Conf.ConnectTimeout, u, u.store.dialed)
 	u.ec = ec
 	u.pc.Conn = ec
 	u.dialImmediate = ec.Closed()
@@ -539,6 +550,11 @@ func (u *UpstreamRequest) dialed(ec *eventloop.Conn, err error) {
 		u.pc.Conn, u.ec = nil, nil
 		u.finalize(500)
 	case errors.Is(err, eventloop.ErrClosed):
+	case isLocalError(err):
+		// ngx_event_connect_peer fails the request when it cannot bind.
+		u.logf(errlog.Crit, "%s", err.Error())
+		u.pc.Conn, u.ec = nil, nil
+		u.finalize(500)
 	case u.dialImmediate:
 		level := errlog.Crit
 		if en, ok := eventloop.Errno(err); ok {
@@ -559,6 +575,12 @@ func (u *UpstreamRequest) dialed(ec *eventloop.Conn, err error) {
 		u.pc.Conn, u.ec = nil, nil
 		u.next(UpstreamFTError)
 	}
+}
+
+// isLocalError tells a failure to set up the local end (proxy_bind).
+func isLocalError(err error) bool {
+	var oe *eventloop.OpError
+	return errors.As(err, &oe) && (oe.Op == "bind" || oe.Op == "setsockopt")
 }
 
 func isTimeout(err error) bool {

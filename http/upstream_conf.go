@@ -104,6 +104,16 @@ type UpstreamConf struct {
 	// HideHeaders are the lower-case names of response headers that are
 	// not passed to the client.
 	HideHeaders map[string]bool
+	// Local is proxy_bind's address to connect from; nil for none.
+	Local *UpstreamLocal
+}
+
+// UpstreamLocal is the local address of upstream connections
+// (ngx_http_upstream_local_t): an address with an optional port, with
+// variables evaluated per request; an empty value binds nothing.
+type UpstreamLocal struct {
+	Value       *Template
+	Transparent bool
 }
 
 // TempPath is a directory for temporary files with nginx's hashed

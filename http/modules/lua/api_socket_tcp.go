@@ -531,9 +531,9 @@ func (u *tcpSock) dialAddr(addr netip.Addr, port int) {
 func (u *tcpSock) startDial(network, addr string) {
 	u.registerCleanup()
 	u.dialImmediate = false
-	var local netip.AddrPort
+	var local eventloop.Local
 	if u.local.IsValid() && network != "unix" {
-		local = netip.AddrPortFrom(u.local, 0)
+		local.AddrPort = netip.AddrPortFrom(u.local, 0)
 	}
 	u.conn = u.loop().DialBind(network, addr, local, u.connectTimeout, u, u.onConnect)
 	u.dialImmediate = u.conn.Closed()

@@ -49,7 +49,6 @@ func (ss *sockState) installUDP(L *glua.LState) {
 	m("send", ss.udpSend)
 	m("settimeout", udpSetTimeout)
 	m("close", ss.udpClose)
-	m("bind", ss.tcpBind)
 	mt.RawSetString("__index", mt)
 	ss.udpMT = mt
 }

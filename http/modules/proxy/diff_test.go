@@ -296,3 +296,43 @@ http {
 		proxytest.Check(t, p, tc.name, tc.req, hdrs...)
 	}
 }
+
+// TestBindMatchesNginx checks proxy_bind: the upstream sees the bound
+// address; a value from variables is taken per request, an empty one
+// binds nothing, an invalid one is logged and ignored, an address that
+// is not local fails the request.
+func TestBindMatchesNginx(t *testing.T) {
+	conf := `
+http {
+  server {
+    listen 127.0.0.1:%%PORT%%;
+    location = /peer { return 200 "$remote_addr\n"; }
+    location = /fixed { proxy_bind 127.0.0.2; proxy_pass http://127.0.0.1:%%PORT%%/peer; }
+    location = /var { proxy_bind $arg_a; proxy_pass http://127.0.0.1:%%PORT%%/peer; }
+    location /off/ { proxy_bind 127.0.0.2; location /off/x { proxy_bind off; proxy_pass http://127.0.0.1:%%PORT%%/peer; } }
+  }
+}
+`
+	p := difftest.Start(t, conf)
+	n0, g0 := len(p.Nginx.ErrorLog()), len(p.Gresty.ErrorLog())
+	for _, tc := range []struct{ name, req string }{
+		{"fixed", proxytest.Get("/fixed")},
+		{"variable", proxytest.Get("/var?a=127.0.0.3")},
+		{"variable with port", proxytest.Get("/var?a=127.0.0.4:0")},
+		{"empty", proxytest.Get("/var")},
+		{"invalid", proxytest.Get("/var?a=nonsense")},
+		{"not local", proxytest.Get("/var?a=192.0.2.1")},
+		{"off", proxytest.Get("/off/x")},
+	} {
+		proxytest.Check(t, p, tc.name, tc.req)
+	}
+	for _, want := range []string{`invalid local address "nonsense"`, `[crit]`, `bind(192.0.2.1) failed (99: Cannot assign requested address)`} {
+		for _, s := range []struct {
+			name, log string
+		}{{"nginx", p.Nginx.ErrorLog()[n0:]}, {"gresty", p.Gresty.ErrorLog()[g0:]}} {
+			if !strings.Contains(s.log, want) {
+				t.Errorf("%s's error log lacks %q:\n%s", s.name, want, s.log)
+			}
+		}
+	}
+}

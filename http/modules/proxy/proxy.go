@@ -72,7 +72,7 @@ type LocConf struct {
 	HeadersHashBucket   core.Value[int]
 	TempPath            core.Value[*http.TempPath]
 	Method              core.Value[*http.Template]
-	Bind                core.Value[string]
+	Bind                core.Value[*http.UpstreamLocal]
 
 	setBody    string
 	setBodySet bool
@@ -273,7 +273,7 @@ func setBind(p *core.Parser, d *conf.Directive, c *lc) error {
 	}
 	a := d.Args[0]
 	if len(d.Args) == 1 && a == "off" {
-		c.Bind = core.Of("")
+		c.Bind = core.Of[*http.UpstreamLocal](nil)
 		return nil
 	}
 	t, err := http.CompileTemplateP(p, a)
@@ -286,7 +286,7 @@ func setBind(p *core.Parser, d *conf.Directive, c *lc) error {
 	if len(d.Args) > 1 && d.Args[1] != "transparent" {
 		return p.Errorf(d, "invalid parameter \"%s\"", d.Args[1])
 	}
-	c.Bind = core.Of(a)
+	c.Bind = core.Of(&http.UpstreamLocal{Value: t, Transparent: len(d.Args) > 1})
 	return nil
 }
 
@@ -459,7 +459,7 @@ func mergeLocConf(cf *http.Conf, parent, child any) error {
 	}
 	core.MergeValue(&prev.TempPath, &c.TempPath, &http.TempPath{Dir: cf.Cycle.FullName("proxy_temp", false), Levels: []int{1, 2}})
 	core.MergeValue(&prev.Method, &c.Method, nil)
-	core.MergeValue(&prev.Bind, &c.Bind, "")
+	core.MergeValue(&prev.Bind, &c.Bind, nil)
 	core.MergeValue(&prev.SendLowat, &c.SendLowat, 0)
 
 	if !c.hideSet && !c.passSet {
@@ -552,6 +552,7 @@ func mergeLocConf(cf *http.Conf, parent, child any) error {
 		ChangeBuffering:     true,
 		IgnoreHeaders:       c.IgnoreHeaders.V,
 		HideHeaders:         http.HideHeaders(defaultHide, c.hideHeaders, c.passHeaders),
+		Local:               c.Bind.V,
 	}
 	return nil
 }
