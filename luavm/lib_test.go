@@ -177,6 +177,22 @@ func TestPackagePathDefault(t *testing.T) {
 	}
 }
 
+// LUA_PATH and LUA_CPATH replace the built-in paths, their ";;" standing
+// for them, as LuaJIT's package library reads them.
+func TestPackagePathFromEnvironment(t *testing.T) {
+	t.Setenv("LUA_PATH", "/foo/bar/baz")
+	t.Setenv("LUA_CPATH", "/x/?.so;;")
+	vm := newVM(t)
+	vm.SetPackagePath("/a/?.lua;;")
+	pkg := vm.L.GetGlobal("package")
+	if got := lua.LVAsString(vm.L.GetField(pkg, "path")); got != "/a/?.lua;/foo/bar/baz" {
+		t.Errorf("path %q", got)
+	}
+	if got := lua.LVAsString(vm.L.GetField(pkg, "cpath")); got != "/x/?.so;"+DefaultPackageCPath+";" {
+		t.Errorf("cpath %q", got)
+	}
+}
+
 func TestGlobalsLikeLuaJIT(t *testing.T) {
 	vm := newVM(t)
 	fn, err := vm.CompileInline(`

@@ -30,11 +30,22 @@ func expandPath(p, def string) string {
 	return p
 }
 
+// envPath is the search path LuaJIT starts with: the environment
+// variable's value, where ";;" stands for the built-in path, or the
+// built-in path when it is not set.
+func envPath(name, builtin string) string {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return builtin
+	}
+	return strings.ReplaceAll(v, ";;", ";"+builtin+";")
+}
+
 func (vm *VM) openPackage() {
 	L := vm.L
 	pkg := L.GetGlobal("package").(*lua.LTable)
-	pkg.RawSetString("path", lua.LString(expandPath(vm.opts.PackagePath, DefaultPackagePath)))
-	pkg.RawSetString("cpath", lua.LString(expandPath(vm.opts.PackageCPath, DefaultPackageCPath)))
+	pkg.RawSetString("path", lua.LString(expandPath(vm.opts.PackagePath, vm.defaultPath())))
+	pkg.RawSetString("cpath", lua.LString(expandPath(vm.opts.PackageCPath, vm.defaultCPath())))
 	loaders := L.CreateTable(4, 0)
 	for _, fn := range []lua.LGFunction{loaderPreload, vm.loaderLua, loaderC, loaderCRoot} {
 		loaders.Append(L.NewFunction(fn))
@@ -49,14 +60,21 @@ func (vm *VM) openPackage() {
 // the default path.
 func (vm *VM) SetPackagePath(p string) {
 	vm.opts.PackagePath = p
-	vm.L.SetField(vm.L.GetGlobal("package"), "path", lua.LString(expandPath(p, DefaultPackagePath)))
+	vm.L.SetField(vm.L.GetGlobal("package"), "path", lua.LString(expandPath(p, vm.defaultPath())))
 }
 
 // SetPackageCPath sets package.cpath (lua_package_cpath).
 func (vm *VM) SetPackageCPath(p string) {
 	vm.opts.PackageCPath = p
-	vm.L.SetField(vm.L.GetGlobal("package"), "cpath", lua.LString(expandPath(p, DefaultPackageCPath)))
+	vm.L.SetField(vm.L.GetGlobal("package"), "cpath", lua.LString(expandPath(p, vm.defaultCPath())))
 }
+
+// defaultPath is what ";;" stands for in package.path: LUA_PATH's
+// value (its own ";;" the built-in path), else the built-in path.
+func (vm *VM) defaultPath() string { return envPath("LUA_PATH", DefaultPackagePath) }
+
+// defaultCPath is defaultPath for package.cpath and LUA_CPATH.
+func (vm *VM) defaultCPath() string { return envPath("LUA_CPATH", DefaultPackageCPath) }
 
 func pkgField(L *lua.LState, name string) lua.LValue {
 	return L.GetField(L.GetGlobal("package"), name)

@@ -12,7 +12,8 @@ import (
 )
 
 // DefaultPackagePath is the Lua module search path a VM starts with, and the
-// text ";;" stands for in Options.PackagePath. It is the path of the LuaJIT
+// text ";;" stands for in Options.PackagePath, unless the environment has
+// LUA_PATH (as LuaJIT, which then starts from that). It is the path of the LuaJIT
 // shipped with Debian's nginx Lua module, so modules installed by the
 // distribution's lua-resty-* packages are found the same way.
 const DefaultPackagePath = "./?.lua;/usr/share/luajit-2.1.0-beta3/?.lua;/usr/local/share/lua/5.1/?.lua;" +
