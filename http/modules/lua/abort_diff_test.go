@@ -74,6 +74,24 @@ func TestClientAbortMatchesOpenResty(t *testing.T) {
 				ngx.sleep(0.3)
 				ngx.log(ngx.WARN, "not reached")
 			}`},
+		// a raw request socket: the client's close, between reads or
+		// during one, is an abort too.
+		{name: "raw_sleep", body: "hello", conf: `
+			lua_check_client_abort on;
+			content_by_lua_block {
+				ngx.on_abort(function() ngx.log(ngx.WARN, "raw handler aborted") end)
+				ngx.req.read_body()
+				local sock = ngx.req.socket(true)
+				ngx.log(ngx.WARN, "got ", sock:receive(5))
+				ngx.sleep(0.3)
+			}`},
+		{name: "raw_receive", body: "hello", conf: `
+			lua_check_client_abort on;
+			content_by_lua_block {
+				ngx.req.read_body()
+				local sock = ngx.req.socket(true)
+				ngx.log(ngx.WARN, "line: ", sock:receive())
+			}`},
 		{name: "api", plain: true, conf: `
 			content_by_lua_block {
 				ngx.say(ngx.on_abort(function() end))

@@ -176,9 +176,10 @@ func (u *tcpSock) reqInput() {
 		u.readWait = nil
 		if u.c.r != nil && !u.c.r.ClientEOF() {
 			u.c.r.Conn.EventConn().PauseRead()
-		} else if u.c.r != nil && u.kind == kindBody {
+		} else if u.c.r != nil {
 			// between reads ngx_lua watches the connection again as
-			// lua_check_client_abort asks.
+			// lua_check_client_abort asks, for a body socket and a
+			// raw one alike.
 			u.c.clientClosed()
 		}
 		return
@@ -222,6 +223,11 @@ func (u *tcpSock) reqSockState() int {
 		return opMore
 	}
 	if r.ClientEOF() {
+		if u.conf.CheckClientAbort.V {
+			// ngx_lua's read of a raw request socket: with
+			// lua_check_client_abort the client's FIN is an abort.
+			return opAbort
+		}
 		u.eof = true
 		return opMore
 	}
