@@ -100,6 +100,19 @@ func SizeSlot[C any](name string, ctx Ctx, level Level, field func(*C) *Value[in
 	})
 }
 
+// LowatSlot is a size slot with nginx's low-water-mark check for a system
+// without SO_SNDLOWAT for sends (Linux): the value is checked, then
+// ignored with a warning naming what.
+func LowatSlot[C any](name string, ctx Ctx, level Level, field func(*C) *Value[int64], what string) Directive {
+	return slot(name, ctx, Take1, level, field, 0, func(p *Parser, d *conf.Directive) (int64, error) {
+		if _, ok := ParseSize(d.Args[0]); !ok {
+			return 0, p.Invalid(d, "invalid value")
+		}
+		p.Warnf(d, "\"%s\" is not supported, ignored", what)
+		return 0, nil
+	})
+}
+
 // OffSlot is ngx_conf_set_off_slot: a size with an optional k, m or g.
 func OffSlot[C any](name string, ctx Ctx, level Level, field func(*C) *Value[int64], def int64) Directive {
 	return slot(name, ctx, Take1, level, field, def, func(p *Parser, d *conf.Directive) (int64, error) {

@@ -309,7 +309,7 @@ func coreDirectives() []core.Directive {
 		core.FlagSlot("tcp_nopush", core.HTTPMainSrvLoc, core.LocLevel, func(c *lc) *core.Value[bool] { return &c.TCPNopush }, false),
 		core.FlagSlot("tcp_nodelay", core.HTTPMainSrvLoc, core.LocLevel, func(c *lc) *core.Value[bool] { return &c.TCPNodelay }, true),
 		core.MsecSlot("send_timeout", core.HTTPMainSrvLoc, core.LocLevel, func(c *lc) *core.Value[time.Duration] { return &c.SendTimeout }, 60*time.Second),
-		core.SizeSlot("send_lowat", core.HTTPMainSrvLoc, core.LocLevel, func(c *lc) *core.Value[int64] { return &c.SendLowat }, 0),
+		core.LowatSlot("send_lowat", core.HTTPMainSrvLoc, core.LocLevel, func(c *lc) *core.Value[int64] { return &c.SendLowat }, "send_lowat"),
 		core.SizeSlot("postpone_output", core.HTTPMainSrvLoc, core.LocLevel, func(c *lc) *core.Value[int64] { return &c.PostponeOutput }, 1460),
 		core.Custom("limit_rate", core.HTTPMainSrvLoc|core.HTTPLif, core.Take1, core.LocLevel, func(p *core.Parser, d *conf.Directive, c *lc) error {
 			return setSizeTemplate(p, d, &c.LimitRate)

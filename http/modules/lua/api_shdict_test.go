@@ -307,6 +307,15 @@ func TestLuaBlockConfigMatchesNginx(t *testing.T) {
 	})
 }
 
+// TestLowatMatchesNginx compares the low-water-mark directives, which
+// Linux cannot honour: each is checked and ignored with a warning.
+func TestLowatMatchesNginx(t *testing.T) {
+	checkConfigsMatchNginx(t, []struct{ name, conf string }{
+		{"all three", "send_lowat 1k;\nproxy_send_lowat 2k;\nlua_socket_send_lowat 3k;\n"},
+		{"invalid", "server {\nsend_lowat big;\n}\n"},
+	})
+}
+
 // TestInitByLuaFailureMatchesNginx starts servers whose init_by_lua
 // fails: the message (at level error, a runtime error's with its
 // traceback) and the exit; "-t" does not run the code at all.

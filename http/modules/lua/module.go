@@ -222,7 +222,7 @@ func init() {
 		core.MsecSlot("lua_socket_keepalive_timeout", core.HTTPMainSrvLoc, core.LocLevel, func(c *lc) *core.Value[time.Duration] { return &c.SocketKeepaliveTimeout }, 60*time.Second),
 		core.NumSlot("lua_socket_pool_size", core.HTTPMainSrvLoc, core.LocLevel, func(c *lc) *core.Value[int] { return &c.SocketPoolSize }, 30),
 		core.SizeSlot("lua_socket_buffer_size", core.HTTPMainSrvLoc, core.LocLevel, func(c *lc) *core.Value[int64] { return &c.SocketBufferSize }, 4096),
-		core.SizeSlot("lua_socket_send_lowat", core.HTTPMainSrvLoc, core.LocLevel, func(c *lc) *core.Value[int64] { return &c.SocketSendLowat }, 0),
+		core.LowatSlot("lua_socket_send_lowat", core.HTTPMainSrvLoc, core.LocLevel, func(c *lc) *core.Value[int64] { return &c.SocketSendLowat }, "lua_send_lowat"),
 		core.FlagSlot("lua_socket_log_errors", core.HTTPMainSrvLoc, core.LocLevel, func(c *lc) *core.Value[bool] { return &c.SocketLogErrors }, true),
 		{Name: "lua_shared_dict", Ctx: core.HTTPMain, Args: core.Take2, Level: core.MainLevel, Set: setSharedDict},
 		{Name: "lua_load_resty_core", Ctx: core.HTTPMain, Args: core.Flag, Level: core.MainLevel, Set: func(p *core.Parser, d *conf.Directive, _ any) error {

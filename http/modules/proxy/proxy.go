@@ -173,7 +173,7 @@ func directives() []core.Directive {
 		flag("proxy_socket_keepalive", func(c *lc) *core.Value[bool] { return &c.SocketKeepalive }, false),
 		msec("proxy_connect_timeout", func(c *lc) *core.Value[time.Duration] { return &c.ConnectTimeout }, 60*time.Second),
 		msec("proxy_send_timeout", func(c *lc) *core.Value[time.Duration] { return &c.SendTimeout }, 60*time.Second),
-		core.Custom("proxy_send_lowat", mainSrvLoc, core.Take1, core.LocLevel, setSendLowat, nil),
+		core.LowatSlot("proxy_send_lowat", mainSrvLoc, core.LocLevel, func(c *lc) *core.Value[int64] { return &c.SendLowat }, "proxy_send_lowat"),
 		flag("proxy_intercept_errors", func(c *lc) *core.Value[bool] { return &c.InterceptErrors }, false),
 		core.Custom("proxy_set_header", mainSrvLoc, core.Take2, core.LocLevel, func(p *core.Parser, d *conf.Directive, c *lc) error {
 			c.setHeaders = append(c.setHeaders, keyval{d.Args[0], d.Args[1]})
@@ -247,22 +247,6 @@ func sizeNoMerge(name string, f func(*lc) *core.Value[int64]) core.Directive {
 		*v = core.Of(n)
 		return nil
 	}, nil)
-}
-
-// setSendLowat accepts proxy_send_lowat; Linux has no SO_SNDLOWAT for
-// sends, and nginx ignores it there with a warning.
-func setSendLowat(p *core.Parser, d *conf.Directive, c *lc) error {
-	if c.SendLowat.Set {
-		return p.Invalid(d, "is duplicate")
-	}
-	n, ok := core.ParseSize(d.Args[0])
-	if !ok {
-		return p.Invalid(d, "invalid value")
-	}
-	p.Warnf(d, "\"proxy_send_lowat\" is not supported, ignored")
-	_ = n
-	c.SendLowat = core.Of(int64(0))
-	return nil
 }
 
 // setBind checks proxy_bind: "off", or a local address (with variables
