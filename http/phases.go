@@ -237,6 +237,10 @@ func accessChecker(r *Request, ph *phaseEntry) bool {
 			return true
 		}
 	}
+	if rc == 401 {
+		r.authDelay()
+		return false
+	}
 	r.Finalize(rc)
 	return false
 }
@@ -246,6 +250,10 @@ func postAccessChecker(r *Request, ph *phaseEntry) bool {
 		r.accessCode = 0
 		if code == 403 {
 			r.Logf(errlog.Error, "access forbidden by rule")
+		}
+		if code == 401 {
+			r.authDelay()
+			return false
 		}
 		r.Finalize(code)
 		return false

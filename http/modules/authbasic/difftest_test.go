@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gresty/http/modules/authbasic"
+	"gresty/http/modules/traffictest"
 	"gresty/internal/difftest"
 )
 
@@ -30,13 +32,15 @@ http {
             auth_basic off;
             limit_except GET { auth_basic "post"; }
         }
+        location /slow/ { auth_delay 300ms; }
+        location /slowany/ { auth_delay 300ms; satisfy any; deny all; }
     }
 }
 `
 
 func TestAuthBasicMatchesNginx(t *testing.T) {
 	dir := t.TempDir()
-	for _, d := range []string{"www", "www/open", "www/missing", "www/varfile", "www/any", "www/anydeny", "www/alldeny", "www/offrealm", "www/limit"} {
+	for _, d := range []string{"www", "www/open", "www/missing", "www/varfile", "www/any", "www/anydeny", "www/alldeny", "www/offrealm", "www/limit", "www/slow", "www/slowany"} {
 		os.MkdirAll(filepath.Join(dir, d), 0o755)
 		os.WriteFile(filepath.Join(dir, d, "index.html"), []byte(d+"\n"), 0o644)
 	}
@@ -112,7 +116,22 @@ func TestAuthBasicMatchesNginx(t *testing.T) {
 			t.Errorf("%s: nginx %d, gresty %d, want 200", e.user, ng.Status, gr.Status)
 		}
 	}
-	for _, msg := range []string{"no user/password was provided", "was not found in", "password mismatch", "No such file or directory", "access forbidden by rule"} {
+	// auth_delay: a 401 comes after the delay, a success at once.
+	for _, c := range []struct {
+		path, auth string
+		status     int
+		slow       bool
+	}{{"/slow/", "", 401, true}, {"/slow/", basic("plain:bad"), 401, true}, {"/slowany/", basic("plain:bad"), 401, true},
+		{"/slow/", basic("plain:pw-plain"), 200, false}} {
+		for _, addr := range []string{p.Nginx.Addr, p.Gresty.Addr} {
+			b, took, err := traffictest.SendRaw(addr, req(c.path, c.auth), 5*time.Second)
+			r := difftest.Parse(b, false)
+			if err != nil || r.Status != c.status || c.slow != (took >= 250*time.Millisecond) {
+				t.Errorf("%s %q at %s: status %d after %v", c.path, c.auth, addr, r.Status, took)
+			}
+		}
+	}
+	for _, msg := range []string{"no user/password was provided", "was not found in", "password mismatch", "No such file or directory", "access forbidden by rule", "delaying unauthorized request"} {
 		if a, b := strings.Count(p.Nginx.ErrorLog(), msg), strings.Count(p.Gresty.ErrorLog(), msg); a != b {
 			t.Errorf("%q logged %d times by nginx, %d by gresty", msg, a, b)
 		}

@@ -337,55 +337,13 @@ func nowMs(r *http.Request) int64 {
 var epoch = time.Now()
 
 // wait parks a delayed request on its loop's timer and runs its phases
-// again when the delay is over (the handler then lets it pass). Meanwhile
-// the client is watched as nginx's ngx_http_test_reading does: closing
-// the connection ends the request with 499.
+// again when the delay is over (the handler then lets it pass).
 func wait(r *http.Request, d time.Duration) {
-	r.Hold()
-	ec := r.Conn.EventConn()
-	done, paused := false, false
-	resume := func() {
-		if done {
-			return
-		}
-		done = true
-		r.SetReadHandler(nil)
-		r.SetEOFHandler(nil)
-		if paused {
-			ec.ResumeRead()
-		}
+	r.Delay(d, func() {
 		r.Finalize(http.Done)
 		r.RunPhases()
-	}
-	t := r.Conn.Loop().AfterFunc(d, resume)
-	r.AddCleanup(func() {
-		done = true
-		t.Stop()
-	})
-	// bytes the client sends meanwhile (a body, the next request) stay
-	// for whoever reads them after the delay; past a bound, reading
-	// stops until then, as nginx leaves them in the socket.
-	r.SetReadHandler(func(r *http.Request) {
-		if len(r.PendingInput()) > maxPending {
-			paused = true
-			ec.PauseRead()
-		}
-	})
-	r.SetEOFHandler(func(r *http.Request) {
-		if done {
-			return
-		}
-		done = true
-		t.Stop()
-		r.SetReadHandler(nil)
-		r.SetEOFHandler(nil)
-		r.Logf(errlog.Info, "client prematurely closed connection")
-		r.Finalize(499)
 	})
 }
-
-// maxPending bounds what a delayed request's connection buffers.
-const maxPending = 64 << 10
 
 // account is ngx_http_limit_req_account: the nodes the earlier limits
 // counted are charged now, and the longest delay any limit asks for
