@@ -53,6 +53,10 @@ type Config struct {
 	// CPUs pins the loop's thread to these CPUs (nginx's
 	// worker_cpu_affinity); empty leaves the affinity alone.
 	CPUs []int
+	// Priority is the nice value of the loop's thread (nginx's
+	// worker_priority) when SetPriority is set.
+	Priority    int
+	SetPriority bool
 	// Logf receives the loop's own log lines with nginx's numeric levels
 	// (LogEmerg..LogDebug) and the connection number (0: none). It is
 	// called on the loop goroutine. nil discards them.
@@ -278,7 +282,9 @@ func (l *Loop) Run() error {
 	defer close(l.done)
 	runtime.LockOSThread()
 	restore := l.setAffinity()
+	restorePrio := l.setPriority()
 	defer func() {
+		restorePrio()
 		restore()
 		runtime.UnlockOSThread()
 	}()
@@ -328,6 +334,24 @@ func (l *Loop) setAffinity() func() {
 		return func() {}
 	}
 	return func() { unix.SchedSetaffinity(0, &old) }
+}
+
+// setPriority gives the loop's thread its nice value (on Linux a thread
+// has its own) and returns how to give the thread its old one back.
+func (l *Loop) setPriority() func() {
+	if !l.cfg.SetPriority {
+		return func() {}
+	}
+	// getpriority's raw answer is 20 - nice.
+	old, err := unix.Getpriority(unix.PRIO_PROCESS, 0)
+	if err := unix.Setpriority(unix.PRIO_PROCESS, 0, l.cfg.Priority); err != nil {
+		l.logf(LogAlert, 0, "setpriority(%d) failed %s", l.cfg.Priority, ErrnoText(err))
+		return func() {}
+	}
+	if err != nil {
+		return func() {}
+	}
+	return func() { unix.Setpriority(unix.PRIO_PROCESS, 0, 20-old) }
 }
 
 func (l *Loop) shouldExit() bool {

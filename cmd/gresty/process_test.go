@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -492,5 +493,50 @@ func TestGracefulSignalsFinishRequests(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWorkerPriorityAndCoreLimit starts gresty with worker_priority and
+// worker_rlimit_core: the loop threads run at that nice value and the
+// process has that core size limit, as nginx's workers.
+func TestWorkerPriorityAndCoreLimit(t *testing.T) {
+	dir := t.TempDir()
+	port := nginxtest.FreePort(t)
+	writeConf(t, dir, fmt.Sprintf("daemon off;\nworker_processes 2;\nworker_priority 7;\nworker_rlimit_core 1m;\n"+
+		"error_log %s/error.log;\npid %s/nginx.pid;\nevents {}\nhttp { access_log off; server { listen 127.0.0.1:%d; } }\n", dir, dir, port))
+	cmd := exec.Command(nginxtest.Gresty(t), "-p", dir+"/", "-c", "nginx.conf", "-e", "error.log")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	waitFor(t, func() bool { _, err := os.Stat(filepath.Join(dir, "nginx.pid")); return err == nil })
+	pid := cmd.Process.Pid
+	limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`Max core file size\s+1048576\s+1048576`).Match(limits) {
+		t.Errorf("core limit not set:\n%s", limits)
+	}
+	// the nice value is field 19 of a thread's stat, after the
+	// parenthesised name.
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	niced := 0
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(fields) > 16 && fields[16] == "7" {
+			niced++
+		}
+	}
+	if niced != 2 {
+		t.Errorf("%d threads at nice 7, want the 2 loops'", niced)
 	}
 }

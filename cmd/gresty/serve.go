@@ -85,6 +85,12 @@ func (s *server) start() error {
 			os.Setenv(k, v)
 		}
 	}
+	if pc.RlimitCore.Set {
+		lim := syscall.Rlimit{Cur: uint64(pc.RlimitCore.V), Max: uint64(pc.RlimitCore.V)}
+		if err := syscall.Setrlimit(syscall.RLIMIT_CORE, &lim); err != nil {
+			c.Log.Logf(errlog.Alert, "setrlimit(RLIMIT_CORE, %d) failed %s", pc.RlimitCore.V, errlog.Errno(err))
+		}
+	}
 	if pc.RlimitNofile.V > 0 {
 		lim := syscall.Rlimit{Cur: uint64(pc.RlimitNofile.V), Max: uint64(pc.RlimitNofile.V)}
 		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
@@ -99,6 +105,8 @@ func (s *server) start() error {
 	gc := eventloop.GroupConfig{
 		Loops: pc.WorkerProcesses.V,
 		Loop: eventloop.Config{
+			Priority:          pc.WorkerPriority.V,
+			SetPriority:       pc.WorkerPriority.V != 0,
 			WorkerConnections: ev.Connections.V,
 			MultiAccept:       ev.MultiAccept.V,
 			Logf: func(level int, connID uint64, format string, args ...any) {
