@@ -84,6 +84,10 @@ type Conn struct {
 	runPostedFn   func()
 
 	remoteIP string
+	// ppWait is set until the PROXY protocol header of a proxy_protocol
+	// listener was read; pp is what it said.
+	ppWait bool
+	pp     *ProxyProtocol
 	// realip is the client address a module set for the current request
 	// (SetRemoteAddr); requestDone forgets it.
 	realip realAddr
@@ -378,6 +382,9 @@ func (c *Conn) process() {
 	defer func() { c.inProcess = false }()
 	// a request that ended the connection (a lingering close reading
 	// what follows) leaves the rest of the input unparsed.
+	if c.ppWait && c.pos < len(c.data) && !c.readProxyProtocol() {
+		return
+	}
 	for !c.closed() && c.r == nil && c.state != stClosing {
 		if c.pos == len(c.data) {
 			if c.state != stHead {

@@ -163,7 +163,7 @@ func accepter(rt *Runtime, la *ListenAddr, cfg *Config) eventloop.Accepter {
 			}
 			cfg = s.cfg
 		}
-		c := &Conn{ec: ec, srv: s, cfg: cfg, la: la, start: s.loop.Now()}
+		c := &Conn{ec: ec, srv: s, cfg: cfg, la: la, start: s.loop.Now(), ppWait: la.Opt.ProxyProtocol}
 		if !ec.RemoteAddrPort().IsValid() {
 			// a unix-domain socket has neither option.
 			c.nopush, c.nodelay = nopushDisabled, nodelayDisabled

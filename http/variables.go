@@ -375,8 +375,10 @@ func coreVariables() []*Variable {
 			}
 			return strconv.AppendInt(nil, int64(p), 10), true
 		}},
-		{Name: "proxy_protocol_addr", Get: func(r *Request, _ any) ([]byte, bool) { return nil, false }},
-		{Name: "proxy_protocol_port", Get: func(r *Request, _ any) ([]byte, bool) { return nil, false }},
+		{Name: "proxy_protocol_addr", Get: func(r *Request, _ any) ([]byte, bool) { return ppAddr(r, false) }},
+		{Name: "proxy_protocol_port", Get: func(r *Request, _ any) ([]byte, bool) { return ppPort(r, false) }},
+		{Name: "proxy_protocol_server_addr", Get: func(r *Request, _ any) ([]byte, bool) { return ppAddr(r, true) }},
+		{Name: "proxy_protocol_server_port", Get: func(r *Request, _ any) ([]byte, bool) { return ppPort(r, true) }},
 		{Name: "server_addr", Get: func(r *Request, _ any) ([]byte, bool) { return str(r.Conn.LocalIP()), true }},
 		{Name: "server_port", Get: func(r *Request, _ any) ([]byte, bool) {
 			p := r.Conn.LocalPort()

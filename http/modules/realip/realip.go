@@ -141,6 +141,7 @@ func handler(r *http.Request) int {
 	}
 	var values [][]byte
 	var one [1][]byte
+	var ppPort uint16
 	switch c.Type.V {
 	case fromXRealIP:
 		v, ok := r.KnownIn(httpparse.HdrXRealIP)
@@ -159,10 +160,13 @@ func handler(r *http.Request) int {
 			return http.Declined
 		}
 	case fromProxyProtocol:
-		// gresty's listeners do not read the PROXY protocol header:
-		// there is never an address from it, as in nginx on a listen
-		// without proxy_protocol.
-		return http.Declined
+		pp := r.Conn.ProxyProtocol()
+		if pp == nil {
+			return http.Declined
+		}
+		one[0] = []byte(pp.SrcAddr)
+		values = one[:]
+		ppPort = uint16(pp.SrcPort)
 	default:
 		v, ok := r.HeaderIn(c.Header)
 		if !ok {
@@ -175,7 +179,12 @@ func handler(r *http.Request) int {
 	// as nginx does.
 	ap, rc := http.ForwardedAddr(r.Conn.RemoteAddrPort(), values, c.From, c.Recursive.V)
 	if rc != http.ForwardedDeclined {
-		r.SetRemoteAddr(ap.Addr(), ap.Port())
+		port := ap.Port()
+		if c.Type.V == fromProxyProtocol {
+			// the header's port comes with its address.
+			port = ppPort
+		}
+		r.SetRemoteAddr(ap.Addr(), port)
 	}
 	return http.Declined
 }
