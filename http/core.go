@@ -168,15 +168,14 @@ type LocConf struct {
 	OpenFileCacheEvents        core.Value[bool]
 	// Resolver is the location's resolver with its resolver_timeout, nil
 	// when none is configured.
-	Resolver               core.Value[*resolver.Config]
-	ResolverTimeout        core.Value[time.Duration]
-	GzipVary               core.Value[bool]
-	GzipHTTPVersion        core.Value[int]
-	GzipProxied            core.Value[uint32]
-	GzipDisable            core.Value[[]*Regex]
-	GzipDisableMsie6       int
-	GzipDisableDegradation int
-	DisableSymlinks        core.Value[int]
+	Resolver         core.Value[*resolver.Config]
+	ResolverTimeout  core.Value[time.Duration]
+	GzipVary         core.Value[bool]
+	GzipHTTPVersion  core.Value[int]
+	GzipProxied      core.Value[uint32]
+	GzipDisable      core.Value[[]*Regex]
+	GzipDisableMsie6 int
+	DisableSymlinks  core.Value[int]
 	// DisableSymlinksFrom is disable_symlinks' "from=" part, nil without.
 	DisableSymlinksFrom *Template
 	TryFiles            []*tryFile
@@ -513,9 +512,6 @@ func mergeLocConf(cf *Conf, parent, child any) error {
 	if c.GzipDisableMsie6 == 0 {
 		c.GzipDisableMsie6 = p.GzipDisableMsie6
 	}
-	if c.GzipDisableDegradation == 0 {
-		c.GzipDisableDegradation = p.GzipDisableDegradation
-	}
 	if !c.ClientBodyTempPath.Set {
 		if p.ClientBodyTempPath.Set {
 			c.ClientBodyTempPath = p.ClientBodyTempPath
@@ -699,14 +695,14 @@ func setSizeTemplate(p *core.Parser, d *conf.Directive, v *core.Value[*Template]
 	return nil
 }
 
+// setGzipDisable is ngx_http_gzip_disable: "msie6" or a regex; nginx
+// built without the degradation module (Debian's) reads "degradation" as
+// a regex too.
 func setGzipDisable(p *core.Parser, d *conf.Directive, c *LocConf) error {
 	for _, a := range d.Args {
 		switch a {
 		case "msie6":
 			c.GzipDisableMsie6 = 1
-			continue
-		case "degradation":
-			c.GzipDisableDegradation = 1
 			continue
 		}
 		re, err := compileRegex(p, d, a, true)

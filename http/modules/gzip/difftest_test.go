@@ -239,7 +239,7 @@ http {
         location /pxexpfuture/ { alias DIR/; gzip_proxied expired; expires 1h; }
         location /pxcc/ { alias DIR/; gzip_proxied no-cache; add_header Cache-Control "public, no-cache"; }
         location /pxccmiss/ { alias DIR/; gzip_proxied no-store; add_header Cache-Control "no-cache"; }
-        location /dis/ { alias DIR/; gzip_disable msie6 "^Bot/[0-9]"; }
+        location /dis/ { alias DIR/; gzip_disable msie6 "^Bot/[0-9]" degradation; }
         location /etag-off/ { alias DIR/; etag off; }
         location /weak/ { alias DIR/; add_header ETag "W/\"already\""; }
         location /unquoted/ { alias DIR/; add_header ETag "unquoted"; }
@@ -355,6 +355,8 @@ func TestGzipAgainstNginx(t *testing.T) {
 	add("msie7 allowed", "GET", "/dis/text.txt", "HTTP/1.1", ae("gzip"), "User-Agent: Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 5.1)\r\n")
 	add("disable regex", "GET", "/dis/text.txt", "HTTP/1.1", ae("gzip"), "User-Agent: bot/2.1\r\n")
 	add("disable regex miss", "GET", "/dis/text.txt", "HTTP/1.1", ae("gzip"), "User-Agent: NotBot/2.1\r\n")
+	// without the degradation module "degradation" is one more regex.
+	add("degradation is a regex", "GET", "/dis/text.txt", "HTTP/1.1", ae("gzip"), "User-Agent: Graceful-Degradation/1\r\n")
 	add("etag off", "GET", "/etag-off/text.txt", "HTTP/1.1", ae("gzip"))
 	add("already weak etag", "GET", "/weak/text.txt", "HTTP/1.1", ae("gzip"))
 	add("unquoted etag dropped", "GET", "/unquoted/text.txt", "HTTP/1.1", ae("gzip"))
