@@ -18,12 +18,14 @@ import (
 // whose second half only copies registers that no target shares. The
 // temporaries' names cannot be written in Lua, so they shadow nothing.
 func fixAssignments(stmts []ast.Stmt) {
-	for i, s := range stmts {
-		fixStmt(s)
-		if a, ok := s.(*ast.AssignStmt); ok && needsTemporaries(a) {
-			stmts[i] = withTemporaries(a)
+	w := astWalker{block: func(ss []ast.Stmt) {
+		for i, s := range ss {
+			if a, ok := s.(*ast.AssignStmt); ok && needsTemporaries(a) {
+				ss[i] = withTemporaries(a)
+			}
 		}
-	}
+	}}
+	w.stmts(stmts)
 }
 
 func needsTemporaries(a *ast.AssignStmt) bool {
@@ -58,85 +60,4 @@ func withTemporaries(a *ast.AssignStmt) ast.Stmt {
 	do.SetLine(a.Line())
 	do.SetLastLine(a.LastLine())
 	return do
-}
-
-// fixStmt rewrites the blocks and function bodies inside s.
-func fixStmt(s ast.Stmt) {
-	switch s := s.(type) {
-	case *ast.AssignStmt:
-		fixExprs(s.Lhs)
-		fixExprs(s.Rhs)
-	case *ast.LocalAssignStmt:
-		fixExprs(s.Exprs)
-	case *ast.FuncCallStmt:
-		fixExpr(s.Expr)
-	case *ast.DoBlockStmt:
-		fixAssignments(s.Stmts)
-	case *ast.WhileStmt:
-		fixExpr(s.Condition)
-		fixAssignments(s.Stmts)
-	case *ast.RepeatStmt:
-		fixExpr(s.Condition)
-		fixAssignments(s.Stmts)
-	case *ast.IfStmt:
-		fixExpr(s.Condition)
-		fixAssignments(s.Then)
-		fixAssignments(s.Else)
-	case *ast.NumberForStmt:
-		fixExpr(s.Init)
-		fixExpr(s.Limit)
-		fixExpr(s.Step)
-		fixAssignments(s.Stmts)
-	case *ast.GenericForStmt:
-		fixExprs(s.Exprs)
-		fixAssignments(s.Stmts)
-	case *ast.FuncDefStmt:
-		fixExpr(s.Func)
-	case *ast.ReturnStmt:
-		fixExprs(s.Exprs)
-	}
-}
-
-func fixExprs(es []ast.Expr) {
-	for _, e := range es {
-		fixExpr(e)
-	}
-}
-
-// fixExpr finds the function bodies inside e.
-func fixExpr(e ast.Expr) {
-	switch e := e.(type) {
-	case *ast.FunctionExpr:
-		fixAssignments(e.Stmts)
-	case *ast.AttrGetExpr:
-		fixExpr(e.Object)
-		fixExpr(e.Key)
-	case *ast.TableExpr:
-		for _, f := range e.Fields {
-			fixExpr(f.Key)
-			fixExpr(f.Value)
-		}
-	case *ast.FuncCallExpr:
-		fixExpr(e.Func)
-		fixExpr(e.Receiver)
-		fixExprs(e.Args)
-	case *ast.LogicalOpExpr:
-		fixExpr(e.Lhs)
-		fixExpr(e.Rhs)
-	case *ast.RelationalOpExpr:
-		fixExpr(e.Lhs)
-		fixExpr(e.Rhs)
-	case *ast.StringConcatOpExpr:
-		fixExpr(e.Lhs)
-		fixExpr(e.Rhs)
-	case *ast.ArithmeticOpExpr:
-		fixExpr(e.Lhs)
-		fixExpr(e.Rhs)
-	case *ast.UnaryMinusOpExpr:
-		fixExpr(e.Expr)
-	case *ast.UnaryNotOpExpr:
-		fixExpr(e.Expr)
-	case *ast.UnaryLenOpExpr:
-		fixExpr(e.Expr)
-	}
 }
