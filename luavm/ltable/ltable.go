@@ -88,6 +88,23 @@ func SetString(t *lua.LTable, key, value lua.LValue) {
 	}
 }
 
+// SetNewString is SetString for a key t has never held (a table built by
+// SetString and SetNewString only, in which GetString found no value):
+// the check SetString makes for a key it is replacing is left out.
+func SetNewString(t *lua.LTable, key, value lua.LValue) {
+	m := mirrorOf(t)
+	if m.strdict == nil {
+		m.strdict = make(map[string]lua.LValue)
+	}
+	if m.keys == nil {
+		m.keys = make([]lua.LValue, 0, 4)
+		m.k2i = make(map[lua.LValue]int)
+	}
+	m.strdict[string(key.(lua.LString))] = value
+	m.k2i[key] = len(m.keys)
+	m.keys = append(m.keys, key)
+}
+
 // GetString is t.RawGetString (no metamethods).
 func GetString(t *lua.LTable, s string) lua.LValue {
 	if v, ok := mirrorOf(t).strdict[s]; ok {

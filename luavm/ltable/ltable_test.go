@@ -16,7 +16,8 @@ func TestTableMatchesGopherLua(t *testing.T) {
 	defer L.Close()
 	var k Keys
 	tb := NewTable(0, 3)
-	for _, name := range []string{"host", "accept", "x-a", "host"} {
+	SetNewString(tb, k.String("host"), lua.LString("v-host"))
+	for _, name := range []string{"accept", "x-a", "host"} {
 		SetString(tb, k.String(name), lua.LString("v-"+name))
 	}
 	tb.RawSetString("later", lua.LTrue)

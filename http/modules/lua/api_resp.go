@@ -575,12 +575,13 @@ func (st *loopState) respGetHeaders(L *glua.LState) int {
 	return 1
 }
 
-// setMultiValue adds value under key (a boxed LString), turning a
-// repeated key into an array of its values as ngx_lua does.
+// setMultiValue adds value under key (a boxed LString) of a table it
+// alone fills, turning a repeated key into an array of its values as
+// ngx_lua does.
 func setMultiValue(L *glua.LState, t *glua.LTable, key, value glua.LValue) {
 	switch o := ltable.GetString(t, string(key.(glua.LString))).(type) {
 	case *glua.LNilType:
-		ltable.SetString(t, key, value)
+		ltable.SetNewString(t, key, value)
 	case *glua.LTable:
 		o.RawSetInt(o.Len()+1, value)
 	default:
