@@ -68,30 +68,23 @@ func NewTable(narr, nhash int) *lua.LTable {
 // for each new key; a table's first string key also starts smaller
 // structures than RawSetString's 32 entries.
 func SetString(t *lua.LTable, key, value lua.LValue) {
-	s := string(key.(lua.LString))
 	if value == lua.LNil {
-		t.RawSetString(s, value)
+		t.RawSetString(string(key.(lua.LString)), value)
 		return
 	}
-	m := mirrorOf(t)
-	if m.strdict == nil {
-		m.strdict = make(map[string]lua.LValue)
-	}
-	if m.keys == nil {
-		m.keys = make([]lua.LValue, 0, 4)
-		m.k2i = make(map[lua.LValue]int)
-	}
-	m.strdict[s] = value
-	if _, ok := m.k2i[key]; !ok {
-		m.k2i[key] = len(m.keys)
-		m.keys = append(m.keys, key)
-	}
+	setString(t, key, value, true)
 }
 
 // SetNewString is SetString for a key t has never held (a table built by
 // SetString and SetNewString only, in which GetString found no value):
 // the check SetString makes for a key it is replacing is left out.
 func SetNewString(t *lua.LTable, key, value lua.LValue) {
+	setString(t, key, value, false)
+}
+
+// setString stores a non-nil value under a boxed string key, adding the
+// key to next()'s list unless it may be there already and is.
+func setString(t *lua.LTable, key, value lua.LValue, mayExist bool) {
 	m := mirrorOf(t)
 	if m.strdict == nil {
 		m.strdict = make(map[string]lua.LValue)
@@ -101,6 +94,11 @@ func SetNewString(t *lua.LTable, key, value lua.LValue) {
 		m.k2i = make(map[lua.LValue]int)
 	}
 	m.strdict[string(key.(lua.LString))] = value
+	if mayExist {
+		if _, ok := m.k2i[key]; ok {
+			return
+		}
+	}
 	m.k2i[key] = len(m.keys)
 	m.keys = append(m.keys, key)
 }
