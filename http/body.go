@@ -3,9 +3,8 @@ package http
 import (
 	"errors"
 	"io"
+	"math/rand/v2"
 	"os"
-	"path/filepath"
-	"strconv"
 	"sync/atomic"
 
 	"gresty/errlog"
@@ -308,27 +307,22 @@ func (b *RequestBody) store(r *Request, data []byte, last bool) bool {
 	return true
 }
 
-var tempSeq atomic.Uint64
+// tempSeq numbers temporary files (and multipart boundaries), from 1 as
+// nginx's ngx_temp_number; tempJump is how far a number that collided
+// with another server's file skips (nginx's ngx_random_number).
+var (
+	tempSeq  atomic.Uint64
+	tempJump = uint64(rand.Uint32()&0xffff)<<16 + uint64(os.Getpid()&0xffff)
+)
 
+// tempFile creates the file a request body is spooled to, with the
+// hashed directories of client_body_temp_path's levels.
 func (r *Request) tempFile() (*os.File, error) {
-	dir := r.Loc.ClientBodyTempPath.V
-	for i := 0; i < 10; i++ {
-		name := filepath.Join(dir, strconv.FormatUint(tempSeq.Add(1)+uint64(os.Getpid())*1e9, 10))
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-		if err == nil {
-			return f, nil
-		}
-		if os.IsNotExist(err) {
-			if mkErr := os.MkdirAll(dir, 0o700); mkErr == nil {
-				continue
-			}
-		}
-		if !os.IsExist(err) {
-			r.Logf(errlog.Crit, "open() \"%s\" failed %s", name, errlog.Errno(err))
-			return nil, err
-		}
+	f, name, err := r.Loc.ClientBodyTempPath.V.openTempFile()
+	if err != nil {
+		r.Logf(errlog.Crit, "open() \"%s\" failed %s", name, errlog.Errno(err))
 	}
-	return nil, os.ErrExist
+	return f, err
 }
 
 func (b *RequestBody) finish(r *Request) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -74,6 +75,40 @@ http {
 		}
 		if !found {
 			t.Errorf("no %s line for %s in\n%s", level, f, logText)
+		}
+	}
+}
+
+// client_body_temp_path with levels: the file lands in the hashed
+// directories nginx derives from its ten-digit number (dir/3/12/...0123
+// for levels 1 2), the same shape nginx gives.
+func TestBodyTempPathLevels(t *testing.T) {
+	conf := `
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        client_body_buffer_size 1k;
+        client_body_temp_path %%PREFIX%%/bodies 1 2;
+        location /on { client_body_in_file_only on; add_header X-File $request_body_file; proxy_pass http://127.0.0.1:%%PORT%%/back; }
+        location /back { return 200 "back\n"; }
+    }
+}
+`
+	shape := regexp.MustCompile(`/bodies/(\d)/(\d\d)/\d{7}(\d\d)(\d)$`)
+	for _, s := range []*nginxtest.Server{nginxtest.Start(t, conf), nginxtest.StartGresty(t, conf)} {
+		c := dial(t, s.Addr)
+		io.WriteString(c, "POST /on HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 3000\r\n\r\n"+strings.Repeat("x", 3000))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := resp.Header.Get("X-File")
+		m := shape.FindStringSubmatch(f)
+		if m == nil || m[1] != m[4] || m[2] != m[3] {
+			t.Errorf("%s: body file %q is not in the levels' directories (status %d)", s.Prefix, f, resp.StatusCode)
+		} else if _, err := os.Stat(f); err != nil {
+			t.Errorf("%s: %v", s.Prefix, err)
 		}
 	}
 }

@@ -116,7 +116,7 @@ type LocConf struct {
 	ClientMaxBodySize          core.Value[int64]
 	ClientBodyBufferSize       core.Value[int64]
 	ClientBodyTimeout          core.Value[time.Duration]
-	ClientBodyTempPath         core.Value[string]
+	ClientBodyTempPath         core.Value[*TempPath]
 	ClientBodyInFileOnly       core.Value[int]
 	ClientBodyInSingleBuffer   core.Value[bool]
 	Sendfile                   core.Value[bool]
@@ -516,7 +516,7 @@ func mergeLocConf(cf *Conf, parent, child any) error {
 		if p.ClientBodyTempPath.Set {
 			c.ClientBodyTempPath = p.ClientBodyTempPath
 		} else {
-			c.ClientBodyTempPath = core.Of(cf.Cycle.FullName(DefaultBodyTempPath, false))
+			c.ClientBodyTempPath = core.Of(&TempPath{Dir: cf.Cycle.FullName(DefaultBodyTempPath, false)})
 		}
 	}
 	return nil
@@ -574,13 +574,15 @@ func setTempPath(p *core.Parser, d *conf.Directive, c *LocConf) error {
 	if c.ClientBodyTempPath.Set {
 		return p.Invalid(d, "is duplicate")
 	}
+	tp := &TempPath{Dir: p.Cycle.FullName(d.Args[0], false)}
 	for _, lv := range d.Args[1:] {
 		n, ok := core.Atoi(lv)
 		if !ok || n == 0 || n > 2 {
 			return p.Errorf(d, "invalid value \"%s\"", lv)
 		}
+		tp.Levels = append(tp.Levels, n)
 	}
-	c.ClientBodyTempPath = core.Of(p.Cycle.FullName(d.Args[0], false))
+	c.ClientBodyTempPath = core.Of(tp)
 	return nil
 }
 

@@ -368,6 +368,16 @@ func (u *UpstreamRequest) spool(b []byte) (int64, bool) {
 // directories as needed, and unlinks it at once as nginx does with
 // temporary files nobody keeps.
 func createTempFile(p *TempPath) (*os.File, string, error) {
+	f, name, err := p.openTempFile()
+	if err == nil {
+		os.Remove(name)
+	}
+	return f, name, err
+}
+
+// openTempFile creates a new file in p with the next free number,
+// creating the hashed directories as needed (ngx_create_temp_file).
+func (p *TempPath) openTempFile() (*os.File, string, error) {
 	var name string
 	var err error
 	for i := 0; i < 16; i++ {
@@ -380,12 +390,12 @@ func createTempFile(p *TempPath) (*os.File, string, error) {
 			}
 		}
 		if err == nil {
-			os.Remove(name)
 			return f, name, nil
 		}
 		if !os.IsExist(err) {
 			return nil, name, err
 		}
+		tempSeq.Add(tempJump)
 	}
 	return nil, name, err
 }
