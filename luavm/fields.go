@@ -2,6 +2,7 @@ package luavm
 
 import (
 	"reflect"
+	"sync"
 	"unsafe"
 
 	lua "github.com/yuin/gopher-lua"
@@ -58,6 +59,43 @@ func rk(f *frame, rg *regMirror, x int) lua.LValue {
 	return rg.array[f.LocalBase+x]
 }
 
+// FastIndex answers t[key] for a Go __index function without a Lua call,
+// in the cases it is sure of; ok false sends the access to the function.
+type FastIndex func(t *lua.LTable, key lua.LString) (v lua.LValue, ok bool)
+
+// FastNewIndex does t[key] = v for a Go __newindex function without a Lua
+// call, in the cases it is sure of; false sends the assignment to the
+// function, which must then do it whole (the fast path changed nothing
+// it would not change again).
+type FastNewIndex func(t *lua.LTable, key lua.LString, v lua.LValue) bool
+
+// The fast paths by function, for every VM (the instruction table is
+// global); a VM drops its own when it closes.
+var fastIndex, fastNewIndex sync.Map
+
+// SetFastIndex gives t.name through the __index function fn the fast
+// path f. Configuration or loop goroutine of the VM.
+func (vm *VM) SetFastIndex(fn *lua.LFunction, f FastIndex) {
+	fastIndex.Store(fn, f)
+	vm.fastFns = append(vm.fastFns, fn)
+}
+
+// SetFastNewIndex gives t.name = v through the __newindex function fn
+// the fast path f.
+func (vm *VM) SetFastNewIndex(fn *lua.LFunction, f FastNewIndex) {
+	fastNewIndex.Store(fn, f)
+	vm.fastFns = append(vm.fastFns, fn)
+}
+
+// dropFast forgets the VM's fast paths.
+func (vm *VM) dropFast() {
+	for _, fn := range vm.fastFns {
+		fastIndex.Delete(fn)
+		fastNewIndex.Delete(fn)
+	}
+	vm.fastFns = nil
+}
+
 // metaFunc is t's metatable's field name when it is a function.
 func metaFunc(t *lua.LTable, name string) *lua.LFunction {
 	mt, ok := t.Metatable.(*lua.LTable)
@@ -95,6 +133,15 @@ func init() {
 			fn := metaFunc(t, "__index")
 			if fn == nil {
 				return getOrig(L, inst, baseframe)
+			}
+			if f, ok := fastIndex.Load(fn); ok {
+				if fv, ok := f.(FastIndex)(t, s); ok {
+					rg.array[ra] = fv
+					if ra >= rg.top {
+						rg.top = ra + 1
+					}
+					return 0
+				}
 			}
 			L.Push(fn)
 			L.Push(t)
@@ -135,6 +182,9 @@ func init() {
 		fn := metaFunc(t, "__newindex")
 		if fn == nil {
 			return setOrig(L, inst, baseframe)
+		}
+		if f, ok := fastNewIndex.Load(fn); ok && f.(FastNewIndex)(t, s, value) {
+			return 0
 		}
 		L.Push(fn)
 		L.Push(t)

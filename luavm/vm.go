@@ -89,6 +89,9 @@ type VM struct {
 	failedFrames string
 	wrapTrace    []string
 
+	// fastFns are the metamethods given fast paths (fields.go).
+	fastFns []*lua.LFunction
+
 	// null is ngx.null and cjson.null, an opaque userdata.
 	null *lua.LUserData
 
@@ -219,6 +222,7 @@ func (vm *VM) Close() {
 	if vm.budget != nil {
 		vm.budget.stop()
 	}
+	vm.dropFast()
 	vm.L.Close()
 }
 

@@ -107,11 +107,13 @@ func installResp(st *loopState) {
 		c := st.apiReq(L)
 		return c.pushRespHeader(L, luaKeyString(L, 2))
 	}))
-	mt.RawSetString("__newindex", L.NewFunction(func(L *glua.LState) int {
+	set := L.NewFunction(func(L *glua.LState) int {
 		c := st.apiReq(L)
 		c.setRespHeaderLua(L, luaKeyString(L, 2), L.Get(3), false)
 		return 0
-	}))
+	})
+	st.vm.SetFastNewIndex(set, st.headerSetFast)
+	mt.RawSetString("__newindex", set)
 	L.SetMetatable(hdr, mt)
 	st.ngx.RawSetString("header", hdr)
 
@@ -191,6 +193,26 @@ func tostringValue(L *glua.LState, v glua.LValue) string {
 
 // setRespHeaderLua is ngx.header[key] = value (addOnly false) and
 // ngx.resp.add_header (addOnly true), as lua-resty-core's set_resp_header.
+// headerSetFast is ngx.header.name = "value" in a request whose header
+// is not sent yet, without a Lua call; anything else (other values,
+// errors, warnings) goes through setRespHeaderLua.
+func (st *loopState) headerSetFast(_ *glua.LTable, key glua.LString, value glua.LValue) bool {
+	c := st.cur()
+	if c == nil || c.phase == PhaseInit || c.r == nil {
+		return false
+	}
+	s, ok := value.(glua.LString)
+	if !ok || c.r.HeaderSent || c.headersSent {
+		return false
+	}
+	name := string(key)
+	if c.r.Loc.LocConfOf(Module).(*LocConf).TransformUnderscores.V {
+		name = strings.ReplaceAll(name, "_", "-")
+	}
+	c.out.headersSet = true
+	return c.setRespHeader(name, string(s), true)
+}
+
 func (c *reqCtx) setRespHeaderLua(L *glua.LState, key string, value glua.LValue, addOnly bool) {
 	var one [1]string
 	vals := one[:0]

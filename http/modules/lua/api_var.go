@@ -20,7 +20,9 @@ func installVar(st *loopState) {
 	L := st.vm.L
 	v := L.NewTable()
 	mt := L.NewTable()
-	mt.RawSetString("__index", L.NewFunction(st.varGet))
+	get := L.NewFunction(st.varGet)
+	st.vm.SetFastIndex(get, st.varGetFast)
+	mt.RawSetString("__index", get)
 	mt.RawSetString("__newindex", L.NewFunction(st.varSet))
 	L.SetMetatable(v, mt)
 	st.ngx.RawSetString("var", v)
@@ -55,6 +57,19 @@ func (st *loopState) varGet(L *glua.LState) int {
 	}
 	luavm.Raise(L, "bad variable name")
 	return 0
+}
+
+// varGetFast is varGet for ngx.var.name in a request, without a Lua call.
+func (st *loopState) varGetFast(_ *glua.LTable, key glua.LString) (glua.LValue, bool) {
+	c := st.cur()
+	if c == nil || c.phase == PhaseInit || c.r == nil {
+		return nil, false
+	}
+	v, ok := c.r.LookupVariable(strings.ToLower(string(key)))
+	if !ok {
+		return glua.LNil, true
+	}
+	return glua.LString(v), true
 }
 
 // varSet is ngx.var[name] = value.
