@@ -103,3 +103,60 @@ func TestFieldAccessAllocs(t *testing.T) {
 		t.Fatalf("field accesses allocate %v times per call (an empty call: %v)", n, base)
 	}
 }
+
+// A fast path answers what it is sure of; the function itself runs for
+// the rest, and a closed VM's fast paths are gone.
+func TestFastIndexPaths(t *testing.T) {
+	vm := newVM(t)
+	L := vm.L
+	calls := 0
+	get := L.NewFunction(func(L *lua.LState) int {
+		calls++
+		L.Push(lua.LString("slow " + L.CheckString(2)))
+		return 1
+	})
+	set := L.NewFunction(func(L *lua.LState) int {
+		calls++
+		L.RawSet(L.CheckTable(1), lua.LString("slow_"+L.CheckString(2)), L.Get(3))
+		return 0
+	})
+	vm.SetFastIndex(get, func(_ *lua.LTable, key lua.LString) (lua.LValue, bool) {
+		if key == "fast" {
+			return lua.LString("fast!"), true
+		}
+		return nil, false
+	})
+	vm.SetFastNewIndex(set, func(t *lua.LTable, key lua.LString, v lua.LValue) bool {
+		if _, ok := v.(lua.LString); !ok {
+			return false
+		}
+		t.RawSetString("fast_"+string(key), v)
+		return true
+	})
+	mt := L.NewTable()
+	mt.RawSetString("__index", get)
+	mt.RawSetString("__newindex", set)
+	obj := L.NewTable()
+	L.SetMetatable(obj, mt)
+	L.SetGlobal("obj", obj)
+	fn, err := vm.CompileInline(`
+		assert(obj.fast == "fast!")
+		assert(obj.other == "slow other")
+		obj.a = "s"
+		obj.b = 1
+		assert(rawget(obj, "fast_a") == "s" and rawget(obj, "slow_b") == 1)
+	`, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := runErr(vm, fn); msg != "" {
+		t.Fatal(msg)
+	}
+	if calls != 2 {
+		t.Errorf("the functions ran %d times, want 2", calls)
+	}
+	vm.Close()
+	if _, ok := fastIndex.Load(get); ok {
+		t.Error("a closed VM's fast path is still registered")
+	}
+}
