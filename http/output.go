@@ -80,18 +80,18 @@ func (cf *Conf) AddBodyFilterIf(active func(*LocConf) bool, f func(next BodyFilt
 // any: for a filter whose work may fall on a request in another location
 // (a subrequest's output that a parent's filter watches).
 func (cf *Conf) Anywhere(on func(*LocConf) bool) func(*LocConf) bool {
-	known, any := false, false
+	known, used := false, false
 	return func(*LocConf) bool {
 		if !known {
 			known = true
 			for _, lc := range cf.locs {
 				if on(lc) {
-					any = true
+					used = true
 					break
 				}
 			}
 		}
-		return any
+		return used
 	}
 }
 
@@ -102,6 +102,13 @@ func (cf *Conf) LocLog(lc *LocConf) *errlog.Log {
 		return lc.ErrorLog
 	}
 	return cf.Cycle.Log
+}
+
+// addPostponeFilter installs the postpone filter, the point below which
+// a location's body chain carries the main request's output.
+func (cf *Conf) addPostponeFilter(f func(next BodyFilterFunc) BodyFilterFunc) {
+	cf.AddBodyFilter(f)
+	cf.Main.filters[len(cf.Main.filters)-1].postpone = true
 }
 
 // filterReg is one installed filter, kept to build the locations' chains.

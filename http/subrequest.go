@@ -243,10 +243,9 @@ var PostponeFilterModule = &core.Module{
 	Name: "ngx_http_postpone_filter_module",
 	Type: core.HTTPType,
 	HTTP: &Hooks{Postconfiguration: func(cf *Conf) error {
-		cf.AddBodyFilter(func(next BodyFilterFunc) BodyFilterFunc {
+		cf.addPostponeFilter(func(next BodyFilterFunc) BodyFilterFunc {
 			return func(r *Request, in []Buf) int { return postponeFilter(r, in, next) }
 		})
-		cf.Main.filters[len(cf.Main.filters)-1].postpone = true
 		return nil
 	}},
 }
