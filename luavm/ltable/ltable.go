@@ -93,8 +93,17 @@ func setString(t *lua.LTable, key, value lua.LValue, mayExist bool) {
 		m.keys = make([]lua.LValue, 0, 4)
 		m.k2i = make(map[lua.LValue]int)
 	}
+	// Every key of strdict and dict is in keys; keys also keeps those
+	// whose value was set to nil. A key strdict already held is listed; a
+	// new one is not, unless keys holds more than the two maps: then only
+	// k2i knows.
+	n := len(m.strdict)
+	stale := len(m.keys) != n+len(m.dict)
 	m.strdict[string(key.(lua.LString))] = value
-	if mayExist {
+	if len(m.strdict) == n {
+		return
+	}
+	if mayExist && stale {
 		if _, ok := m.k2i[key]; ok {
 			return
 		}
@@ -255,6 +264,7 @@ var lstringItab = func() unsafe.Pointer {
 // alive. A Strings is used by one goroutine; the zero value is ready.
 type Strings struct {
 	slab []lua.LString
+	text []byte // BoxBytes's copies
 }
 
 const slabSize = 16
@@ -265,6 +275,28 @@ func (b *Strings) Reserve(n, size int) {
 	if cap(b.slab)-len(b.slab) < n {
 		b.slab = make([]lua.LString, 0, max(n, size))
 	}
+}
+
+// ReserveText makes room for n more bytes of BoxBytes copies, for a
+// caller that knows their total: the copies then share one allocation.
+func (b *Strings) ReserveText(n int) {
+	if cap(b.text)-len(b.text) < n {
+		b.text = make([]byte, 0, n)
+	}
+}
+
+// BoxBytes is Box of a copy of p, made in the space ReserveText made
+// (a copy of its own when that is used up).
+func (b *Strings) BoxBytes(p []byte) lua.LValue {
+	if len(p) == 0 {
+		return b.Box("")
+	}
+	if cap(b.text)-len(b.text) < len(p) {
+		return b.Box(string(p))
+	}
+	start := len(b.text)
+	b.text = append(b.text, p...)
+	return b.Box(unsafe.String(&b.text[start], len(p)))
 }
 
 // Box returns s as a lua.LValue holding a lua.LString.

@@ -185,3 +185,63 @@ func TestStrings(t *testing.T) {
 		t.Fatal("boxed strings as keys")
 	}
 }
+
+// A key set to nil stays in next()'s list; setting it again must not list
+// it twice, whether the table also holds non-string keys or not.
+func TestSetStringAfterDelete(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	var k Keys
+	for _, other := range []bool{false, true} {
+		tb := NewTable(0, 2)
+		if other {
+			tb.RawSet(lua.LTrue, lua.LNumber(7))
+		}
+		SetString(tb, k.String("a"), lua.LNumber(1))
+		SetString(tb, k.String("b"), lua.LNumber(2))
+		SetString(tb, k.String("a"), lua.LNil)
+		SetString(tb, k.String("a"), lua.LNumber(3)) // listed, not in strdict
+		SetString(tb, k.String("b"), lua.LNumber(4)) // in strdict
+		SetString(tb, k.String("c"), lua.LNumber(5)) // new while keys holds a stale entry
+		L.SetGlobal("t", tb)
+		want := 3
+		if other {
+			want = 4
+		}
+		if err := L.DoString(`
+			local seen, n = {}, 0
+			for k, v in pairs(t) do
+				assert(not seen[k], "key twice: " .. tostring(k))
+				seen[k], n = v, n + 1
+			end
+			assert(seen.a == 3 and seen.b == 4 and seen.c == 5, "values")
+			return n`); err != nil {
+			t.Fatal(err)
+		}
+		if n := L.Get(-1); n != lua.LNumber(want) {
+			t.Fatalf("other keys %v: pairs saw %v keys, want %d", other, n, want)
+		}
+		L.Pop(1)
+	}
+}
+
+func TestBoxBytes(t *testing.T) {
+	src := []byte("abcdef")
+	if n := testing.AllocsPerRun(100, func() {
+		var r Strings
+		r.Reserve(3, 0)
+		r.ReserveText(6)
+		r.BoxBytes(src[:2])
+		r.BoxBytes(src[2:])
+		r.BoxBytes(nil)
+	}); n != 2 {
+		t.Fatalf("3 strings in reserved space: %v allocations", n)
+	}
+	var r Strings
+	r.ReserveText(2)
+	a, b, c := r.BoxBytes(src[:2]), r.BoxBytes(src[2:4]), r.BoxBytes(nil) // b overflows the reservation
+	src[0], src[2] = 'X', 'Y'                                             // the values are copies
+	if a != lua.LString("ab") || b != lua.LString("cd") || c != lua.LString("") {
+		t.Fatalf("BoxBytes: %q %q %q", a, b, c)
+	}
+}

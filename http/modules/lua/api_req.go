@@ -153,13 +153,18 @@ func installReq(st *loopState) {
 		t := ltable.NewTable(0, count)
 		var vals ltable.Strings
 		vals.Reserve(count, 0)
+		text := 0
+		for i := 0; i < count; i++ {
+			text += len(in[i].Value)
+		}
+		vals.ReserveText(text)
 		for i := 0; i < count; i++ {
 			h := &in[i]
 			key := st.keys.Bytes(h.Name)
 			if !raw {
 				key = st.keys.Lower(h.Name)
 			}
-			setMultiValue(L, t, key, vals.Box(string(h.Value)))
+			setMultiValue(L, t, key, vals.BoxBytes(h.Value))
 		}
 		if !raw {
 			L.SetMetatable(t, st.api[apiReqHeadersMeta].(*glua.LTable))
