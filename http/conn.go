@@ -1,8 +1,10 @@
 package http
 
 import (
+	"bytes"
 	"net/netip"
 	"strconv"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -40,6 +42,9 @@ type Conn struct {
 	// begin.
 	data      []byte
 	dataOwned bool
+	// action is nginx's c->log->action: what the connection is doing,
+	// said as " while <action>" in its error-log lines.
+	action    string
 	headStart int
 	pos       int
 
@@ -228,7 +233,7 @@ func (c *Conn) onTimer() {
 	switch kind {
 	case tmHeader:
 		// nginx closes without a response; the access log sees 408.
-		c.logInfo("client timed out")
+		c.logInfo("client timed out " + eventloop.ErrnoText(syscall.ETIMEDOUT))
 		c.timedout = true
 		c.closeNow()
 	case tmKeepalive:
@@ -242,7 +247,7 @@ func (c *Conn) onTimer() {
 	case tmSend:
 		if r := c.r; r != nil {
 			c.timedout = true
-			r.Logf(errlog.Info, "client timed out")
+			r.Logf(errlog.Info, "client timed out %s", eventloop.ErrnoText(syscall.ETIMEDOUT))
 			r.Terminate(408)
 		} else {
 			c.closeNow()
@@ -267,12 +272,73 @@ func (c *Conn) logf(level errlog.Level, format string, args ...any) {
 // connCtx is the log context of a connection with no request yet.
 type connCtx struct{ c *Conn }
 
+// Before a request's first byte nginx names the listening address; once
+// bytes came it names the request as far as it got: the request line read
+// so far and a Host header already complete.
 func (x connCtx) AppendLogContext(b []byte) []byte {
+	c := x.c
+	var head []byte
+	if c.state == stHead && len(c.data) > c.headStart {
+		head = c.data[c.headStart:]
+	}
+	line, host, lineDone := partialHead(head)
+	switch {
+	case c.action != "":
+		b = append(b, " while "...)
+		b = append(b, c.action...)
+	case head == nil && c.requests == 0:
+		b = append(b, " while waiting for request"...)
+	case head == nil:
+		b = append(b, " while keepalive"...)
+	case lineDone:
+		b = append(b, " while reading client request headers"...)
+	default:
+		b = append(b, " while reading client request line"...)
+	}
 	b = append(b, ", client: "...)
-	b = append(b, x.c.RemoteIP()...)
+	b = append(b, c.RemoteIP()...)
 	b = append(b, ", server: "...)
-	b = append(b, x.c.la.Opt.Text...)
+	if head == nil {
+		return append(b, c.la.Opt.Text...)
+	}
+	b = append(b, ", request: \""...)
+	b = append(b, line...)
+	b = append(b, '"')
+	if host != nil {
+		b = append(b, ", host: \""...)
+		b = append(b, host...)
+		b = append(b, '"')
+	}
 	return b
+}
+
+// partialHead reads an incomplete request head: its request line (all of
+// it that came), whether that line is complete, and the value of a
+// complete Host header line.
+func partialHead(head []byte) (line, host []byte, lineDone bool) {
+	for len(head) > 0 && (head[0] == '\r' || head[0] == '\n') {
+		head = head[1:] // nginx skips empty lines before a request
+	}
+	end := bytes.IndexAny(head, "\r\n")
+	if end < 0 {
+		return head, nil, false
+	}
+	line, head = head[:end], head[end:]
+	for {
+		nl := bytes.IndexByte(head, '\n')
+		if nl < 0 {
+			return line, host, true
+		}
+		head = head[nl+1:]
+		next := bytes.IndexByte(head, '\n')
+		if next < 0 {
+			return line, host, true
+		}
+		h := bytes.TrimRight(head[:next], "\r")
+		if len(h) > 5 && bytes.EqualFold(h[:5], []byte("host:")) {
+			host = bytes.TrimSpace(h[5:])
+		}
+	}
 }
 
 // OnData implements eventloop.Handler.
@@ -439,6 +505,7 @@ func (c *Conn) process() {
 // startHead prepares the parser for a request starting at pos.
 func (c *Conn) startHead() {
 	c.state = stHead
+	c.action = ""
 	prev := c.headStart
 	c.headStart = c.pos
 	cfg := &c.defaultSrv().parserConf
@@ -460,6 +527,7 @@ func (c *Conn) startHead() {
 
 func (c *Conn) setIdle() {
 	c.state = stIdle
+	c.action = ""
 	c.setStat(statWaiting)
 	c.ec.SetIdle(true)
 	c.ec.SetReusable(true)
@@ -497,6 +565,10 @@ func (c *Conn) headFailed() {
 	c.r = r
 	c.active = r
 	c.state = stRequest
+	c.action = "reading client request headers"
+	if reason.InRequestLine() {
+		c.action = "reading client request line"
+	}
 	if msg := reason.String(); msg != "" {
 		line := msg
 		if text != nil {
@@ -672,6 +744,7 @@ func (c *Conn) requestDone(r *Request, keepalive bool) {
 	c.r = nil
 	c.realip = realAddr{}
 	c.state = stIdle
+	c.action = ""
 	if c.closed() {
 		return
 	}
@@ -681,6 +754,7 @@ func (c *Conn) requestDone(r *Request, keepalive bool) {
 		c.keepaliveTimeout = r.Loc.KeepaliveTimeout.V
 		c.pipelined = c.pos < len(c.data)
 		c.state = stIdle
+		c.action = ""
 		if !c.pipelined && !c.keepaliveSockopts(r.Loc) {
 			c.closeNow()
 			return

@@ -9,9 +9,11 @@ import (
 func (r *Request) start() {
 	c := r.Conn
 	h := c.head
+	c.action = "reading client request headers"
 	for i := 0; i < h.NumIgnored(); i++ {
 		r.Logf(errlog.Info, "client sent invalid header line: \"%s\"", h.Ignored(i))
 	}
+	c.action = ""
 	if s, err := c.vs.find(r, r.Host); err != nil {
 		r.Finalize(500)
 		return
@@ -189,7 +191,10 @@ func (r *Request) free(rc int) {
 	}
 	if !r.logged {
 		r.logged = true
+		c := r.Conn
+		c.action = "logging request"
 		r.runLogPhase()
+		c.action = "closing request"
 	}
 	if r.Body != nil {
 		r.Body.release()

@@ -67,7 +67,7 @@ type RawHead struct {
 
 // processRawHeader is processHeader for a raw protocol.
 func (u *UpstreamRequest) processRawHeader(b []byte) {
-	u.action = "reading response header from upstream"
+	u.setAction("reading response header from upstream")
 	room := cap(u.buf) - len(u.buf)
 	n := min(len(b), room)
 	u.buf = append(u.buf, b[:n]...)
@@ -96,7 +96,7 @@ func (u *UpstreamRequest) processRawHeader(b []byte) {
 		}
 		if h.Intercept {
 			u.release(true)
-			u.action = "sending to client"
+			u.setAction("sending to client")
 			r.Finalize(h.Status)
 			return
 		}
@@ -146,7 +146,7 @@ func (u *UpstreamRequest) processRawHeader(b []byte) {
 	// nginx does, the rest as read from the upstream
 	for i, p := range [2][]byte{u.buf[h.HeadLen:], rest} {
 		if i == 1 {
-			u.action = "reading upstream"
+			u.setAction("reading upstream")
 		}
 		if len(p) == 0 {
 			continue
@@ -156,7 +156,7 @@ func (u *UpstreamRequest) processRawHeader(b []byte) {
 			return
 		}
 	}
-	u.action = "reading upstream"
+	u.setAction("reading upstream")
 }
 
 // rawDecode passes body bytes through the protocol's filter. It reports

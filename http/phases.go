@@ -352,6 +352,7 @@ func (r *Request) InternalRedirect(uri, args []byte) int {
 	r.locationInvalid = false
 	r.addURIToAlias = false
 	r.Main.count++
+	r.Conn.action = ""
 	r.phase = r.Conn.cfg.Main.engine.serverRewriteIndex
 	// a phase handler of the new location that waits (auth_request)
 	// is resumed through the phases, as ngx_http_handler sets it.

@@ -40,7 +40,8 @@ func (c *Conn) readProxyProtocol() bool {
 	n, pp, msg := parseProxyProtocol(in)
 	switch {
 	case msg != "":
-		c.logf(errlog.Error, "%s while reading PROXY protocol", msg)
+		c.action = "reading PROXY protocol"
+		c.logf(errlog.Error, "%s", msg)
 		c.closeNow()
 		return false
 	case n == 0:

@@ -460,6 +460,10 @@ func (r *Request) Logf(level errlog.Level, format string, args ...any) {
 
 // AppendLogContext appends nginx's request context to an error-log line.
 func (r *Request) AppendLogContext(b []byte) []byte {
+	if a := r.Conn.action; a != "" {
+		b = append(b, " while "...)
+		b = append(b, a...)
+	}
 	b = append(b, ", client: "...)
 	b = append(b, r.Conn.RemoteIP()...)
 	b = append(b, ", server: "...)
@@ -506,6 +510,11 @@ func (r *Request) upstreamLogName() string {
 type Upstream interface {
 	LogName() string
 }
+
+// SetLogAction says what the connection is doing from now on, as
+// nginx's c->log->action: its error-log lines end " while <action>" until
+// the next request or redirect.
+func (r *Request) SetLogAction(action string) { r.Conn.action = action }
 
 // SetUpstream records the upstream module state serving r (nil to clear).
 func (r *Request) SetUpstream(u Upstream) { r.upstream = u }

@@ -128,6 +128,7 @@ var errSubrequest = &core.Error{Msg: "subrequest failed"}
 // startInternal runs an internal request's phases from server rewrite on
 // (ngx_http_handler for an internal request).
 func (r *Request) startInternal() {
+	r.Conn.action = ""
 	r.phase = r.Conn.cfg.Main.engine.serverRewriteIndex
 	r.writeHandler = (*Request).runPhases
 	r.runPhases()

@@ -356,11 +356,16 @@ func (u *UpstreamRequest) StreamChunked() { u.streamChunked = true }
 
 func (u *UpstreamRequest) nowMs() int64 { return u.r.Conn.loopNow().UnixMilli() }
 
-// logf logs in the request's context with nginx's " while <action>".
+// setAction records what the upstream is doing for the error log's
+// " while <action>"; like nginx's c->log->action it belongs to the client
+// connection, so the request's later lines say it too.
+func (u *UpstreamRequest) setAction(a string) {
+	u.action = a
+	u.r.Conn.action = a
+}
+
+// logf logs in the request's context.
 func (u *UpstreamRequest) logf(level errlog.Level, format string, args ...any) {
-	if u.action != "" {
-		format += " while " + u.action
-	}
 	u.r.Logf(level, format, args...)
 }
 
@@ -480,7 +485,7 @@ func (u *UpstreamRequest) resolve(res *UpstreamResolved) {
 // connect is ngx_http_upstream_connect: a new try.
 func (u *UpstreamRequest) connect() {
 	r := u.r
-	u.action = "connecting to upstream"
+	u.setAction("connecting to upstream")
 	now := u.nowMs()
 	if u.state >= 0 && u.states[u.state].ResponseTime == -1 {
 		u.states[u.state].ResponseTime = now - u.startMs
@@ -636,7 +641,7 @@ func (u *UpstreamRequest) sendRequest() {
 	if st.ConnectTime == -1 {
 		st.ConnectTime = u.nowMs() - u.startMs
 	}
-	u.action = "sending request to upstream"
+	u.setAction("sending request to upstream")
 	ec := u.ec
 	u.requestSent = true
 	if u.Conf.LimitRate > 0 && u.Conf.Buffering {
@@ -785,7 +790,7 @@ func (u *UpstreamRequest) OnData(ec *eventloop.Conn, b []byte) {
 		u.processHeader(b)
 	default:
 		u.states[u.state].ResponseLength += int64(len(b))
-		u.action = "reading upstream"
+		u.setAction("reading upstream")
 		if u.body(b) && u.Conf.LimitRate > 0 && u.buffering {
 			u.paceRead(int64(len(b)))
 		}
@@ -844,7 +849,7 @@ func (u *UpstreamRequest) OnReadEOF(ec *eventloop.Conn) {
 	case u.upgraded:
 		u.upgradedUpstreamEOF()
 	case !u.headerDone:
-		u.action = "reading response header from upstream"
+		u.setAction("reading response header from upstream")
 		u.logf(errlog.Error, "upstream prematurely closed connection")
 		u.next(UpstreamFTError)
 	default:
@@ -917,11 +922,11 @@ func (u *UpstreamRequest) onTimer() {
 		u.finalize(504)
 	case !u.headerDone:
 		if kind == utRead {
-			u.action = "reading response header from upstream"
+			u.setAction("reading response header from upstream")
 		}
 		u.next(UpstreamFTTimeout)
 	default:
-		u.action = "reading upstream"
+		u.setAction("reading upstream")
 		u.logf(errlog.Error, "upstream timed out %s", eventloop.ErrnoText(syscall.ETIMEDOUT))
 		u.finalize(504)
 	}
@@ -1103,7 +1108,7 @@ func (u *UpstreamRequest) finalize(rc int) {
 		// meanwhile (a streamed body failed) and is finished already
 		return
 	}
-	u.action = "sending to client"
+	u.setAction("sending to client")
 	if !u.headerSent || rc == 408 || rc == 499 {
 		r.Finalize(rc)
 		return
@@ -1195,11 +1200,10 @@ func (u *UpstreamRequest) clientTimer() {
 		return
 	}
 	r.Conn.timedout = true
-	action := u.action
 	if !u.upgraded {
-		action = "sending to client"
+		u.setAction("sending to client")
 	}
-	r.Logf(errlog.Info, "client timed out %s while %s", eventloop.ErrnoText(syscall.ETIMEDOUT), action)
+	r.Logf(errlog.Info, "client timed out %s", eventloop.ErrnoText(syscall.ETIMEDOUT))
 	if u.waitDrain {
 		u.drainHook = dhNone
 		u.waitDrain = false

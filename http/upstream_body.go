@@ -48,7 +48,7 @@ func (u *UpstreamRequest) startBody(pre, rest []byte) {
 		u.framing = httpparse.BodyClose
 		u.length = -1
 	}
-	u.action = "reading upstream"
+	u.setAction("reading upstream")
 	if !u.buffering {
 		u.r.LimitRate, u.r.limitRateSet = 0, true
 		if u.r.Loc.TCPNodelay.V {
@@ -204,7 +204,7 @@ func (u *UpstreamRequest) bodyEOF() {
 	if u.finished {
 		return
 	}
-	u.action = "reading upstream"
+	u.setAction("reading upstream")
 	if u.buffering && len(u.pend) > 0 && !u.flushPending() {
 		return
 	}

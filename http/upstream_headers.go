@@ -19,7 +19,7 @@ func (u *UpstreamRequest) processHeader(b []byte) {
 		u.processRawHeader(b)
 		return
 	}
-	u.action = "reading response header from upstream"
+	u.setAction("reading response header from upstream")
 	room := cap(u.buf) - len(u.buf)
 	n := len(b)
 	if n > room {

@@ -25,7 +25,7 @@ func (u *UpstreamRequest) startUpgrade(pre, rest []byte) {
 		return
 	}
 	r.KeepAlive = false
-	u.action = "proxying upgraded connection"
+	u.setAction("proxying upgraded connection")
 	u.upgraded = true
 	u.stopTimer()
 	client := r.Conn.ec

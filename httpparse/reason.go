@@ -60,6 +60,18 @@ func (r Reason) String() string {
 	return "unknown reason"
 }
 
+// InRequestLine tells whether nginx finds r while reading the request
+// line (its log lines then say "while reading client request line"), not
+// the header lines.
+func (r Reason) InRequestLine() bool {
+	switch r {
+	case ReasonInvalidMethod, ReasonInvalidRequest, ReasonInvalidVersion,
+		ReasonInvalid09Method, ReasonInvalidHostInRequestLine, ReasonTooLongURI:
+		return true
+	}
+	return false
+}
+
 // StatusRequestHeaderTooLarge is nginx's internal status 494: the verdict for
 // header lines or heads that do not fit large_client_header_buffers. It goes
 // out on the wire as 400.

@@ -106,6 +106,7 @@ func ServeStatic(r *http.Request, mode int, accept func(r *http.Request) bool, e
 	if rc := r.DiscardBody(); rc != http.OK {
 		return rc
 	}
+	r.SetLogAction("sending response to client")
 	out := &r.Out
 	out.Status = 200
 	out.ContentLength = fi.Size

@@ -56,7 +56,7 @@ func init() {
 		}
 		r := c.r
 		if r.HeaderSent {
-			c.apiLogf(errlog.Error, "attempt to set ngx.status after sending out response headers")
+			c.r.Logf(errlog.Error, "attempt to set ngx.status after sending out response headers")
 			return 0
 		}
 		r.Out.Status = int(n)
@@ -245,7 +245,7 @@ func (c *reqCtx) setRespHeaderLua(L *glua.LState, key string, value glua.LValue,
 	}
 	r := c.r
 	if r.HeaderSent || c.headersSent {
-		c.apiLogf(errlog.Error, "attempt to set ngx.header.HEADER after sending out response headers")
+		c.r.Logf(errlog.Error, "attempt to set ngx.header.HEADER after sending out response headers")
 		return
 	}
 	lc := r.Loc.LocConfOf(Module).(*LocConf)
@@ -668,15 +668,6 @@ func escapeHeader(s string, tbl *[256]bool) string {
 		b = append(b, c)
 	}
 	return string(b)
-}
-
-// apiLogf logs in the request's context; in the log phase nginx says so
-// before the context (" while logging request").
-func (c *reqCtx) apiLogf(level errlog.Level, format string, args ...any) {
-	if c.phase == PhaseLog {
-		format += " while logging request"
-	}
-	c.r.Logf(level, format, args...)
 }
 
 // appendLower appends s in ASCII lower case.

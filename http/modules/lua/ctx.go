@@ -331,11 +331,6 @@ func logLua(st *loopState, L *glua.LState, level errlog.Level, msg string) {
 func logLuaText(st *loopState, level errlog.Level, text string) {
 	c := st.cur()
 	if c != nil && c.r != nil {
-		if c.phase == PhaseLog {
-			// nginx's log phase context says so before the client part.
-			c.r.Logf(level, "%s while logging request", text)
-			return
-		}
 		c.r.Logf(level, "%s", text)
 		return
 	}

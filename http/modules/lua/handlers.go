@@ -279,10 +279,6 @@ func runSync(st *loopState, r *http.Request, h *Handler, phase Phase, what strin
 		if lerr.Traceback != "" {
 			text += "\n" + lerr.Traceback
 		}
-		if phase == PhaseLog {
-			// nginx's log phase says so before the request context.
-			text += " while logging request"
-		}
 		r.Logf(errlog.Error, "%s", text)
 		return nil, false
 	}

@@ -73,6 +73,7 @@ func handler(r *http.Request) int {
 	if rc := r.DiscardBody(); rc != http.OK {
 		return rc
 	}
+	r.SetLogAction("sending response to client")
 	out := &r.Out
 	out.Status = 200
 	out.ContentLength = fi.Size
