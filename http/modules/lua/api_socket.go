@@ -53,14 +53,12 @@ type sockState struct {
 	freeItems []*poolItem
 }
 
-func sockStateOf(st *loopState) *sockState {
-	return st.api["socket"].(*sockState)
-}
+func sockStateOf(st *loopState) *sockState { return st.sock }
 
 func installSocket(st *loopState) {
 	L := st.vm.L
 	ss := &sockState{st: st, pools: map[string]*sockPool{}, reqInfos: map[*reqCtx]*reqSockInfo{}}
-	st.api["socket"] = ss
+	st.sock = ss
 
 	sock := L.NewTable()
 	tcp := L.NewFunction(func(L *glua.LState) int { return ss.newTCP(L) })

@@ -160,8 +160,8 @@ func (ss *sockState) reqInfo(c *reqCtx) *reqSockInfo {
 // connection with ngx.req.socket(true): ngx.say, ngx.print, ngx.eof and
 // ngx.flush refuse to run then.
 func (c *reqCtx) rawSocketAcquired() bool {
-	ss, ok := c.st.api["socket"].(*sockState)
-	if !ok {
+	ss := c.st.sock
+	if ss == nil || len(ss.reqInfos) == 0 {
 		return false
 	}
 	info := ss.reqInfos[c]

@@ -30,6 +30,9 @@ type loopState struct {
 	// api holds what API files keep per VM (regex caches, pools...),
 	// by key.
 	api map[string]any
+	// sock is the cosocket state (api_socket.go), kept out of api for
+	// the output calls that ask it about the raw request socket.
+	sock *sockState
 	// current is the context of code running on the main state (init,
 	// filters, log), where no request thread is current.
 	current *reqCtx
