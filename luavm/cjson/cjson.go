@@ -10,8 +10,6 @@ import (
 	"strconv"
 
 	lua "github.com/yuin/gopher-lua"
-
-	"gresty/luavm/ltable"
 )
 
 // Version is the lua-cjson version the module reports as _VERSION.
@@ -84,8 +82,6 @@ type shared struct {
 	emptyArray   *lua.LUserData
 	arrayMT      *lua.LTable
 	emptyArrayMT *lua.LTable
-	// keys interns object member names for decode.
-	keys ltable.Keys
 }
 
 const registryKey = "gresty.cjson.shared"

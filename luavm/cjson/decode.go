@@ -23,7 +23,8 @@ type decoder struct {
 	// each table is created once its size is known: gopher-lua tables
 	// made without a size reserve room for 32 entries.
 	stack []lua.LValue
-	// strs boxes the document's string values.
+	// strs boxes the document's strings, member names included: a
+	// slab append costs less than looking a name up to share its box.
 	strs ltable.Strings
 }
 
@@ -337,7 +338,7 @@ func (d *decoder) object() lua.LValue {
 			if t.typ != tString {
 				d.throw("object key string", &t)
 			}
-			key := d.m.sh.keys.String(t.str)
+			key := d.strs.Box(t.str)
 			d.next(&t)
 			if t.typ != tColon {
 				d.throw("colon", &t)
