@@ -196,6 +196,12 @@ func (r *Request) free(rc int) {
 		r.runLogPhase()
 		c.action = "closing request"
 	}
+	// nginx runs a pool's cleanups newest first.
+	for i := len(r.poolCleanups) - 1; i >= 0; i-- {
+		r.poolCleanups[i]()
+		r.poolCleanups[i] = nil
+	}
+	r.poolCleanups = r.poolCleanups[:0]
 	if r.Body != nil {
 		r.Body.release()
 	}

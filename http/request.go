@@ -149,6 +149,9 @@ type Request struct {
 	resume func(r *Request)
 	// cleanups run when the request is finished or aborted.
 	cleanups []func()
+	// poolCleanups run last, after the log phase (nginx's cleanups of
+	// the request's pool); the main request holds them.
+	poolCleanups []func()
 	// files are the descriptors the main request opened without a cache,
 	// closed once its output has been sent.
 	files []*ownedFD
@@ -436,6 +439,13 @@ func (r *Request) SetCtx(typeIndex int, v any) {
 
 // AddCleanup registers f to run when the request is finished or aborted.
 func (r *Request) AddCleanup(f func()) { r.cleanups = append(r.cleanups, f) }
+
+// AddPoolCleanup registers f to run when the main request is gone, after
+// its log phase: nginx's ngx_pool_cleanup_add on r->pool, which
+// subrequests share with their main request.
+func (r *Request) AddPoolCleanup(f func()) {
+	r.Main.poolCleanups = append(r.Main.poolCleanups, f)
+}
 
 // IsSubrequest tells whether r is a subrequest.
 func (r *Request) IsSubrequest() bool { return r != r.Main }

@@ -289,7 +289,7 @@ func (s *LoopServer) putRequest(r *Request) {
 // reset clears a pooled request, keeping its slices' capacity.
 func (r *Request) reset() {
 	in, caps, ctx, arena, hs, ts, cl := r.In[:0], r.captures[:0], r.ctx[:0], r.arena[:0], r.Out.Headers[:0], r.Out.Trailers[:0], r.cleanups[:0]
-	files := r.files[:0]
+	files, pcl := r.files[:0], r.poolCleanups[:0]
 	posted, subs := r.posted[:0], r.subs[:0]
 	vars := r.vars[:0]
 	if r.Main != nil && r.Main != r {
@@ -298,7 +298,7 @@ func (r *Request) reset() {
 		vars, in, caps = nil, nil, nil
 	}
 	*r = Request{In: in, vars: vars, captures: caps, ctx: ctx, arena: arena, cleanups: cl, files: files, posted: posted, subs: subs,
-		upstreamSpare: r.upstreamSpare}
+		upstreamSpare: r.upstreamSpare, poolCleanups: pcl}
 	r.Out.Headers, r.Out.Trailers = hs, ts
 	r.ContentLength = -1
 }

@@ -138,6 +138,7 @@ func (st *loopState) captureMulti(L *glua.LState, t *glua.LTable) int {
 		sc := ctxOf(st, sr)
 		if q.ctx != nil {
 			sc.ctxTable = q.ctx
+			sc.ctxCreated()
 		}
 		if c.sc.captures == nil {
 			c.sc.captures = map[*http.Request]*captureRec{}

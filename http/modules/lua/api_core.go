@@ -160,6 +160,7 @@ func installCore(st *loopState) {
 			}
 			if c.ctxTable == nil {
 				c.ctxTable = L.NewTable()
+				c.ctxCreated()
 			}
 			L.Push(c.ctxTable)
 			return 1
@@ -181,6 +182,9 @@ func installCore(st *loopState) {
 			t, ok := L.Get(3).(*glua.LTable)
 			if !ok {
 				L.RaiseError("ctx should be a table while getting a %s value", L.Get(3).Type().String())
+			}
+			if c.ctxTable == nil {
+				c.ctxCreated()
 			}
 			c.ctxTable = t
 			return 0

@@ -92,7 +92,6 @@ func ctxOf(st *loopState, r *http.Request) *reqCtx {
 		// pool cleanups run.
 		r.AddCleanup(c.cleanup)
 		c.newVMRef()
-		r.AddCleanup(c.releaseCtxTable)
 		return c
 	}
 	var c *reqCtx
@@ -120,7 +119,6 @@ const maxFreeCtx = 64
 // still refer to is kept for the loop's next request.
 func (c *reqCtx) requestDone() {
 	reuse := c.recyclable()
-	c.releaseCtxTable()
 	c.cleanup()
 	if !reuse {
 		return
@@ -165,13 +163,18 @@ func (c *reqCtx) recyclable() bool {
 // that may outlive this one refers to it.
 func (c *reqCtx) pin() { c.pinned = true }
 
-// releaseCtxTable logs the release of the request's ngx.ctx, which ngx_lua
-// frees with the request's pool.
-func (c *reqCtx) releaseCtxTable() {
-	if c.ctxTable != nil {
-		c.st.logf(errlog.Debug, "lua release ngx.ctx at ref 1")
+// ctxCreated is called when the request's ngx.ctx table comes to be:
+// ngx_lua references it then and frees the reference with the request's
+// pool, after the log phase, which logs it. A timer's ngx.ctx goes with
+// the timer (detachedDone).
+func (c *reqCtx) ctxCreated() {
+	if c.r != nil {
+		c.r.AddPoolCleanup(c.st.ctxRelease)
 	}
 }
+
+// logCtxRelease is the pool cleanup of a request's ngx.ctx.
+func (st *loopState) logCtxRelease() { st.logf(errlog.Debug, "lua release ngx.ctx at ref 1") }
 
 // withCtx runs f with ctx current for code on the main state (init, the
 // filters, set_by_lua, log_by_lua: code that cannot wait).

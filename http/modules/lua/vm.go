@@ -33,6 +33,8 @@ type loopState struct {
 	// sock is the cosocket state (api_socket.go), kept out of api for
 	// the output calls that ask it about the raw request socket.
 	sock *sockState
+	// ctxRelease is logCtxRelease, made once.
+	ctxRelease func()
 	// current is the context of code running on the main state (init,
 	// filters, log), where no request thread is current.
 	current *reqCtx
@@ -69,6 +71,7 @@ func registerAPI(f apiInstaller) { apiInstallers = append(apiInstallers, f) }
 // configuration-time VM that runs init_by_lua for -t).
 func newLoopState(cycle *core.Cycle, m *MainConf, ls *http.LoopServer) (*loopState, error) {
 	st := &loopState{ls: ls, cycle: cycle, main: m, api: map[string]any{}}
+	st.ctxRelease = st.logCtxRelease
 	opts := luavm.Options{
 		PackagePath:    expandPrefix(m.PackagePath.V, m.prefix),
 		PackageCPath:   expandPrefix(m.PackageCPath.V, m.prefix),
