@@ -275,13 +275,18 @@ func (op *connOp) timedOut() {
 	w.wake(errVals("timeout")...)
 }
 
-// cancel drops a queued connect whose socket or request went away.
+// cancel drops a queued connect whose socket, thread or request went
+// away; the slot it held in the count goes to the next one waiting.
 func (op *connOp) cancel() {
-	if op.remove() {
-		op.timer.Stop()
-		op.p.connections--
-	}
 	op.u.queued = nil
+	if !op.remove() {
+		return
+	}
+	op.timer.Stop()
+	p := op.p
+	p.debugf("lua tcp socket abort queueing, conn_op_ctx: %p, u: %p", op, op.u)
+	p.connections--
+	p.resumeConnOp()
 }
 
 // resumeConnOp lets the oldest queued connect go on once a slot is free

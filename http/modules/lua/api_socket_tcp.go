@@ -388,6 +388,9 @@ func (u *tcpSock) connectStart(L *glua.LState, host string, port int, resuming b
 		if L != nil {
 			u.vm().CheckYieldable(L)
 			u.connWait = u.ss.st.newWait(c)
+			if co := u.ss.st.curCo(); co != nil {
+				co.cancel = u.abortConnect
+			}
 		}
 	}
 	if p := u.pool; p != nil {
@@ -429,8 +432,8 @@ func (u *tcpSock) connectStart(L *glua.LState, host string, port int, resuming b
 		u.dialAddr(addr, port)
 		return nil, true
 	}
-	if strings.ContainsAny(host, "/ ") || host == "" {
-		return u.connError(fmt.Sprintf("failed to parse host name \"%s\": invalid host", host)), false
+	if msg := hostNameError(host); msg != "" {
+		return u.connError(msg), false
 	}
 	res := c.resolver()
 	if res == nil {
@@ -506,7 +509,7 @@ func (u *tcpSock) connError(msg string) []glua.LValue {
 // finalizeConnectFailure closes what a failed connect opened and gives
 // its pool slot back.
 func (u *tcpSock) finalizeConnectFailure() {
-	hadConn := u.conn != nil
+	hadConn := u.conn != nil || u.resolving != nil // finalize gives those slots back
 	u.finalize()
 	if !hadConn && u.pool != nil {
 		p := u.pool
@@ -639,10 +642,7 @@ func (u *tcpSock) finalize() {
 		u.dropReqHandlers()
 		return
 	}
-	if u.resolving != nil {
-		u.resolving.Cancel()
-		u.resolving = nil
-	}
+	u.abortResolve()
 	if u.queued != nil {
 		u.queued.cancel()
 	}
@@ -1518,4 +1518,46 @@ func (ss *sockState) tcpSSLHandshake(L *glua.LState) int {
 		return pushErr(L, "not supported for downstream sockets")
 	}
 	return pushErr(L, "ssl not supported: gresty was built without TLS for cosockets")
+}
+
+// hostNameError is ngx_parse_url's verdict on a cosocket's host name
+// (ngx_lua parses "host:port"), or "" for a name to resolve.
+func hostNameError(host string) string {
+	switch {
+	case host == "":
+		return "failed to parse host name \"\": no host"
+	case strings.Contains(host, "/"):
+		return fmt.Sprintf("failed to parse host name \"%s\": invalid host", host)
+	}
+	return ""
+}
+
+// abortConnect is what killing a thread waiting in connect does, as
+// ngx_lua's cleanups of the waiting coroutine: a queued connect leaves the
+// queue, anything else finalizes the socket.
+func (u *tcpSock) abortConnect() {
+	u.connWait = nil
+	if u.queued != nil {
+		u.queued.cancel()
+		return
+	}
+	u.finalize()
+}
+
+// abortResolve stops a name resolution nobody waits for any more
+// (ngx_http_lua_tcp_resolve_cleanup): the connect's pool slot goes to the
+// next connect waiting.
+func (u *tcpSock) abortResolve() {
+	if u.resolving == nil {
+		return
+	}
+	u.resolving.Cancel()
+	u.resolving = nil
+	if st := u.ss.st; st.cycle.Log.Enabled(errlog.Debug) {
+		st.logf(errlog.Debug, "lua tcp socket abort resolver")
+	}
+	if p := u.pool; p != nil {
+		p.connections--
+		p.resumeConnOp()
+	}
 }

@@ -125,6 +125,9 @@ func (ss *sockState) udpSetPeerName(L *glua.LState) int {
 	u.registerCleanup()
 
 	if len(host) >= 5 && strings.EqualFold(host[:5], "unix:") {
+		if len(host) == 5 {
+			return pushErr(L, fmt.Sprintf("failed to parse host name \"%s\": no path in the unix domain socket", host))
+		}
 		vals := u.dialTo("unixgram", host[5:])
 		for _, v := range vals {
 			L.Push(v)
@@ -134,8 +137,8 @@ func (ss *sockState) udpSetPeerName(L *glua.LState) int {
 	if addr, ok := parseHostAddr(host); ok {
 		return u.connect(L, addr, port)
 	}
-	if host == "" || strings.ContainsAny(host, "/ ") {
-		return pushErr(L, fmt.Sprintf("failed to parse host name \"%s\": invalid host", host))
+	if msg := hostNameError(host); msg != "" {
+		return pushErr(L, msg)
 	}
 	res := c.resolver()
 	if res == nil {

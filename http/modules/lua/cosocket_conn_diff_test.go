@@ -1,0 +1,98 @@
+package lua_test
+
+import (
+	"testing"
+
+	"gresty/internal/difftest"
+)
+
+// A cosocket's host name goes through nginx's URL parser: an empty name
+// has "no host", a slash makes it invalid, "unix:" wants a path, and any
+// other name is left to the resolver.
+func TestCosocketHostNameErrorsMatchNginx(t *testing.T) {
+	p := difftest.Start(t, `
+http {
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location /t {
+            content_by_lua_block {
+                for _, h in ipairs{"", "a/b", "a b", "unix:"} do
+                    local ok, err = ngx.socket.tcp():connect(h, 80)
+                    ngx.say("tcp [", h, "] ", err)
+                    ok, err = ngx.socket.udp():setpeername(h, 80)
+                    ngx.say("udp [", h, "] ", err)
+                end
+            }
+        }
+    }
+}
+`, "lua")
+	ng, gr := p.Do(t, "GET /t HTTP/1.0\r\nHost: localhost\r\n\r\n")
+	want := `tcp [] failed to parse host name "": no host
+udp [] failed to parse host name "": no host
+tcp [a/b] failed to parse host name "a/b": invalid host
+udp [a/b] failed to parse host name "a/b": invalid host
+tcp [a b] no resolver defined to resolve "a b"
+udp [a b] no resolver defined to resolve "a b"
+tcp [unix:] failed to parse host name "unix:": no path in the unix domain socket
+udp [unix:] failed to parse host name "unix:": no path in the unix domain socket
+`
+	if string(ng.Body) != want || string(gr.Body) != want {
+		t.Errorf("nginx:\n%s\ngresty:\n%s", ng.Body, gr.Body)
+	}
+}
+
+// Killing a light thread whose connect waits in a pool's backlog takes it
+// out of the queue and lets the next queued connect go on at once, as
+// ngx_lua's cleanup of the waiting coroutine does; a thread killed while
+// connecting leaves its socket closed.
+func TestCosocketKilledConnectMatchesNginx(t *testing.T) {
+	p := difftest.Start(t, `
+http {
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location /queue {
+            content_by_lua_block {
+                local opts = {pool = "q", pool_size = 1, backlog = 2}
+                local port = ngx.var.server_port
+                local sock = assert(ngx.socket.connect("127.0.0.1", port, opts))
+                local order = {}
+                local function f(name)
+                    local s, err = ngx.socket.connect("127.0.0.1", port, opts)
+                    order[#order + 1] = name .. (s and " connected" or (" " .. tostring(err)))
+                    if s then s:close() end
+                end
+                local a = ngx.thread.spawn(f, "a")
+                local b = ngx.thread.spawn(f, "b")
+                ngx.thread.kill(a)
+                ngx.sleep(0.05)
+                order[#order + 1] = "after sleep"
+                sock:close()
+                ngx.thread.wait(b)
+                ngx.say(table.concat(order, ", "))
+            }
+        }
+        location /connecting {
+            content_by_lua_block {
+                local sock = ngx.socket.tcp()
+                local thr = ngx.thread.spawn(function()
+                    sock:connect("127.0.0.1", ngx.var.server_port)
+                    ngx.say("connected")
+                end)
+                ngx.thread.kill(thr)
+                ngx.say("setkeepalive: ", select(2, sock:setkeepalive()))
+            }
+        }
+    }
+}
+`, "lua")
+	for uri, want := range map[string]string{
+		"/queue":      "b connected, after sleep\n",
+		"/connecting": "setkeepalive: closed\n",
+	} {
+		ng, gr := p.Do(t, "GET "+uri+" HTTP/1.0\r\nHost: localhost\r\n\r\n")
+		if string(ng.Body) != want || string(gr.Body) != want {
+			t.Errorf("%s: nginx %q, gresty %q, want %q", uri, ng.Body, gr.Body, want)
+		}
+	}
+}
