@@ -102,6 +102,15 @@ func (st *loopState) newWait(c *reqCtx) *sockWait {
 	return &sockWait{c: c, th: th, co: th.Co()}
 }
 
+// newSockWait is newWait for an operation on u: killing the waiting
+// thread finalizes u, as ngx_lua's cleanup of the waiting coroutine does.
+func (st *loopState) newSockWait(c *reqCtx, u interface{ abortWait() }) *sockWait {
+	if co := st.curCo(); co != nil {
+		co.sock = u
+	}
+	return st.newWait(c)
+}
+
 // alive reports whether the waiting thread still waits.
 func (w *sockWait) alive() bool {
 	return w != nil && w.th.Alive() && w.th.Co() == w.co

@@ -285,7 +285,7 @@ func (u *tcpSock) sendRaw(L *glua.LState, data []byte) int {
 	}
 	u.vm().CheckYieldable(L)
 	u.sendLen = len(data)
-	u.writeWait = u.ss.st.newWait(u.c)
+	u.writeWait = u.ss.st.newSockWait(u.c, u)
 	if u.wtimer == nil {
 		u.wtimer = u.loop().NewTimer(u.writeTimedOut)
 	}

@@ -387,10 +387,7 @@ func (u *tcpSock) connectStart(L *glua.LState, host string, port int, resuming b
 	wait := func() {
 		if L != nil {
 			u.vm().CheckYieldable(L)
-			u.connWait = u.ss.st.newWait(c)
-			if co := u.ss.st.curCo(); co != nil {
-				co.cancel = u.abortConnect
-			}
+			u.connWait = u.ss.st.newSockWait(c, u)
 		}
 	}
 	if p := u.pool; p != nil {
@@ -1070,7 +1067,7 @@ func (u *tcpSock) startRead(L *glua.LState, op readOp) int {
 		return len(vals)
 	}
 	u.vm().CheckYieldable(L)
-	u.readWait = u.ss.st.newWait(u.c)
+	u.readWait = u.ss.st.newSockWait(u.c, u)
 	if u.rtimer == nil {
 		u.rtimer = u.loop().NewTimer(u.readTimedOut)
 	}
@@ -1179,7 +1176,7 @@ func (ss *sockState) tcpSend(L *glua.LState) int {
 	}
 	u.vm().CheckYieldable(L)
 	u.sendLen = len(data)
-	u.writeWait = ss.st.newWait(c)
+	u.writeWait = ss.st.newSockWait(c, u)
 	if u.wtimer == nil {
 		u.wtimer = u.loop().NewTimer(u.writeTimedOut)
 	}
@@ -1532,11 +1529,11 @@ func hostNameError(host string) string {
 	return ""
 }
 
-// abortConnect is what killing a thread waiting in connect does, as
-// ngx_lua's cleanups of the waiting coroutine: a queued connect leaves the
-// queue, anything else finalizes the socket.
-func (u *tcpSock) abortConnect() {
-	u.connWait = nil
+// abortWait is what killing a thread waiting on u does, as ngx_lua's
+// cleanups of the waiting coroutine: a queued connect leaves the queue,
+// any other wait finalizes the socket.
+func (u *tcpSock) abortWait() {
+	u.connWait, u.readWait, u.writeWait = nil, nil, nil
 	if u.queued != nil {
 		u.queued.cancel()
 		return

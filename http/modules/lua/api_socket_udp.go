@@ -413,7 +413,7 @@ func (ss *sockState) udpReceive(L *glua.LState) int {
 		return 1
 	}
 	ss.st.vm.CheckYieldable(L)
-	u.wait = ss.st.newWait(c)
+	u.wait = ss.st.newSockWait(c, u)
 	if u.timer == nil {
 		u.timer = ss.st.ls.Loop().NewTimer(u.timedOut)
 	}
@@ -478,4 +478,11 @@ func (ss *sockState) udpClose(L *glua.LState) int {
 	u.finalize()
 	L.Push(glua.LNumber(1))
 	return 1
+}
+
+// abortWait finalizes u when the thread waiting in receive is killed
+// (ngx_http_lua_udp_socket_cleanup).
+func (u *udpSock) abortWait() {
+	u.wait = nil
+	u.finalize()
 }

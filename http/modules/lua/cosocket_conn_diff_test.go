@@ -83,12 +83,39 @@ http {
                 ngx.say("setkeepalive: ", select(2, sock:setkeepalive()))
             }
         }
+        location /slow { content_by_lua_block { ngx.sleep(0.5) ngx.say("late") } }
+        location /receiving {
+            content_by_lua_block {
+                local sock = ngx.socket.tcp()
+                assert(sock:connect("127.0.0.1", ngx.var.server_port))
+                assert(sock:send("GET /slow HTTP/1.0\r\nHost: x\r\n\r\n"))
+                local thr = ngx.thread.spawn(function()
+                    ngx.say("received: ", sock:receive())
+                end)
+                ngx.thread.kill(thr)
+                ngx.say("send: ", select(2, sock:send("x")))
+                ngx.say("receive: ", select(2, sock:receive()))
+            }
+        }
+        location /udp {
+            content_by_lua_block {
+                local sock = ngx.socket.udp()
+                assert(sock:setpeername("127.0.0.1", ngx.var.server_port))
+                local thr = ngx.thread.spawn(function()
+                    ngx.say("received: ", sock:receive())
+                end)
+                ngx.thread.kill(thr)
+                ngx.say("send: ", select(2, sock:send("x")))
+            }
+        }
     }
 }
 `, "lua")
 	for uri, want := range map[string]string{
 		"/queue":      "b connected, after sleep\n",
 		"/connecting": "setkeepalive: closed\n",
+		"/receiving":  "send: closed\nreceive: closed\n",
+		"/udp":        "send: closed\n",
 	} {
 		ng, gr := p.Do(t, "GET "+uri+" HTTP/1.0\r\nHost: localhost\r\n\r\n")
 		if string(ng.Body) != want || string(gr.Body) != want {

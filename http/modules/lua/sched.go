@@ -65,6 +65,9 @@ type coCtx struct {
 	// cancel stops what the thread waits for (a sleep timer) when it is
 	// killed; the operation clears it when it wakes the thread.
 	cancel func()
+	// sock is the cosocket the thread waits on, which its kill finalizes
+	// (ngx_lua's cleanup of the waiting coroutine); cleared with cancel.
+	sock interface{ abortWait() }
 	// sub is the thread's pending ngx.location.capture.
 	sub *captureState
 	// fn and args are what a light thread or the on_abort handler runs,
@@ -196,7 +199,7 @@ func (c *reqCtx) resume(th *luavm.Thread, vals ...glua.LValue) {
 	if c.r == nil && c.phase != PhaseTimer && c.phase != PhaseInitWorker {
 		return
 	}
-	co.cancel = nil
+	co.cancel, co.sock = nil, nil
 	rc := c.afterRun(co, c.st.vm.Resume(th, vals...))
 	if rc == again {
 		rc = c.runPosted()
@@ -280,7 +283,7 @@ func (c *reqCtx) afterRun(co *coCtx, status luavm.Status) int {
 			return rc
 		}
 		co = next
-		co.cancel = nil
+		co.cancel, co.sock = nil, nil
 		status = c.st.vm.Resume(co.th, vals...)
 	}
 }
@@ -290,7 +293,7 @@ func (c *reqCtx) afterRun(co *coCtx, status luavm.Status) int {
 // driver's result.
 func (c *reqCtx) ended(co *coCtx, status luavm.Status) (*coCtx, []glua.LValue, int) {
 	th := co.th
-	co.cancel = nil
+	co.cancel, co.sock = nil, nil
 	co.status = coDead
 	zombies := co.zombies
 	co.zombies = nil
@@ -475,6 +478,10 @@ func (c *reqCtx) killCo(co *coCtx) {
 		co.cancel = nil
 		f()
 	}
+	if u := co.sock; u != nil {
+		co.sock = nil
+		u.abortWait()
+	}
 	// the thread's subrequests go on; their end no longer wakes it.
 	co.sub = nil
 	co.status = coDead
@@ -522,7 +529,7 @@ func (co *coCtx) wake(vals ...glua.LValue) {
 	if co == nil || co.status != coRunning || co.th == nil {
 		return
 	}
-	co.cancel = nil
+	co.cancel, co.sock = nil, nil
 	co.c.resume(co.th, vals...)
 }
 
