@@ -37,6 +37,7 @@ func (s *LoopServer) resolverSet(cfg *Config) *resolver.Set {
 			Logf: func(level int, format string, args ...any) {
 				cfg.cycle.Log.Logf(errlog.Level(level), format, args...)
 			},
+			Debug: func() bool { return cfg.cycle.Log.Enabled(errlog.Debug) },
 		})
 		s.resSets[cfg] = set
 	}

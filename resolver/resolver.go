@@ -24,6 +24,9 @@ type Options struct {
 	// (eventloop.LogErr, ...). It is called on the loop goroutine. nil
 	// discards them.
 	Logf func(level int, format string, args ...any)
+	// Debug tells whether debug lines are wanted, so that a resolution
+	// formats none otherwise; nil: never.
+	Debug func() bool
 }
 
 // Set holds one loop's resolvers: for each distinct resolver
@@ -36,6 +39,7 @@ type Set struct {
 	l      *eventloop.Loop
 	cache  *Cache
 	logf   func(level int, format string, args ...any)
+	debug  func() bool
 	cores  map[string]*instance
 	views  map[*Config]*Resolver
 	closed bool
@@ -44,13 +48,16 @@ type Set struct {
 // NewSet creates the resolver set of loop l. Loop goroutine (or before
 // the loop runs).
 func NewSet(l *eventloop.Loop, o Options) *Set {
-	s := &Set{l: l, cache: o.Cache, logf: o.Logf,
+	s := &Set{l: l, cache: o.Cache, logf: o.Logf, debug: o.Debug,
 		cores: make(map[string]*instance), views: make(map[*Config]*Resolver)}
 	if s.cache == nil {
 		s.cache = NewCache(nil)
 	}
 	if s.logf == nil {
 		s.logf = func(int, string, ...any) {}
+	}
+	if s.debug == nil {
+		s.debug = func() bool { return false }
 	}
 	return s
 }
@@ -152,6 +159,7 @@ func (r *Resolver) lookup(name string, timeout time.Duration, cb func(Answer), c
 		// The common case first, without allocating a Request.
 		if e, ok := c.set.cache.get(c.key, name, c.set.cache.sec()); ok && len(e.v4)+len(e.v6) > 0 {
 			deliver(cb, cbe, Answer{Addrs: export(e.v4, e.v6, true), Valid: time.Unix(e.valid, 0)})
+			c.nameDone(0)
 			return nil
 		}
 	}
@@ -241,6 +249,7 @@ func (q *Request) Cancel() {
 		q.timer.Stop()
 	}
 	q.detach()
+	q.c.nameDone(-2) // NGX_AGAIN: still pending
 }
 
 // detach removes q from the waiters of its query.
@@ -285,6 +294,14 @@ func (q *Request) finish(a Answer) {
 		q.timer.Stop()
 	}
 	deliver(q.cb, q.cbe, a)
+	if a.Err == ErrNoResolver || a.Err == ErrClosed {
+		return // nothing was resolved
+	}
+	state := 0
+	if e, ok := a.Err.(*Error); ok {
+		state = e.Code
+	}
+	q.c.nameDone(state)
 }
 
 func (q *Request) fail(code int, now int64) {
@@ -318,6 +335,15 @@ type instance struct {
 }
 
 func (c *instance) logf(level int, format string, args ...any) { c.set.logf(level, format, args...) }
+
+// nameDone is the debug line of ngx_resolve_name_done, which nginx's
+// requesters call once they have their answer or give up waiting (state
+// is then NGX_AGAIN).
+func (c *instance) nameDone(state int) {
+	if c.set.debug() {
+		c.logf(eventloop.LogDebug, "resolve name done: %d", state)
+	}
+}
 
 func (c *instance) validFor(ttl uint32) int64 {
 	if v := int64(c.cfg.Valid / time.Second); v != 0 {

@@ -436,7 +436,6 @@ func (u *tcpSock) connectStart(L *glua.LState, host string, port int, resuming b
 	if res == nil {
 		return u.connError(fmt.Sprintf("no resolver defined to resolve \"%s\"", host)), false
 	}
-	wait()
 	var sync []glua.LValue
 	inCall := true
 	u.registerCleanup()
@@ -478,6 +477,9 @@ func (u *tcpSock) connectStart(L *glua.LState, host string, port int, resuming b
 	if u.conn == nil {
 		u.resolving = req
 	}
+	// ngx_lua yields once the query is out: a thread that cannot yield
+	// fails now, and the request's cleanup gives the query up.
+	wait()
 	return nil, true
 }
 

@@ -12,6 +12,7 @@ import (
 	"gresty/errlog"
 	"gresty/eventloop"
 	"gresty/luavm"
+	"gresty/resolver"
 )
 
 // The UDP cosocket, ngx.socket.udp() (ngx_http_lua_socket_udp.c): a
@@ -36,8 +37,8 @@ type udpSock struct {
 	connErr error
 	wait    *sockWait
 	timer   *eventloop.Timer
-	// resolving is set while the peer's name is being resolved.
-	resolving  bool
+	// resolving is the resolution of the peer's name in progress.
+	resolving  *resolver.Request
 	cleanupSet bool
 }
 
@@ -144,13 +145,11 @@ func (ss *sockState) udpSetPeerName(L *glua.LState) int {
 	if res == nil {
 		return pushErr(L, fmt.Sprintf("no resolver defined to resolve \"%s\"", host))
 	}
-	ss.st.vm.CheckYieldable(L)
 	var sync []glua.LValue
 	inCall := true
-	w := ss.st.newWait(c)
-	u.resolving = true
-	res.Resolve(host, func(addrs []netip.Addr, err error) {
-		u.resolving = false
+	var w *sockWait
+	req := res.Resolve(host, func(addrs []netip.Addr, err error) {
+		u.resolving = nil
 		var vals []glua.LValue
 		if err != nil {
 			vals = errVals(err.Error())
@@ -174,6 +173,11 @@ func (ss *sockState) udpSetPeerName(L *glua.LState) int {
 		}
 		return len(sync)
 	}
+	// ngx_lua yields once the query is out: a thread that cannot yield
+	// fails now, and the request's cleanup gives the query up.
+	u.resolving = req
+	ss.st.vm.CheckYieldable(L)
+	w = ss.st.newSockWait(c, u)
 	return ss.st.vm.Suspend(L)
 }
 
@@ -230,7 +234,7 @@ func (u *udpSock) registerCleanup() {
 	u.cleanupSet = true
 	u.c.onCleanup(func() {
 		u.cleanupSet = false
-		if u.conn != nil {
+		if u.conn != nil || u.resolving != nil {
 			if u.c.debugOn() {
 				u.c.logf(errlog.Debug, "lua udp socket cleanup")
 			}
@@ -245,6 +249,10 @@ func (u *udpSock) finalize() {
 	}
 	if u.timer != nil {
 		u.timer.Stop()
+	}
+	if u.resolving != nil {
+		u.resolving.Cancel()
+		u.resolving = nil
 	}
 	if u.conn != nil {
 		u.conn.Close()

@@ -1,9 +1,16 @@
 package lua_test
 
 import (
+	"fmt"
+	"os"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/miekg/dns"
 
 	"gresty/internal/difftest"
+	"gresty/internal/nginxtest"
 )
 
 // A cosocket's host name goes through nginx's URL parser: an empty name
@@ -120,6 +127,65 @@ http {
 		ng, gr := p.Do(t, "GET "+uri+" HTTP/1.0\r\nHost: localhost\r\n\r\n")
 		if string(ng.Body) != want || string(gr.Body) != want {
 			t.Errorf("%s: nginx %q, gresty %q, want %q", uri, ng.Body, gr.Body, want)
+		}
+	}
+}
+
+// ngx_lua sends a cosocket's DNS query before it yields: a connect made
+// where the thread cannot yield (here in a gsub callback) fails with the
+// yield error after the query went out, and the request's cleanup gives
+// the query up ("resolve name done" at debug level), for TCP and UDP.
+func TestCosocketResolveThenYieldFailure(t *testing.T) {
+	z := &zoneServer{rrs: map[string][]dns.RR{}}
+	rr, err := dns.NewRR("backend.gresty.test. 60 IN A 127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	z.rrs["backend.gresty.test./A"] = []dns.RR{rr}
+	rr, err = dns.NewRR("udp.gresty.test. 60 IN A 127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	z.rrs["udp.gresty.test./A"] = []dns.RR{rr}
+	startZone(t, z)
+	p := difftest.Start(t, fmt.Sprintf(`
+error_log %%%%PREFIX%%%%/logs/debug.log debug;
+http {
+    resolver 127.0.0.1:%d ipv6=off;
+    server {
+        listen 127.0.0.1:%%%%PORT%%%%;
+        location /tcp {
+            content_by_lua_block {
+                string.gsub("x", "x", function()
+                    ngx.socket.tcp():connect("backend.gresty.test", 80)
+                end)
+            }
+        }
+        location /udp {
+            content_by_lua_block {
+                string.gsub("x", "x", function()
+                    ngx.socket.udp():setpeername("udp.gresty.test", 80)
+                end)
+            }
+        }
+    }
+}
+`, z.port), "lua")
+	for _, uri := range []string{"/tcp", "/udp"} {
+		ng, gr := p.Do(t, "GET "+uri+" HTTP/1.0\r\nHost: localhost\r\n\r\n")
+		if ng.Status != 500 || gr.Status != 500 {
+			t.Errorf("%s: status nginx %d, gresty %d, want 500", uri, ng.Status, gr.Status)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	for name, s := range map[string]*nginxtest.Server{"nginx": p.Nginx, "gresty": p.Gresty} {
+		b, _ := os.ReadFile(s.Prefix + "/logs/debug.log")
+		log := string(b)
+		if n := strings.Count(log, "attempt to yield across C-call boundary"); n != 2 {
+			t.Errorf("%s: %d yield errors, want 2", name, n)
+		}
+		if n := strings.Count(log, "resolve name done"); n < 2 {
+			t.Errorf("%s: %d \"resolve name done\" lines, want 2 or more", name, n)
 		}
 	}
 }
