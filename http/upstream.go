@@ -1141,9 +1141,14 @@ func (u *UpstreamRequest) finalize(rc int) {
 // finishRequest finalizes the request once what the relay queued for the
 // client has left, as nginx's writer keeps a request until its output is
 // sent before the connection may idle or close.
+//
+// Output a pending subrequest holds back (an SSI include the body started
+// before the upstream was done) is not waited for: it cannot leave
+// before that subrequest's turn, so the request is finalized now and its
+// writer sends the rest once woken, as nginx's finalize does.
 func (u *UpstreamRequest) finishRequest(rc int) {
 	r := u.r
-	if rc == OK && r == r.Main && !r.Conn.closed() && r.Conn.ec.Buffered() > 0 {
+	if rc == OK && r == r.Main && !r.Conn.closed() && r.Conn.ec.Buffered() > 0 && !r.bufferedOutput() {
 		u.waitDrain = true
 		u.drainHook = dhFinish
 		u.watchClient()

@@ -190,3 +190,56 @@ http {
 		}
 	}
 }
+
+// TestBufferedBodyCutByTimeout: with proxy_buffering on, a chunked body
+// whose first chunk came but not its end: nginx relays that chunk, then
+// the read times out and it closes the connection without the last
+// chunk. Both servers must send the same bytes after the head.
+func TestBufferedBodyCutByTimeout(t *testing.T) {
+	stall := nginxtest.Serve(t, func(c net.Conn) {
+		defer c.Close()
+		br := bufio.NewReader(c)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil || line == "\r\n" {
+				break
+			}
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\nb\r\nhello world\r")
+		time.Sleep(time.Second)
+	})
+	p := difftest.Start(t, fmt.Sprintf(`
+http {
+  server {
+    listen 127.0.0.1:%%%%PORT%%%%;
+    location / {
+      proxy_read_timeout 100ms;
+      proxy_http_version 1.1;
+      proxy_pass http://%s;
+    }
+  }
+}
+`, stall))
+	// the client keeps its side open (a half-close would be an abort)
+	fetch := func(addr string) []byte {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+		b, _ := io.ReadAll(c)
+		return b
+	}
+	ng, gr := fetch(p.Nginx.Addr), fetch(p.Gresty.Addr)
+	// the response stops after its head: what follows it is compared
+	after := func(raw []byte) string {
+		_, rest, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
+		return string(rest)
+	}
+	if !bytes.HasPrefix(ng, []byte("HTTP/1.1 200 ")) || !bytes.HasPrefix(gr, []byte("HTTP/1.1 200 ")) ||
+		after(ng) != "b\r\nhello world\r\n" || after(gr) != after(ng) {
+		t.Errorf("nginx %q, gresty %q", ng, gr)
+	}
+}

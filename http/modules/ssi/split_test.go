@@ -130,3 +130,28 @@ func TestSplitCommandsMatchNginx(t *testing.T) {
 		check(t, p, u, get(u))
 	}
 }
+
+// TestIncludeFirstInWholeBodyMatchesNginx proxies a document that opens
+// with an include and arrives whole in one read, so that the upstream is
+// done while the include still holds the response back: the rest must
+// follow once the include is out, buffered or not, whatever the framing.
+func TestIncludeFirstInWholeBodyMatchesNginx(t *testing.T) {
+	doc := `<!--#include virtual="/a.html" -->|rest`
+	whole := nginxtest.Serve(t, func(c net.Conn) {
+		defer c.Close()
+		path, ok := readHead(c)
+		if !ok {
+			return
+		}
+		if strings.HasSuffix(path, "/chunked") {
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(doc), doc)
+			return
+		}
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s", len(doc), doc)
+	})
+	dir := writeDocs(t)
+	p := difftest.Start(t, strings.NewReplacer("DIR", dir, "CUT", whole, "SLOW", slowBackend(t)).Replace(splitConf))
+	for _, u := range []string{"/cut/length", "/cut/chunked", "/buffered/cut/length", "/buffered/cut/chunked"} {
+		check(t, p, u, get(u))
+	}
+}
