@@ -7,6 +7,9 @@ package luavm
 // installed, so the table cannot drift from the reference.
 var compatCases = []struct{ src, want string }{
 	{"return tostring(0.1+0.2)", "0.3"},
+	{"local n = 0 for _ in pairs(string) do n = n + 1 end return tostring(n)", "14"},
+	{"return tostring(getmetatable(\"\").__index == string) .. tostring(rawget(string, \"__index\")) .. tostring(string.gfind) .. (\"ab\"):rep(2)", "truenilnilabab"},
+	{"local n = 0 for _ in pairs(coroutine) do n = n + 1 end return tostring(n) .. tostring(coroutine._yield ~= nil) .. tostring(coroutine.__create ~= nil)", "16truetrue"},
 	{"return table.concat({string.byte(\"abc\")}, \",\")", "97"},
 	{"return table.concat({(\"abc\"):byte(2)}, \",\")", "98"},
 	{"return table.concat({string.byte(\"abc\", 1, -1)}, \",\")", "97,98,99"},

@@ -139,6 +139,14 @@ func (vm *VM) openGlue() error {
 	co.RawSetString("running", L.NewFunction(vm.coRunning))
 	// ngx_lua swaps in a coroutine table without isyieldable; so do we.
 	co.RawSetString("wrap", L.NewFunction(vm.coWrap))
+	// ngx_lua keeps LuaJIT's functions as _create, _wrap... and its own as
+	// __create, __wrap..., the public names choosing between them by
+	// phase. Here one set serves every phase: the other names are that.
+	for _, k := range []string{"create", "wrap", "resume", "yield", "status"} {
+		fn := co.RawGetString(k)
+		co.RawSetString("_"+k, fn)
+		co.RawSetString("__"+k, fn)
+	}
 	g.RawSetString("coroutine", co)
 	if loaded, ok := L.GetField(L.GetField(g, "package"), "loaded").(*lua.LTable); ok {
 		loaded.RawSetString("coroutine", co)

@@ -18,6 +18,14 @@ func (vm *VM) openString() {
 	s.RawSetString("rep", L.NewFunction(strRep))
 	s.RawSetString("char", L.NewFunction(strChar))
 	s.RawSetString("byte", L.NewFunction(strByte))
+	// gopher-lua makes the string table its own metatable (string.__index
+	// is string) and keeps Lua 5.0's gfind; LuaJIT's strings have a
+	// metatable of their own, {__index = string}, and no gfind.
+	mt := L.NewTable()
+	mt.RawSetString("__index", s)
+	L.SetMetatable(lua.LString(""), mt)
+	s.RawSetString("__index", lua.LNil)
+	s.RawSetString("gfind", lua.LNil)
 }
 
 // strByte is LuaJIT's string.byte. gopher-lua's returns every byte from
