@@ -44,7 +44,10 @@ type Conn struct {
 	dataOwned bool
 	// action is nginx's c->log->action: what the connection is doing,
 	// said as " while <action>" in its error-log lines.
-	action    string
+	action string
+	// failed is nginx's c->error: a body filter failed, and the request
+	// ends at its next finalization, its subrequests' included.
+	failed    bool
 	headStart int
 	pos       int
 

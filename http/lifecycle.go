@@ -59,7 +59,7 @@ func (r *Request) Finalize(rc int) {
 	if r != r.Main && r.postSubrequest != nil {
 		rc = r.postSubrequest(r, rc)
 	}
-	if rc == Error || rc == 408 || rc == 499 || c.closed() {
+	if rc == Error || rc == 408 || rc == 499 || c.closed() || c.failed {
 		r.Terminate(rc)
 		return
 	}

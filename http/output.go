@@ -188,10 +188,17 @@ func (r *Request) SendHeader() int {
 
 // Output runs the body filters (ngx_http_output_filter).
 func (r *Request) Output(in []Buf) int {
+	var rc int
 	if lc := r.Loc; lc != nil && lc.filters != nil {
-		return lc.filters.body(r, in)
+		rc = lc.filters.body(r, in)
+	} else {
+		rc = r.Conn.cfg.Main.BodyFilter(r, in)
 	}
-	return r.Conn.cfg.Main.BodyFilter(r, in)
+	if rc == Error {
+		// any filter may fail the output (ngx_http_output_filter)
+		r.Conn.failed = true
+	}
+	return rc
 }
 
 // OutputBytes sends one buffer of body bytes, with last set on the final
