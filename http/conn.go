@@ -243,8 +243,8 @@ func (c *Conn) onTimer() {
 		c.closeNow()
 	case tmBody:
 		if r := c.r; r != nil {
+			// nginx's body reader finalizes with 408 and logs nothing
 			c.timedout = true
-			r.Logf(errlog.Info, "client timed out")
 			r.Finalize(408)
 		}
 	case tmSend:

@@ -79,3 +79,32 @@ http {
 		}
 	}
 }
+
+// A client that stops sending its body: nginx answers 408 by closing,
+// and logs no "client timed out" (its body reader says nothing).
+func TestBodyTimeoutLogMatchesNginx(t *testing.T) {
+	p := difftest.Start(t, `
+http {
+    client_body_timeout 500ms;
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location / { proxy_pass http://127.0.0.1:%%PORT%%/echo; }
+        location /echo { return 200 "ok\n"; }
+    }
+}
+`)
+	for _, addr := range []string{p.Nginx.Addr, p.Gresty.Addr} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write([]byte("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab"))
+	}
+	time.Sleep(900 * time.Millisecond)
+	for name, log := range map[string]string{"nginx": p.Nginx.ErrorLog(), "gresty": p.Gresty.ErrorLog()} {
+		if strings.Contains(log, "client timed out") {
+			t.Errorf("%s logged a body timeout:\n%s", name, log)
+		}
+	}
+}
