@@ -1085,6 +1085,43 @@ func (c *Conn) writeQueue(budget int64) bool {
 	return false
 }
 
+// SendDatagram sends b on a connected datagram socket now, as nginx's
+// ngx_udp_send: a failure (the kernel reporting a refused port from an
+// earlier datagram's ICMP answer) is returned as an *OpError and the
+// socket stays open. Behind datagrams already queued, or when the socket
+// would block, b is queued as Write does. Loop goroutine only.
+//
+// Write queues every datagram until the loop's dispatch ends; a socket
+// closed before then (a request that sends and ends) loses them.
+func (c *Conn) SendDatagram(b []byte) error {
+	if err := c.writable(); err != nil {
+		return err
+	}
+	if c.flags&fUDP == 0 {
+		return ErrNotSupported
+	}
+	// a datagram socket's connect completes at once: its dial callback
+	// may still be pending, but the kernel has the peer.
+	if c.q.empty() && c.flags&(fConnecting|fClosed) == 0 {
+		for {
+			err := sendDgram(c.fd, b)
+			switch err {
+			case 0:
+				return nil
+			case unix.EINTR:
+				continue
+			case unix.EAGAIN:
+			default:
+				return &OpError{Op: "send", Err: err}
+			}
+			break
+		}
+	}
+	c.q.appendDgram(c.l, [][]byte{b})
+	c.queued()
+	return nil
+}
+
 // flushDgrams sends one datagram per queued segment.
 func (c *Conn) flushDgrams() bool {
 	l := c.l

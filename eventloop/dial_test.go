@@ -255,6 +255,57 @@ func TestUDPEcho(t *testing.T) {
 	})
 }
 
+// SendDatagram sends at once, even before the dial callback: a socket
+// closed in the same turn has still sent it. A refused port reported by
+// the kernel makes a later send fail with ECONNREFUSED, and the socket
+// stays open.
+func TestSendDatagram(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	closed, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := closed.LocalAddr().String()
+	closed.Close()
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		g := startGroup(t, b, 1, nil)
+		l := g.Loops()[0]
+		onLoop(t, l, func() {
+			c := l.Dial("udp", pc.LocalAddr().String(), time.Second, &HandlerFuncs{}, func(*Conn, error) {})
+			if err := c.SendDatagram([]byte("now")); err != nil {
+				t.Errorf("SendDatagram: %v", err)
+			}
+			c.Close()
+		})
+		pc.SetReadDeadline(time.Now().Add(2 * time.Second))
+		buf := make([]byte, 16)
+		if n, _, err := pc.ReadFrom(buf); err != nil || string(buf[:n]) != "now" {
+			t.Fatalf("received %q, %v", buf[:n], err)
+		}
+		r := dialOnLoop(t, l, "udp", refused, time.Second, &HandlerFuncs{})
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		var errs []error
+		onLoop(t, l, func() {
+			for range 3 {
+				errs = append(errs, r.c.SendDatagram([]byte("x")))
+			}
+			if r.c.Closed() {
+				t.Error("the socket closed after a refused send")
+			}
+			r.c.Close()
+		})
+		if errs[0] != nil || !errors.Is(errs[1], syscall.ECONNREFUSED) || errs[2] != nil {
+			t.Errorf("sends to a refused port: %v", errs)
+		}
+	})
+}
+
 // worker_connections also bounds outbound connections.
 func TestDialWorkerConnections(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {

@@ -37,6 +37,16 @@ func sendFd(fd int, p []byte) (int, unix.Errno) {
 	return int(r), 0
 }
 
+// sendDgram sends p, which may be empty, as one datagram.
+func sendDgram(fd int, p []byte) unix.Errno {
+	var ptr unsafe.Pointer
+	if len(p) > 0 {
+		ptr = unsafe.Pointer(&p[0])
+	}
+	_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(ptr), uintptr(len(p)), unix.MSG_NOSIGNAL, 0, 0)
+	return e
+}
+
 // sendIov writes iov (never empty) as writev would, one buffer by sendto.
 func sendIov(fd int, iov []unix.Iovec) (int, unix.Errno) {
 	var r uintptr

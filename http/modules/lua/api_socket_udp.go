@@ -348,7 +348,20 @@ func (ss *sockState) udpSend(L *glua.LState) int {
 	if u.conn.Closed() {
 		return pushErr(L, "closed")
 	}
-	if _, err := u.conn.Write(data); err != nil {
+	// ngx_udp_send: the debug line, then a failure logged and returned;
+	// the socket stays usable
+	err := u.conn.SendDatagram(data)
+	if c.debugOn() {
+		n := len(data)
+		if err != nil {
+			n = -1
+		}
+		c.logf(errlog.Debug, "send: fd:%d %d of %d", u.conn.Fd(), n, len(data))
+	}
+	if err != nil {
+		if en, ok := eventloop.Errno(err); ok {
+			c.logf(errlog.Error, "send() failed %s", eventloop.ErrnoText(en))
+		}
 		return pushErr(L, errnoText(err))
 	}
 	L.Push(glua.LNumber(1))

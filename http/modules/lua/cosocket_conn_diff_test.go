@@ -2,6 +2,7 @@ package lua_test
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -186,6 +187,87 @@ http {
 		}
 		if n := strings.Count(log, "resolve name done"); n < 2 {
 			t.Errorf("%s: %d \"resolve name done\" lines, want 2 or more", name, n)
+		}
+	}
+}
+
+// A UDP cosocket's send goes out at once, as nginx's ngx_udp_send: the
+// datagrams of a request that ends right after sending still leave, each
+// send logs the "send: fd:N n of m" debug line, and a port that refused an
+// earlier datagram makes the next send fail with "connection refused"
+// (logged) while the socket stays usable.
+func TestUDPSendMatchesNginx(t *testing.T) {
+	sink, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	closed, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedPort := closed.LocalAddr().(*net.UDPAddr).Port
+	closed.Close()
+	p := difftest.Start(t, fmt.Sprintf(`
+error_log %%%%PREFIX%%%%/logs/debug.log debug;
+http {
+    server {
+        listen 127.0.0.1:%%%%PORT%%%%;
+        location /send {
+            content_by_lua_block {
+                local udp = ngx.socket.udp()
+                assert(udp:setpeername("127.0.0.1", %d))
+                for _, v in ipairs{"x", 42} do assert(udp:send(v)) end
+                assert(udp:send(true)) assert(udp:send(nil))
+                ngx.say("sent")
+            }
+        }
+        location /refused {
+            content_by_lua_block {
+                local udp = ngx.socket.udp()
+                assert(udp:setpeername("127.0.0.1", %d))
+                for i = 1, 3 do ngx.say(i, ": ", select(2, udp:send("x"))) end
+            }
+        }
+    }
+}
+`, sink.LocalAddr().(*net.UDPAddr).Port, closedPort), "lua")
+	for _, uri := range []string{"/send", "/refused"} {
+		ng, gr := p.Do(t, "GET "+uri+" HTTP/1.0\r\nHost: localhost\r\n\r\n")
+		if ng.Status != 200 || string(gr.Body) != string(ng.Body) {
+			t.Errorf("%s: nginx %d %q, gresty %d %q", uri, ng.Status, ng.Body, gr.Status, gr.Body)
+		}
+	}
+	got := map[string]int{}
+	sink.SetReadDeadline(time.Now().Add(time.Second))
+	for buf := make([]byte, 64); ; {
+		n, _, err := sink.ReadFrom(buf)
+		if err != nil {
+			break
+		}
+		got[string(buf[:n])]++
+	}
+	if want := map[string]int{"x": 2, "42": 2, "true": 2, "nil": 2}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("datagrams received from both servers: %v, want %v", got, want)
+	}
+	sends := func(s *nginxtest.Server) string {
+		b, _ := os.ReadFile(s.Prefix + "/logs/debug.log")
+		var out []string
+		for _, line := range strings.Split(string(b), "\n") {
+			if i := strings.Index(line, "send: fd:"); i >= 0 {
+				if f := strings.Fields(line[i:]); len(f) == 5 {
+					out = append(out, f[2]+" of "+f[4])
+				}
+			}
+		}
+		return strings.Join(out, ", ")
+	}
+	if a, b := sends(p.Nginx), sends(p.Gresty); !strings.HasPrefix(a, "1 of 1, 2 of 2, 4 of 4, 3 of 3") || b != a {
+		t.Errorf("send lines: nginx %q, gresty %q", a, b)
+	}
+	for name, s := range map[string]*nginxtest.Server{"nginx": p.Nginx, "gresty": p.Gresty} {
+		if !strings.Contains(s.ErrorLog(), "send() failed (111: Connection refused)") {
+			t.Errorf("%s did not log the refused send", name)
 		}
 	}
 }
