@@ -76,7 +76,7 @@ func (u *UpstreamRequest) processRawHeader(b []byte) {
 	switch h.Result {
 	case RawAgain:
 		if len(u.buf) == cap(u.buf) {
-			u.logf(errlog.Error, "upstream sent too big header")
+			u.r.Logf(errlog.Error, "upstream sent too big header")
 			u.next(UpstreamFTInvalidHeader)
 		}
 		return
@@ -181,5 +181,5 @@ func (u *UpstreamRequest) rawDecode(b []byte) bool {
 // (" while reading response header from upstream"), as the messages of
 // an nginx upstream module's callbacks read.
 func (u *UpstreamRequest) Logf(level errlog.Level, format string, args ...any) {
-	u.logf(level, format, args...)
+	u.r.Logf(level, format, args...)
 }

@@ -364,15 +364,10 @@ func (u *UpstreamRequest) setAction(a string) {
 	u.r.Conn.action = a
 }
 
-// logf logs in the request's context.
-func (u *UpstreamRequest) logf(level errlog.Level, format string, args ...any) {
-	u.r.Logf(level, format, args...)
-}
-
 // upstreamWarn logs a balancer's warning in the upstream's context.
 func (r *Request) upstreamWarn(msg string) {
 	if u, ok := r.upstream.(*UpstreamRequest); ok && u != nil {
-		u.logf(errlog.Warn, "%s", msg)
+		u.r.Logf(errlog.Warn, "%s", msg)
 		return
 	}
 	r.Logf(errlog.Warn, "%s", msg)
@@ -501,7 +496,7 @@ func (u *UpstreamRequest) connect() {
 	st := &u.states[u.state]
 	st.Peer, st.HasPeer = u.pc.Name, true
 	if rc == PeerBusy {
-		u.logf(errlog.Error, "no live upstreams")
+		u.r.Logf(errlog.Error, "no live upstreams")
 		u.next(UpstreamFTNoLive)
 		return
 	}
@@ -557,7 +552,7 @@ func (u *UpstreamRequest) dialed(ec *eventloop.Conn, err error) {
 	case errors.Is(err, eventloop.ErrClosed):
 	case isLocalError(err):
 		// ngx_event_connect_peer fails the request when it cannot bind.
-		u.logf(errlog.Crit, "%s", err.Error())
+		u.r.Logf(errlog.Crit, "%s", err.Error())
 		u.pc.Conn, u.ec = nil, nil
 		u.finalize(500)
 	case u.dialImmediate:
@@ -569,7 +564,7 @@ func (u *UpstreamRequest) dialed(ec *eventloop.Conn, err error) {
 				level = errlog.Error
 			}
 		}
-		u.logf(level, "connect() to %s failed %s", u.pc.Name, eventloop.ErrnoText(err))
+		u.r.Logf(level, "connect() to %s failed %s", u.pc.Name, eventloop.ErrnoText(err))
 		u.pc.Conn, u.ec = nil, nil
 		u.next(UpstreamFTError)
 	case isTimeout(err):
@@ -605,7 +600,7 @@ func (u *UpstreamRequest) connError(err error, text string) {
 			level = errlog.Error
 		}
 	}
-	u.logf(level, "%s %s", text, eventloop.ErrnoText(err))
+	u.r.Logf(level, "%s %s", text, eventloop.ErrnoText(err))
 }
 
 func (u *UpstreamRequest) resetResponse() {
@@ -850,7 +845,7 @@ func (u *UpstreamRequest) OnReadEOF(ec *eventloop.Conn) {
 		u.upgradedUpstreamEOF()
 	case !u.headerDone:
 		u.setAction("reading response header from upstream")
-		u.logf(errlog.Error, "upstream prematurely closed connection")
+		u.r.Logf(errlog.Error, "upstream prematurely closed connection")
 		u.next(UpstreamFTError)
 	default:
 		u.bodyEOF()
@@ -868,7 +863,7 @@ func (u *UpstreamRequest) OnClose(ec *eventloop.Conn, err error) {
 	if errors.As(err, &oe) {
 		u.connError(err, oe.Op+"() failed")
 	} else {
-		u.logf(errlog.Error, "%s", err)
+		u.r.Logf(errlog.Error, "%s", err)
 	}
 	switch {
 	case u.upgraded:
@@ -918,7 +913,7 @@ func (u *UpstreamRequest) onTimer() {
 	}
 	switch {
 	case u.upgraded:
-		u.logf(errlog.Error, "upstream timed out %s", eventloop.ErrnoText(syscall.ETIMEDOUT))
+		u.r.Logf(errlog.Error, "upstream timed out %s", eventloop.ErrnoText(syscall.ETIMEDOUT))
 		u.finalize(504)
 	case !u.headerDone:
 		if kind == utRead {
@@ -927,7 +922,7 @@ func (u *UpstreamRequest) onTimer() {
 		u.next(UpstreamFTTimeout)
 	default:
 		u.setAction("reading upstream")
-		u.logf(errlog.Error, "upstream timed out %s", eventloop.ErrnoText(syscall.ETIMEDOUT))
+		u.r.Logf(errlog.Error, "upstream timed out %s", eventloop.ErrnoText(syscall.ETIMEDOUT))
 		u.finalize(504)
 	}
 }
@@ -949,7 +944,7 @@ func (u *UpstreamRequest) next(ft uint32) {
 		u.pc.Addr = nil
 	}
 	if ft == UpstreamFTTimeout {
-		u.logf(errlog.Error, "upstream timed out %s", eventloop.ErrnoText(syscall.ETIMEDOUT))
+		u.r.Logf(errlog.Error, "upstream timed out %s", eventloop.ErrnoText(syscall.ETIMEDOUT))
 	}
 	if u.pc.Cached && ft == UpstreamFTError {
 		u.pc.Tries++
@@ -1244,11 +1239,11 @@ func (u *UpstreamRequest) clientEOFHandler(r *Request) {
 	}
 	u.clientError = true
 	if u.ec != nil {
-		u.logf(errlog.Info, "epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too")
+		u.r.Logf(errlog.Info, "epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too")
 		u.finalize(499)
 		return
 	}
-	u.logf(errlog.Info, "epoll_wait() reported that client prematurely closed connection")
+	u.r.Logf(errlog.Info, "epoll_wait() reported that client prematurely closed connection")
 	u.finalize(499)
 }
 

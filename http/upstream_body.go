@@ -145,13 +145,13 @@ func (u *UpstreamRequest) decode(b []byte) bool {
 		return u.output(b)
 	case httpparse.BodyLength:
 		if u.length == 0 {
-			u.logf(errlog.Warn, "upstream sent more data than specified in \"Content-Length\" header")
+			u.r.Logf(errlog.Warn, "upstream sent more data than specified in \"Content-Length\" header")
 			u.keepalive = false
 			u.finalize(0)
 			return false
 		}
 		if int64(len(b)) > u.length {
-			u.logf(errlog.Warn, "upstream sent more data than specified in \"Content-Length\" header")
+			u.r.Logf(errlog.Warn, "upstream sent more data than specified in \"Content-Length\" header")
 			b = b[:u.length]
 			u.length = 0
 			u.keepalive = false
@@ -184,13 +184,13 @@ func (u *UpstreamRequest) decode(b []byte) bool {
 			if errors.Is(err, io.EOF) {
 				u.keepalive = !u.connClose
 				if len(b) > 0 {
-					u.logf(errlog.Warn, "upstream sent data after final chunk")
+					u.r.Logf(errlog.Warn, "upstream sent data after final chunk")
 					u.keepalive = false
 				}
 				u.finalize(0)
 				return false
 			}
-			u.logf(errlog.Error, "upstream sent invalid chunked response")
+			u.r.Logf(errlog.Error, "upstream sent invalid chunked response")
 			u.finalize(Error)
 			return false
 		}
@@ -212,7 +212,7 @@ func (u *UpstreamRequest) bodyEOF() {
 		u.finalize(0)
 		return
 	}
-	u.logf(errlog.Error, "upstream prematurely closed connection")
+	u.r.Logf(errlog.Error, "upstream prematurely closed connection")
 	u.finalize(502)
 }
 
@@ -353,7 +353,7 @@ func (u *UpstreamRequest) spool(b []byte) (int64, bool) {
 			return 0, false
 		}
 		u.tf, u.tfBuf = f, NewFile(f)
-		u.logf(errlog.Warn, "an upstream response is buffered to a temporary file %s", name)
+		u.r.Logf(errlog.Warn, "an upstream response is buffered to a temporary file %s", name)
 	}
 	off := u.tfOff
 	if _, err := u.tf.WriteAt(b, off); err != nil {

@@ -30,16 +30,16 @@ func (u *UpstreamRequest) processHeader(b []byte) {
 	switch u.resp.Parse(u.buf) {
 	case httpparse.NeedMore:
 		if len(u.buf) == cap(u.buf) {
-			u.logf(errlog.Error, "upstream sent too big header")
+			u.r.Logf(errlog.Error, "upstream sent too big header")
 			u.next(UpstreamFTInvalidHeader)
 		}
 		return
 	case httpparse.Failed:
 		if u.resp.Failure() == httpparse.UpstreamTooBigHeader {
-			u.logf(errlog.Error, "upstream sent too big header")
+			u.r.Logf(errlog.Error, "upstream sent too big header")
 		} else {
 			line, bad := u.resp.InvalidHeader()
-			u.logf(errlog.Error, "upstream sent invalid header: \"%s\\x%02x...\"", line, bad)
+			u.r.Logf(errlog.Error, "upstream sent invalid header: \"%s\\x%02x...\"", line, bad)
 		}
 		u.next(UpstreamFTInvalidHeader)
 		return
@@ -50,7 +50,7 @@ func (u *UpstreamRequest) processHeader(b []byte) {
 	st := &u.states[u.state]
 	st.HeaderTime = u.nowMs() - u.startMs
 	if resp.Version == 9 {
-		u.logf(errlog.Error, "upstream sent no valid HTTP/1.0 header")
+		u.r.Logf(errlog.Error, "upstream sent no valid HTTP/1.0 header")
 		u.http09 = true
 		st.Status = 200
 		// nginx answers such a response as HTTP/0.9: the bytes alone.

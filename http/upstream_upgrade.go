@@ -20,7 +20,7 @@ import (
 func (u *UpstreamRequest) startUpgrade(pre, rest []byte) {
 	r := u.r
 	if r != r.Main {
-		u.logf(errlog.Error, "connection upgrade in subrequest")
+		u.r.Logf(errlog.Error, "connection upgrade in subrequest")
 		u.finalize(Error)
 		return
 	}
@@ -101,7 +101,7 @@ func (u *UpstreamRequest) sendTimedOut() {
 	if u.finished || u.ec == nil || u.ec.Buffered() == 0 {
 		return
 	}
-	u.logf(errlog.Error, "upstream timed out %s", eventloop.ErrnoText(syscall.ETIMEDOUT))
+	u.r.Logf(errlog.Error, "upstream timed out %s", eventloop.ErrnoText(syscall.ETIMEDOUT))
 	u.finalize(504)
 }
 
