@@ -262,6 +262,22 @@ func (s *Server) ErrorLog() string {
 	return string(b)
 }
 
+// Log returns the log file logs/name once it holds at least lines
+// lines, or as it is after 5 s. A server writes the access log after the
+// response has gone out, so a client that has its answer may read the
+// file before the line is there.
+func (s *Server) Log(name string, lines int) string {
+	path := filepath.Join(s.Prefix, "logs", name)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(path)
+		if bytes.Count(b, []byte("\n")) >= lines || time.Now().After(deadline) {
+			return string(b)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // Exchange connects to addr, writes raw, half-closes the connection so the
 // server sees the end of the request stream, and returns everything it
 // sends back until it closes the connection, or has sent a complete

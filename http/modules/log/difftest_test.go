@@ -47,7 +47,13 @@ func readLog(t *testing.T, s *nginxtest.Server, name string) string {
 func compareLogs(t *testing.T, p *difftest.Pair, names ...string) {
 	t.Helper()
 	for _, name := range names {
+		// the servers log after the response is out: give the last
+		// lines a moment before calling the files different.
 		a, b := readLog(t, p.Nginx, name), readLog(t, p.Gresty, name)
+		for deadline := time.Now().Add(2 * time.Second); a != b && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+			a, b = readLog(t, p.Nginx, name), readLog(t, p.Gresty, name)
+		}
 		if a != b {
 			t.Errorf("%s differs\nnginx:\n%s\ngresty:\n%s", name, a, b)
 		}

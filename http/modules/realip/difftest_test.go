@@ -8,6 +8,7 @@ import (
 
 	"gresty/http/modules/traffictest"
 	"gresty/internal/difftest"
+	"gresty/internal/nginxtest"
 )
 
 // The client is 127.0.0.1, trusted by the server; locations change what
@@ -127,15 +128,14 @@ func TestRealIPMatchesNginx(t *testing.T) {
 			t.Errorf("%q: nginx logged it %d times, gresty %d", s, a, b)
 		}
 	}
-	firsts := func(prefix string) []string {
-		b, _ := os.ReadFile(filepath.Join(prefix, "logs", "access.log"))
+	firsts := func(s *nginxtest.Server) []string {
 		var out []string
-		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		for _, l := range strings.Split(strings.TrimSpace(s.Log("access.log", len(tests))), "\n") {
 			out = append(out, strings.Fields(l)[0])
 		}
 		return out
 	}
-	if a, b := strings.Join(firsts(p.Nginx.Prefix), " "), strings.Join(firsts(p.Gresty.Prefix), " "); a != b {
+	if a, b := strings.Join(firsts(p.Nginx), " "), strings.Join(firsts(p.Gresty), " "); a != b {
 		t.Errorf("access log addresses differ:\nnginx:  %s\ngresty: %s", a, b)
 	}
 }
