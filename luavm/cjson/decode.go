@@ -357,9 +357,9 @@ func (d *decoder) object() lua.LValue {
 		}
 	}
 	members := d.stack[base:]
-	tbl := ltable.NewTable(0, len(members)/2)
+	tbl := d.m.sh.index.NewTable(0, len(members)/2)
 	for i := 0; i < len(members); i += 2 {
-		ltable.SetString(tbl, members[i], members[i+1])
+		ltable.SetLazy(tbl, members[i], members[i+1])
 	}
 	clear(members)
 	d.stack = d.stack[:base]
@@ -403,6 +403,9 @@ func (d *decoder) array() lua.LValue {
 // strtod parses the longest prefix of s that C's strtod accepts and
 // returns its value and length (0 when there is none).
 func strtod(s string) (float64, int) {
+	if f, n, ok := shortDecimal(s); ok {
+		return f, n
+	}
 	i := 0
 	neg := false
 	if i < len(s) && (s[i] == '+' || s[i] == '-') {
@@ -470,6 +473,52 @@ func strtod(s string) (float64, int) {
 	}
 	f, _ := strconv.ParseFloat(s[start:i], 64)
 	return sign(f), i
+}
+
+// pow10 holds the powers of ten a float64 represents exactly.
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// shortDecimal is strtod for the numbers documents mostly hold: an
+// optional minus, at most 15 digits with an optional fraction, no
+// exponent. The digits then make an integer a float64 holds exactly, and
+// one division by an exact power of ten rounds correctly, so the value is
+// ParseFloat's. Anything else is left to the general path (ok false).
+func shortDecimal(s string) (f float64, n int, ok bool) {
+	i := 0
+	neg := i < len(s) && s[i] == '-'
+	if neg {
+		i++
+	}
+	var mant uint64
+	digits := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		mant = mant*10 + uint64(s[i]-'0')
+		i++
+		digits++
+	}
+	if digits == 0 || digits > 15 {
+		return 0, 0, false
+	}
+	frac := 0
+	if i < len(s) && s[i] == '.' {
+		i++
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			mant = mant*10 + uint64(s[i]-'0')
+			i++
+			frac++
+		}
+		if digits+frac > 15 {
+			return 0, 0, false
+		}
+	}
+	if i < len(s) && (s[i]|0x20 == 'e' || s[i]|0x20 == 'x') {
+		return 0, 0, false
+	}
+	f = float64(mant) / pow10[frac]
+	if neg {
+		f = -f
+	}
+	return f, i, true
 }
 
 // hexPrefix parses the hexadecimal significand and optional binary
