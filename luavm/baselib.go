@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"gresty/luavm/ltable"
 )
 
 func (vm *VM) openBase() {
@@ -28,6 +30,16 @@ func (vm *VM) openBase() {
 	} {
 		g.RawSetString(name, L.NewFunction(fn))
 	}
+	// next gives a table its own key index before walking it
+	// (ltable.Own), and pairs returns next, as LuaJIT's does.
+	next := L.NewFunction(baseNext)
+	g.RawSetString("next", next)
+	g.RawSetString("pairs", L.NewFunction(func(L *lua.LState) int {
+		L.Push(next)
+		L.Push(L.CheckTable(1))
+		L.Push(lua.LNil)
+		return 3
+	}))
 	dbg := L.GetGlobal("debug").(*lua.LTable)
 	dbg.RawSetString("traceback", L.NewFunction(vm.debugTraceback))
 	// gopher-lua's math.huge is the largest finite number.
@@ -36,6 +48,18 @@ func (vm *VM) openBase() {
 	for _, name := range []string{"_GOPHER_LUA_VERSION", "_printregs", "channel"} {
 		g.RawSetString(name, lua.LNil)
 	}
+}
+
+func baseNext(L *lua.LState) int {
+	t := L.CheckTable(1)
+	k, v := ltable.Next(t, L.Get(2))
+	if k == lua.LNil {
+		L.Push(lua.LNil)
+		return 1
+	}
+	L.Push(k)
+	L.Push(v)
+	return 2
 }
 
 // typeNames are type()'s answers, boxed once: gopher-lua's type boxes

@@ -140,7 +140,7 @@ func tabIsArray(L *lua.LState) int {
 
 func tabIsEmpty(L *lua.LState) int {
 	t := checkTable(L, 1)
-	k, _ := t.Next(lua.LNil)
+	k, _ := ltable.Next(t, lua.LNil)
 	L.Push(lua.LBool(k == lua.LNil))
 	return 1
 }
@@ -173,7 +173,7 @@ func tabMove(L *lua.LState) int {
 func tabForeach(L *lua.LState) int {
 	t := checkTable(L, 1)
 	f := L.CheckFunction(2)
-	for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
+	for k, v := ltable.Next(t, lua.LNil); k != lua.LNil; k, v = t.Next(k) {
 		L.Push(f)
 		L.Push(k)
 		L.Push(v)

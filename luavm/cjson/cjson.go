@@ -10,6 +10,8 @@ import (
 	"strconv"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"gresty/luavm/ltable"
 )
 
 // Version is the lua-cjson version the module reports as _VERSION.
@@ -82,6 +84,8 @@ type shared struct {
 	emptyArray   *lua.LUserData
 	arrayMT      *lua.LTable
 	emptyArrayMT *lua.LTable
+	// index is the key index decoded objects share until walked.
+	index ltable.Index
 }
 
 const registryKey = "gresty.cjson.shared"

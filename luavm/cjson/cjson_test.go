@@ -273,3 +273,46 @@ func hex4(v int) string {
 	const digits = "0123456789ABCDEF"
 	return string([]byte{digits[v>>12&15], digits[v>>8&15], digits[v>>4&15], digits[v&15]})
 }
+
+// Decoded objects share a stand-in key index until walked (ltable.Index):
+// walks must still see every key once, in document order, with the keys
+// Lua adds afterwards, through pairs, next, table functions and encode.
+func TestDecodedObjectsWalk(t *testing.T) {
+	vm := newVM(t)
+	got := run(t, vm, `
+local cjson = require "cjson"
+local out = {}
+local function keys(t)
+  local ks = {}
+  for k in pairs(t) do ks[#ks + 1] = tostring(k) end
+  return table.concat(ks, ",")
+end
+local a = cjson.decode('{"z":1,"a":2,"m":{"y":1,"b":2},"a":3}')
+local b = cjson.decode('{"z":1}')
+a.ts = 1          -- the stand-in learns "ts"
+b.ts = 2          -- and so does not list it for b
+b.z = nil
+b.host = "h"
+out[#out + 1] = keys(a)
+out[#out + 1] = keys(a.m)
+local bk = {}
+for k in pairs(b) do bk[#bk + 1] = k end
+table.sort(bk)
+out[#out + 1] = table.concat(bk, ",")
+out[#out + 1] = tostring(next(cjson.decode('{}')))
+out[#out + 1] = tostring(next(cjson.decode('{"only":1}')))
+out[#out + 1] = tostring(table.nkeys(cjson.decode('{"p":1,"q":2}')))
+out[#out + 1] = cjson.encode(cjson.decode('{"c":1,"b":{"y":true,"x":false},"a":[1,2]}'))
+local c = cjson.decode('{"k1":1,"k2":2}')
+c.k1 = nil
+c.k3 = 3
+out[#out + 1] = cjson.encode(c)
+local k, v = next(c, "k2")
+out[#out + 1] = tostring(k) .. "=" .. tostring(v)
+return table.concat(out, " | ")`)
+	want := "z,a,m,ts | y,b | host,ts | nil | only | 2 | " +
+		`{"c":1,"b":{"y":true,"x":false},"a":[1,2]} | {"k2":2,"k3":3} | k3=3`
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}

@@ -156,7 +156,7 @@ func (e *encoder) array(t *lua.LTable, n, depth int) {
 func (e *encoder) object(t *lua.LTable, depth int) {
 	e.buf = append(e.buf, '{')
 	first := true
-	for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
+	for k, v := ltable.Next(t, lua.LNil); k != lua.LNil; k, v = t.Next(k) {
 		if !first {
 			e.buf = append(e.buf, ',')
 		}

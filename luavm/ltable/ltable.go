@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -110,6 +111,114 @@ func setString(t *lua.LTable, key, value lua.LValue, mayExist bool) {
 	}
 	m.k2i[key] = len(m.keys)
 	m.keys = append(m.keys, key)
+}
+
+// Most tables built from data (a decoded document, a header list) are
+// read by name and never walked, yet gopher-lua's next() needs each to
+// carry k2i, a map from key to position in keys: two allocations, the
+// dearest part of a small table. An Index lets such tables share one
+// stand-in for k2i instead, and a table gets its own on its first walk
+// (Own, which next and pairs call).
+//
+// The stand-in has to be a real map, since gopher-lua writes a new key's
+// position into k2i when Lua code adds the key. What it holds means
+// nothing for any one table: the table's keys list may repeat a key (one
+// the stand-in did not know was appended again) or miss one (one it knew
+// was not appended), so Own builds the table's index from keys and the
+// maps themselves. The stand-in carries a mark no table can hold as a
+// key, which is how Own tells it from a table's own index.
+
+// Index hands out one VM's stand-in. It belongs to one goroutine.
+type Index struct {
+	shared map[lua.LValue]int
+}
+
+// indexMark is the key only stand-ins hold.
+var indexMark lua.LValue = &lua.LUserData{Metatable: lua.LNil}
+
+// indexMax bounds a stand-in: past it, new tables get a fresh one.
+const indexMax = 256
+
+// NewTable is NewTable(narr, nhash) with the stand-in index; SetLazy
+// fills it.
+func (x *Index) NewTable(narr, nhash int) *lua.LTable {
+	t := NewTable(narr, 0)
+	m := mirrorOf(t)
+	// gopher-lua appends a key it does not find here, so a stand-in
+	// emptied now keeps the order of the keys added to this table from
+	// now on until the next table comes (see Own for the rest).
+	switch {
+	case x.shared == nil || len(x.shared) > indexMax:
+		x.shared = map[lua.LValue]int{indexMark: -1}
+	case len(x.shared) > 1:
+		clear(x.shared)
+		x.shared[indexMark] = -1
+	}
+	m.keys = make([]lua.LValue, 0, nhash)
+	m.k2i = x.shared
+	if nhash > 0 {
+		m.strdict = make(map[string]lua.LValue, nhash)
+	}
+	return t
+}
+
+// SetLazy stores a non-nil value under a boxed string key (a lua.LString)
+// in a table made by Index.NewTable and not walked yet.
+func SetLazy(t *lua.LTable, key, value lua.LValue) {
+	m := mirrorOf(t)
+	if m.strdict == nil {
+		m.strdict = make(map[string]lua.LValue)
+	}
+	n := len(m.strdict)
+	m.strdict[string(key.(lua.LString))] = value
+	if len(m.strdict) != n {
+		m.keys = append(m.keys, key)
+	}
+}
+
+// Own gives t an index of its own if it has a stand-in: its keys listed
+// once each, in the order first listed, then the keys of its maps the
+// list missed. Anything about to walk t with Next calls it first.
+func Own(t *lua.LTable) {
+	m := mirrorOf(t)
+	if _, lazy := m.k2i[indexMark]; !lazy {
+		return
+	}
+	k2i := make(map[lua.LValue]int, len(m.strdict)+len(m.dict))
+	keys := m.keys[:0]
+	for _, k := range m.keys {
+		if _, dup := k2i[k]; !dup {
+			k2i[k] = len(keys)
+			keys = append(keys, k)
+		}
+	}
+	clear(m.keys[len(keys):])
+	// keys the list missed go last, the strings sorted, so that a walk's
+	// order does not change from one run to the next.
+	var missed []string
+	for k := range m.strdict {
+		if _, ok := k2i[lua.LString(k)]; !ok {
+			missed = append(missed, k)
+		}
+	}
+	slices.Sort(missed)
+	for _, k := range missed {
+		k2i[lua.LString(k)] = len(keys)
+		keys = append(keys, lua.LString(k))
+	}
+	for k := range m.dict {
+		if _, ok := k2i[k]; !ok {
+			k2i[k] = len(keys)
+			keys = append(keys, k)
+		}
+	}
+	m.keys, m.k2i = keys, k2i
+}
+
+// Next is t.Next(key) for any table: Own, then Next.
+func Next(t *lua.LTable, key lua.LValue) (lua.LValue, lua.LValue) {
+	Own(t)
+	return t.Next(key)
 }
 
 // GetString is t.RawGetString (no metamethods).
@@ -247,7 +356,9 @@ func Clear(t *lua.LTable) {
 	clear(m.strdict)
 	clear(m.keys)
 	m.keys = m.keys[:0]
-	clear(m.k2i)
+	if _, lazy := m.k2i[indexMark]; !lazy {
+		clear(m.k2i)
+	}
 }
 
 // lstringItab is the interface table of lua.LString as a lua.LValue.

@@ -10,6 +10,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"gresty/luavm"
+	"gresty/luavm/ltable"
 )
 
 // This file holds ngx's string codecs: base64, the digests, crc32,
@@ -475,7 +476,7 @@ func encodeArgs(L *glua.LState, t *glua.LTable) string {
 			out = []byte{}
 		}
 	}
-	for k, v := t.Next(glua.LNil); k != glua.LNil; k, v = t.Next(k) {
+	for k, v := ltable.Next(t, glua.LNil); k != glua.LNil; k, v = t.Next(k) {
 		key, ok := k.(glua.LString)
 		if !ok {
 			luavm.Raise(L, "attempt to use a non-string key in the \"args\" option table")
@@ -492,7 +493,7 @@ func encodeArgs(L *glua.LState, t *glua.LTable) string {
 				out = appendEscape(out, string(key), escURIComponent)
 			}
 		case *glua.LTable:
-			for ik, iv := x.Next(glua.LNil); ik != glua.LNil; ik, iv = x.Next(ik) {
+			for ik, iv := ltable.Next(x, glua.LNil); ik != glua.LNil; ik, iv = x.Next(ik) {
 				switch y := iv.(type) {
 				case glua.LBool:
 					if y {

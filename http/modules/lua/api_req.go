@@ -150,7 +150,7 @@ func installReq(st *loopState) {
 			c.r.Logf(errlog.Debug, "lua exceeding request header limit %d > %d", count, max)
 			count = max
 		}
-		t := ltable.NewTable(0, count)
+		t := st.index.NewTable(0, count)
 		var vals ltable.Strings
 		vals.Reserve(count, 0)
 		text := 0
@@ -164,7 +164,7 @@ func installReq(st *loopState) {
 			if !raw {
 				key = st.keys.Lower(h.Name)
 			}
-			setMultiValue(L, t, key, vals.BoxBytes(h.Value))
+			setMultiValue(L, t, key, vals.BoxBytes(h.Value), true)
 		}
 		if !raw {
 			L.SetMetatable(t, st.api[apiReqHeadersMeta].(*glua.LTable))
@@ -597,7 +597,7 @@ func getURIArgs(L *glua.LState, t *glua.LTable, args []byte, max int) bool {
 	}
 	n := 0
 	add := func(key string, value glua.LValue) {
-		setMultiValue(L, t, glua.LString(key), value)
+		setMultiValue(L, t, glua.LString(key), value, false)
 		n++
 	}
 	var key string
@@ -665,10 +665,10 @@ func parseArgs(L *glua.LState, t *glua.LTable, buf []byte, max int) bool {
 			if parsingValue {
 				parsingValue = false
 				if key != "" {
-					setMultiValue(L, t, glua.LString(key), glua.LString(v))
+					setMultiValue(L, t, glua.LString(key), glua.LString(v), false)
 				}
 			} else if v != "" {
-				setMultiValue(L, t, glua.LString(v), glua.LTrue)
+				setMultiValue(L, t, glua.LString(v), glua.LTrue, false)
 			}
 			if count++; max > 0 && count == max {
 				return true
@@ -681,10 +681,10 @@ func parseArgs(L *glua.LState, t *glua.LTable, buf []byte, max int) bool {
 		v := unescapeArg(buf[q:p])
 		if parsingValue {
 			if key != "" {
-				setMultiValue(L, t, glua.LString(key), glua.LString(v))
+				setMultiValue(L, t, glua.LString(key), glua.LString(v), false)
 			}
 		} else if v != "" {
-			setMultiValue(L, t, glua.LString(v), glua.LTrue)
+			setMultiValue(L, t, glua.LString(v), glua.LTrue, false)
 		}
 	}
 	return false
@@ -720,14 +720,14 @@ func argsFromTable(L *glua.LState, t *glua.LTable) string {
 			luavm.Raise(L, "attempt to use %s as query arg value", luaTypeName(v))
 		}
 	}
-	for k, v := t.Next(glua.LNil); k != glua.LNil; k, v = t.Next(k) {
+	for k, v := ltable.Next(t, glua.LNil); k != glua.LNil; k, v = t.Next(k) {
 		kk, ok := k.(glua.LString)
 		if !ok {
 			luavm.Raise(L, "attempt to use a non-string key in the \"args\" option table")
 		}
 		key := string(kk)
 		if arr, ok := v.(*glua.LTable); ok {
-			for ik, iv := arr.Next(glua.LNil); ik != glua.LNil; ik, iv = arr.Next(ik) {
+			for ik, iv := ltable.Next(arr, glua.LNil); ik != glua.LNil; ik, iv = arr.Next(ik) {
 				pair(key, iv)
 			}
 			continue

@@ -540,7 +540,7 @@ func (st *loopState) respGetHeaders(L *glua.LState) int {
 	c := st.apiReq(L)
 	r := c.r
 	out := &r.Out
-	t := ltable.NewTable(0, len(out.Headers)+4)
+	t := st.index.NewTable(0, len(out.Headers)+4)
 	var vals ltable.Strings
 	vals.Reserve(len(out.Headers), 0)
 	if !raw {
@@ -584,7 +584,7 @@ func (st *loopState) respGetHeaders(L *glua.LState) int {
 		if !raw {
 			key = st.keys.Lower(h.Name)
 		}
-		setMultiValue(L, t, key, vals.Box(string(h.Value)))
+		setMultiValue(L, t, key, vals.Box(string(h.Value)), true)
 		if count--; count <= 0 {
 			break
 		}
@@ -599,11 +599,15 @@ func (st *loopState) respGetHeaders(L *glua.LState) int {
 
 // setMultiValue adds value under key (a boxed LString) of a table it
 // alone fills, turning a repeated key into an array of its values as
-// ngx_lua does.
-func setMultiValue(L *glua.LState, t *glua.LTable, key, value glua.LValue) {
+// ngx_lua does. lazy says t was made by an ltable.Index.
+func setMultiValue(L *glua.LState, t *glua.LTable, key, value glua.LValue, lazy bool) {
 	switch o := ltable.GetString(t, string(key.(glua.LString))).(type) {
 	case *glua.LNilType:
-		ltable.SetNewString(t, key, value)
+		if lazy {
+			ltable.SetLazy(t, key, value)
+		} else {
+			ltable.SetNewString(t, key, value)
+		}
 	case *glua.LTable:
 		o.RawSetInt(o.Len()+1, value)
 	default:

@@ -52,6 +52,8 @@ type loopState struct {
 	// keys interns header names for the tables get_headers builds, and
 	// cosocket pool names.
 	keys ltable.Keys
+	// index is the key index get_headers' tables share until walked.
+	index ltable.Index
 	// sendBuf is where a cosocket's send flattens a table.
 	sendBuf []byte
 	// parent is the loop's state when this one is the VM of a single
