@@ -387,12 +387,9 @@ func (d *decoder) array() lua.LValue {
 		}
 	}
 	members := d.stack[base:]
-	tbl := d.L.CreateTable(len(members), 0)
+	tbl := ltable.NewArray(members)
 	if d.cfg.DecodeArrayWithMT {
 		tbl.Metatable = d.m.sh.arrayMT
-	}
-	for i, v := range members {
-		tbl.RawSetInt(i+1, v)
 	}
 	clear(members)
 	d.stack = d.stack[:base]

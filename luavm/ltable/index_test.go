@@ -151,3 +151,43 @@ func TestIndexTableAllocs(t *testing.T) {
 		t.Fatalf("%v allocations for a two-key table", n)
 	}
 }
+
+// NewArray and the tables with room inside their own allocation behave
+// as gopher-lua's: growing past the room, walking, lengths.
+func TestNewArray(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	var x Index
+	for n := range 11 {
+		vals := make([]lua.LValue, n)
+		for i := range vals {
+			vals[i] = lua.LNumber(i + 1)
+		}
+		a := NewArray(vals)
+		o := x.NewTable(0, n)
+		for i := range n {
+			SetLazy(o, lua.LString(fmt.Sprint("k", i)), lua.LNumber(i))
+		}
+		L.SetGlobal("a", a)
+		L.SetGlobal("o", o)
+		L.SetGlobal("n", lua.LNumber(n))
+		if err := L.DoString(`
+			assert(#a == n, "length")
+			for i = 1, n do assert(a[i] == i) end
+			for i = n + 1, n + 20 do a[i] = i end
+			assert(#a == n + 20)
+			for i = 0, 19 do o["x" .. i] = i end
+		`); err != nil {
+			t.Fatalf("n=%d: %v", n, err)
+		}
+		if got := len(walk(t, o)); got != n+20 {
+			t.Fatalf("n=%d: walked %d keys", n, got)
+		}
+		if got := len(walk(t, a)); got != n+20 {
+			t.Fatalf("n=%d: walked %d array entries", n, got)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { NewArray([]lua.LValue{lua.LTrue, lua.LFalse, lua.LTrue}) }); n != 1 {
+		t.Fatalf("NewArray of three: %v allocations", n)
+	}
+}

@@ -51,17 +51,57 @@ func mirrorOf(t *lua.LTable) *tableMirror { return (*tableMirror)(unsafe.Pointer
 // NewTable returns an empty table with room for narr array entries and
 // nhash string keys, next()'s bookkeeping included.
 func NewTable(narr, nhash int) *lua.LTable {
-	t := &lua.LTable{Metatable: lua.LNil}
-	m := mirrorOf(t)
+	var t *lua.LTable
 	if narr > 0 {
-		m.array = make([]lua.LValue, 0, narr)
+		var arr []lua.LValue
+		t, arr = tableWith(narr)
+		mirrorOf(t).array = arr
+	} else {
+		t = &lua.LTable{Metatable: lua.LNil}
 	}
 	if nhash > 0 {
+		m := mirrorOf(t)
 		m.strdict = make(map[string]lua.LValue, nhash)
 		m.keys = make([]lua.LValue, 0, nhash)
 		m.k2i = make(map[lua.LValue]int, nhash)
 	}
 	return t
+}
+
+// NewArray returns a table whose array part is a copy of vals, none of
+// them nil.
+func NewArray(vals []lua.LValue) *lua.LTable {
+	t, arr := tableWith(len(vals))
+	mirrorOf(t).array = append(arr, vals...)
+	return t
+}
+
+// tableWith returns a new table and an empty slice with room for n
+// values; up to eight, the slice is in the table's own allocation.
+func tableWith(n int) (*lua.LTable, []lua.LValue) {
+	switch {
+	case n <= 0:
+		return &lua.LTable{Metatable: lua.LNil}, nil
+	case n <= 2:
+		p := &struct {
+			t lua.LTable
+			v [2]lua.LValue
+		}{t: lua.LTable{Metatable: lua.LNil}}
+		return &p.t, p.v[:0]
+	case n <= 4:
+		p := &struct {
+			t lua.LTable
+			v [4]lua.LValue
+		}{t: lua.LTable{Metatable: lua.LNil}}
+		return &p.t, p.v[:0]
+	case n <= 8:
+		p := &struct {
+			t lua.LTable
+			v [8]lua.LValue
+		}{t: lua.LTable{Metatable: lua.LNil}}
+		return &p.t, p.v[:0]
+	}
+	return &lua.LTable{Metatable: lua.LNil}, make([]lua.LValue, 0, n)
 }
 
 // SetString is t.RawSetString for a key already boxed: key must hold a
@@ -142,7 +182,14 @@ const indexMax = 256
 // NewTable is NewTable(narr, nhash) with the stand-in index; SetLazy
 // fills it.
 func (x *Index) NewTable(narr, nhash int) *lua.LTable {
-	t := NewTable(narr, 0)
+	var t *lua.LTable
+	var keys []lua.LValue
+	if narr > 0 {
+		t = NewTable(narr, 0)
+		keys = make([]lua.LValue, 0, nhash)
+	} else {
+		t, keys = tableWith(nhash)
+	}
 	m := mirrorOf(t)
 	// gopher-lua appends a key it does not find here, so a stand-in
 	// emptied now keeps the order of the keys added to this table from
@@ -154,7 +201,7 @@ func (x *Index) NewTable(narr, nhash int) *lua.LTable {
 		clear(x.shared)
 		x.shared[indexMark] = -1
 	}
-	m.keys = make([]lua.LValue, 0, nhash)
+	m.keys = keys
 	m.k2i = x.shared
 	if nhash > 0 {
 		m.strdict = make(map[string]lua.LValue, nhash)
