@@ -123,6 +123,7 @@ type Conn struct {
 	laddrOK    bool
 	unixPath   string // the dialed path of a unix socket
 	closeErr   error
+	unsent     int64 // bytes still queued when the connection closed
 
 	dialCB  func(*Conn, error)
 	dialErr error
@@ -276,6 +277,14 @@ func (c *Conn) WriteNow() bool {
 	}
 	return c.q.empty()
 }
+
+// Held reports whether SetHold keeps the queued output back.
+func (c *Conn) Held() bool { return c.flags&fHold != 0 }
+
+// Dispatching reports whether the connection's own event is being
+// handled: output written meanwhile goes out when the dispatch ends,
+// together with that of the requests pipelined behind it.
+func (c *Conn) Dispatching() bool { return c.l.dispatching == c }
 
 func (c *Conn) writable() error {
 	if c.flags&(fClosed|fWriteClosed) != 0 {
@@ -746,6 +755,10 @@ func (c *Conn) Close() error {
 // close asked for or none yet. Loop goroutine only.
 func (c *Conn) CloseErr() error { return c.closeErr }
 
+// Unsent returns the bytes of output still queued when the connection
+// closed, lost with it. Loop goroutine only.
+func (c *Conn) Unsent() int64 { return c.unsent }
+
 // Abort closes the connection with a reset (SO_LINGER 0), discarding queued
 // output. Loop goroutine only.
 func (c *Conn) Abort() error {
@@ -765,6 +778,7 @@ func (c *Conn) closeNow(err error) {
 	}
 	l := c.l
 	c.flags |= fClosed
+	c.unsent = c.q.size
 	if c.fd >= 0 {
 		l.fds[c.fd] = fdEntry{}
 		closeFd(c.fd)

@@ -83,18 +83,20 @@ type fdEntry struct {
 // poller, the connections and listeners registered on it, and their timers.
 // See the package documentation for the threading rules.
 type Loop struct {
-	cfg         Config
-	id          int
-	backend     Backend
-	p           poller
-	perEvent    bool // the backend dispatches without returning per batch
-	maxConns    int
-	serial      *atomic.Uint64
-	fds         []fdEntry
-	buf         []byte
-	iov         []unix.Iovec
-	chunks      [][]byte
-	dirty       []*Conn
+	cfg      Config
+	id       int
+	backend  Backend
+	p        poller
+	perEvent bool // the backend dispatches without returning per batch
+	maxConns int
+	serial   *atomic.Uint64
+	fds      []fdEntry
+	buf      []byte
+	iov      []unix.Iovec
+	chunks   [][]byte
+	dirty    []*Conn
+	// dispatching is the connection whose event is being handled.
+	dispatching *Conn
 	closing     []*Conn
 	dialDone    []*Conn
 	deferred    []func()
@@ -373,7 +375,9 @@ func (l *Loop) event(fd int, ev uint32) bool {
 	if fd < len(l.fds) {
 		e := &l.fds[fd]
 		if c := e.c; c != nil {
+			l.dispatching = c
 			c.onEvent(ev)
+			l.dispatching = nil
 		} else if ln := e.ln; ln != nil {
 			ln.onReadable()
 		}

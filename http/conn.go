@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"errors"
 	"net/netip"
 	"strconv"
 	"syscall"
@@ -28,6 +29,8 @@ const (
 type Conn struct {
 	ec  *eventloop.Conn
 	srv *LoopServer
+	// closeLogged is set once the failure that closed ec is logged.
+	closeLogged bool
 	// cfg is the configuration the connection serves requests with; a
 	// reload switches it between requests.
 	cfg *Config
@@ -723,6 +726,27 @@ func (c *Conn) OnClose(ec *eventloop.Conn, err error) {
 	if c.timer != nil {
 		c.timer = nil
 	}
+	// a failed recv or write, as ngx_connection_error logs it for a
+	// client: the failures a client causes at info level.
+	var oe *eventloop.OpError
+	if errors.As(err, &oe) && !c.closeLogged {
+		level := connErrorLevel(oe, errlog.Info)
+		switch {
+		case c.r != nil:
+			c.r.Logf(level, "%s", oe.Error())
+		case ec.Unsent() > 0:
+			// a response still going out, its request done here
+			// (nginx's would still be sending it).
+			c.action = "sending response to client"
+			if oe.Op == "recv" {
+				c.logf(level, "client prematurely closed connection %s", eventloop.ErrnoText(oe.Err))
+			} else {
+				c.logf(level, "%s", oe.Error())
+			}
+		default:
+			c.logf(level, "%s", oe.Error())
+		}
+	}
 	if r := c.r; r != nil {
 		c.r = nil
 		r.connClosed()
@@ -867,6 +891,9 @@ func (c *Conn) writeHeader(r *Request, b []byte) int {
 	// a head without a body is the response's last piece; a switch of
 	// protocols is flushed at once (nginx's upgrade sends a flush).
 	c.postpone(r, r.HeaderOnly || r.Out.Status == 101)
+	if !c.writeOut(r) {
+		return Error
+	}
 	return OK
 }
 

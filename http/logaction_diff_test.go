@@ -29,13 +29,16 @@ http {
 	sends := []struct {
 		data  string
 		close bool // close at once, else wait for the timeout
+		reset bool // close with a reset
 	}{
-		{"", false},
-		{"GET / HT", false},
-		{"GET / HTTP/1.1\r\nHost: x\r\n", false},
-		{"GET / HT", true},
-		{"GET / HTTP/1.1\r\nHo", true},
-		{"GET / HTTP/1.1\r\nHost: x\r\nBad\x01Header: y\r\n\r\n", false},
+		{"", true, true},
+		{"GET / HTTP/1.1\r\nHost: x\r\n", true, true},
+		{"", false, false},
+		{"GET / HT", false, false},
+		{"GET / HTTP/1.1\r\nHost: x\r\n", false, false},
+		{"GET / HT", true, false},
+		{"GET / HTTP/1.1\r\nHo", true, false},
+		{"GET / HTTP/1.1\r\nHost: x\r\nBad\x01Header: y\r\n\r\n", false, false},
 	}
 	for _, addr := range []string{p.Nginx.Addr, p.Gresty.Addr} {
 		for _, s := range sends {
@@ -47,12 +50,15 @@ http {
 			c.Write([]byte(s.data))
 			if s.close {
 				time.Sleep(50 * time.Millisecond)
+				if s.reset {
+					c.(*net.TCPConn).SetLinger(0)
+				}
 				c.Close()
 			}
 		}
 	}
 	time.Sleep(1600 * time.Millisecond)
-	info := regexp.MustCompile(`\[info\] \d+#\d+: \*\d+ (client .*)`)
+	info := regexp.MustCompile(`\[info\] \d+#\d+: \*\d+ (.*)`)
 	port := regexp.MustCompile(`(server: 127\.0\.0\.1):\d+`)
 	lines := func(log string) string {
 		var out []string
@@ -62,6 +68,8 @@ http {
 		return strings.Join(out, "\n")
 	}
 	want := []string{
+		`recv() failed (104: Connection reset by peer) while waiting for request, client: 127.0.0.1, server: 127.0.0.1:PORT`,
+		`recv() failed (104: Connection reset by peer) while reading client request headers, client: 127.0.0.1, server: , request: "GET / HTTP/1.1", host: "x"`,
 		`client prematurely closed connection while reading client request line, client: 127.0.0.1, server: , request: "GET / HT"`,
 		`client prematurely closed connection while reading client request headers, client: 127.0.0.1, server: , request: "GET / HTTP/1.1"`,
 		`client sent invalid header line: "Bad\x01..." while reading client request headers, client: 127.0.0.1, server: , request: "GET / HTTP/1.1"`,

@@ -478,6 +478,9 @@ func writeFilter(r *Request, in []Buf) int {
 	}
 	c.postpone(r, flush || len(in) == 0)
 	c.pace(r.Main)
+	if !c.writeOut(r) {
+		return Error
+	}
 	if c.ec.Buffered() > c.srv.outHigh {
 		return Again
 	}
@@ -526,6 +529,29 @@ func sizeValue(r *Request, t *Template) int64 {
 // request that fails before sending more loses them, as with nginx.
 func (c *Conn) postpone(r *Request, flush bool) {
 	c.ec.SetHold(!flush && int64(c.ec.Buffered()) < r.Loc.PostponeOutput.V)
+}
+
+// writeOut hands output postpone let through to the kernel, and reports
+// whether the connection survived it. nginx's write filter writes at once
+// and its caller (an ngx.say after a sleep, an upstream's body) learns
+// of a failed write then; the output of the connection's own dispatch
+// waits for the dispatch's end instead, to leave together with the
+// responses of the requests pipelined behind it.
+func (c *Conn) writeOut(r *Request) bool {
+	if c.ec.Held() || c.ec.Dispatching() || c.ec.Buffered() == 0 {
+		return true
+	}
+	c.ec.WriteNow()
+	if !c.closed() {
+		return true
+	}
+	// the failure is logged now, in the request's context, before its
+	// caller's own line; the close notification comes later.
+	if err := c.ec.CloseErr(); err != nil && !c.closeLogged {
+		c.closeLogged = true
+		r.Logf(connErrorLevel(err, errlog.Info), "%s", err.Error())
+	}
+	return false
 }
 
 // appendHTTPTime appends t in the IMF-fixdate form nginx uses.

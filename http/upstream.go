@@ -592,15 +592,20 @@ func isTimeout(err error) bool {
 // upstream connection: expected network failures at error level, others
 // as alerts.
 func (u *UpstreamRequest) connError(err error, text string) {
-	level := errlog.Alert
+	u.r.Logf(connErrorLevel(err, errlog.Error), "%s %s", text, eventloop.ErrnoText(err))
+}
+
+// connErrorLevel is ngx_connection_error's choice: expected for the
+// network failures a peer causes, alert for anything else.
+func connErrorLevel(err error, expected errlog.Level) errlog.Level {
 	if en, ok := eventloop.Errno(err); ok {
 		switch en {
 		case 0, syscall.ECONNRESET, syscall.EPIPE, syscall.ENOTCONN, syscall.ETIMEDOUT, syscall.ECONNREFUSED,
 			syscall.ENETDOWN, syscall.ENETUNREACH, syscall.EHOSTDOWN, syscall.EHOSTUNREACH:
-			level = errlog.Error
+			return expected
 		}
 	}
-	u.r.Logf(level, "%s %s", text, eventloop.ErrnoText(err))
+	return errlog.Alert
 }
 
 func (u *UpstreamRequest) resetResponse() {
