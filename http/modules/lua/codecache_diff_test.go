@@ -39,3 +39,21 @@ func TestLuaCodeCacheOffDiff(t *testing.T) {
 	}
 	runLuaCases(t, extra, "", cases)
 }
+
+// TestSharedCodeMatchesOpenResty: ngx_lua caches inline code by its
+// directive family and text, so handlers with the same code run one
+// chunk, named after whichever of them ran first; the same code in
+// another family is a chunk of its own.
+func TestSharedCodeMatchesOpenResty(t *testing.T) {
+	const say = `content_by_lua_block { ngx.log(ngx.WARN, "shared code") }`
+	const boom = `content_by_lua_block { error("boom") }`
+	cases := []luaCase{
+		{name: "one", log: true, conf: say,
+			reqs: []string{"GET /two HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", get("")}},
+		{name: "two", log: true, conf: say},
+		{name: "three", log: true, conf: `rewrite_by_lua_block { ngx.log(ngx.WARN, "shared code") }` + "\n" + say},
+		{name: "boom1", log: true, conf: boom},
+		{name: "boom2", log: true, conf: boom},
+	}
+	runLuaCases(t, "", "", cases)
+}

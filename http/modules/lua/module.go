@@ -100,6 +100,10 @@ type Handler struct {
 	FileTpl *http.Template
 	// Chunk is the chunk name ("content_by_lua(nginx.conf:12)").
 	Chunk string
+	// key is ngx_lua's code cache key of inline code: the directive
+	// family and the code. Handlers with the same key run the chunk
+	// compiled for whichever of them ran first, chunk name included.
+	key   string
 	Phase Phase
 	// Args are set_by_lua's extra arguments.
 	Args []*http.Template
@@ -375,6 +379,9 @@ func newHandler(p *core.Parser, cf *http.Conf, d *conf.Directive, form, base str
 		}
 		h.File = path
 		h.Chunk = path
+	}
+	if form != "file" {
+		h.key = base + "\x00" + h.Src
 	}
 	if form != "file" && strings.TrimSpace(h.Src) == "" && phase != PhaseInit {
 		if h.Src == "" {

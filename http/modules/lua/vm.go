@@ -24,6 +24,9 @@ type loopState struct {
 	// compiled[h.id] is the handler's function in this VM; files holds
 	// *_by_lua_file handlers whose path has variables, by path.
 	compiled []*glua.LFunction
+	// bySource shares one compiled chunk between inline handlers of the
+	// same kind and code (Handler.key), as ngx_lua's code cache does.
+	bySource map[string]*glua.LFunction
 	files    map[string]*glua.LFunction
 	// exiting is set once the loop stops serving the configuration.
 	exiting bool
@@ -178,6 +181,10 @@ func (st *loopState) fn(h *Handler, r *http.Request, cache bool) (*glua.LFunctio
 		if f := st.compiled[h.id]; f != nil {
 			return f, nil
 		}
+		if f := st.bySource[h.key]; f != nil && h.key != "" {
+			st.compiled[h.id] = f
+			return f, nil
+		}
 	}
 	var f *glua.LFunction
 	var err error
@@ -191,6 +198,12 @@ func (st *loopState) fn(h *Handler, r *http.Request, cache bool) (*glua.LFunctio
 	}
 	if cache {
 		st.compiled[h.id] = f
+		if h.key != "" {
+			if st.bySource == nil {
+				st.bySource = map[string]*glua.LFunction{}
+			}
+			st.bySource[h.key] = f
+		}
 	}
 	return f, nil
 }
