@@ -3,7 +3,12 @@ package lua_test
 import (
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
+
+	"gresty/internal/difftest"
+	"gresty/internal/nginxtest"
 )
 
 // TestLuaCodeCacheOffDiff checks that under lua_code_cache off every
@@ -56,4 +61,50 @@ func TestSharedCodeMatchesOpenResty(t *testing.T) {
 		{name: "boom2", log: true, conf: boom},
 	}
 	runLuaCases(t, "", "", cases)
+}
+
+// TestCodeCacheLogMatchesOpenResty compares the debug log of ngx_lua's
+// code cache: lookups by reference and by key, the reference a directive
+// takes from another with the same code, misses, for inline code, files
+// and a file path with variables.
+func TestCodeCacheLogMatchesOpenResty(t *testing.T) {
+	dir := t.TempDir()
+	for name, src := range map[string]string{"a": `ngx.say("a")`, "b": `ngx.say("b")`, "c": `ngx.say("b")`} {
+		if err := os.WriteFile(filepath.Join(dir, name+".lua"), []byte(src+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := difftest.Start(t, `
+error_log %%PREFIX%%/logs/debug.log debug;
+http {
+    default_type text/plain;
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location /a { content_by_lua_block { ngx.say("a") } }
+        location /b { content_by_lua_block { ngx.say("b") } }
+        location /c { content_by_lua_block { ngx.say("b") } }
+        location /r { rewrite_by_lua_block { ngx.say("b") } content_by_lua_block { ngx.say("b") } }
+        location /fa { content_by_lua_file `+dir+`/a.lua; }
+        location /fb { content_by_lua_file `+dir+`/b.lua; }
+        location /fc { content_by_lua_file `+dir+`/c.lua; }
+        location /fb2 { content_by_lua_file `+dir+`/b.lua; }
+        location /v { content_by_lua_file `+dir+`/$arg_f.lua; }
+        location /off { lua_code_cache off; content_by_lua_block { ngx.say("off") } }
+    }
+}
+`, "lua")
+	for _, path := range []string{"/a", "/b", "/a", "/c", "/r", "/fa", "/fb", "/fa", "/fc", "/fb2", "/v?f=a", "/v?f=b", "/v?f=a", "/c", "/off", "/off"} {
+		ng, gr := p.Do(t, "GET "+path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		if string(ng.Body) != string(gr.Body) {
+			t.Fatalf("%s: nginx %q, gresty %q", path, ng.Body, gr.Body)
+		}
+	}
+	re := regexp.MustCompile(`code cache [a-z ]+ \(key='[^']*', ref=-?\d+\)`)
+	lines := func(s *nginxtest.Server) string {
+		b, _ := os.ReadFile(filepath.Join(s.Prefix, "logs", "debug.log"))
+		return strings.Join(re.FindAllString(string(b), -1), "\n")
+	}
+	if a, b := lines(p.Nginx), lines(p.Gresty); a != b || a == "" {
+		t.Errorf("code cache lines differ\nnginx:\n%s\ngresty:\n%s", a, b)
+	}
 }

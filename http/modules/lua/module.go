@@ -100,9 +100,10 @@ type Handler struct {
 	FileTpl *http.Template
 	// Chunk is the chunk name ("content_by_lua(nginx.conf:12)").
 	Chunk string
-	// key is ngx_lua's code cache key of inline code: the directive
-	// family and the code. Handlers with the same key run the chunk
-	// compiled for whichever of them ran first, chunk name included.
+	// key is ngx_lua's code cache key: the directive family and a digest
+	// of the code, or a digest of the file name as written. Handlers with
+	// the same key run the chunk compiled for whichever of them ran
+	// first, chunk name included.
 	key   string
 	Phase Phase
 	// Args are set_by_lua's extra arguments.
@@ -381,7 +382,9 @@ func newHandler(p *core.Parser, cf *http.Conf, d *conf.Directive, form, base str
 		h.Chunk = path
 	}
 	if form != "file" {
-		h.key = base + "\x00" + h.Src
+		h.key = inlineCacheKey(base, h.Src)
+	} else if h.FileTpl == nil {
+		h.key = fileCacheKey(args[len(args)-1])
 	}
 	if form != "file" && strings.TrimSpace(h.Src) == "" && phase != PhaseInit {
 		if h.Src == "" {

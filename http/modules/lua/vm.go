@@ -1,6 +1,8 @@
 package lua
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -23,11 +25,14 @@ type loopState struct {
 	ngx   *glua.LTable
 	// compiled[h.id] is the handler's function in this VM; files holds
 	// *_by_lua_file handlers whose path has variables, by path.
-	compiled []*glua.LFunction
-	// bySource shares one compiled chunk between inline handlers of the
-	// same kind and code (Handler.key), as ngx_lua's code cache does.
-	bySource map[string]*glua.LFunction
-	files    map[string]*glua.LFunction
+	// code holds the chunks compiled in this VM, by reference - 1;
+	// codeKeys their references by Handler.key (ngx_lua's code cache).
+	code     []*glua.LFunction
+	codeKeys map[string]int
+	// refs are the handlers' code cache references plus one (0: none
+	// yet), by handler id: the directives' own, in the loop's state.
+	refs  []int32
+	files map[string]*glua.LFunction
 	// exiting is set once the loop stops serving the configuration.
 	exiting bool
 	// api holds what API files keep per VM (regex caches, pools...),
@@ -88,7 +93,7 @@ func newLoopState(cycle *core.Cycle, m *MainConf, ls *http.LoopServer) (*loopSta
 		return nil, err
 	}
 	st.vm = vm
-	st.compiled = make([]*glua.LFunction, len(m.handlers))
+	st.refs = make([]int32, len(m.handlers))
 	st.ngx = vm.L.NewTable()
 	vm.L.SetGlobal("ngx", st.ngx)
 	for _, install := range apiInstallers {
@@ -152,39 +157,83 @@ func expandPrefix(p, prefix string) string {
 	return string(out)
 }
 
-// fn returns handler h compiled in this VM, compiling it on first use (or
-// on every use for *_by_lua_file with lua_code_cache off).
+// fn returns handler h compiled in this VM, through ngx_lua's code
+// cache: a chunk is found by the reference its directive took (the
+// directive's own, kept for the loop across the VMs of lua_code_cache
+// off), else by the key of its code (Handler.key: the directive family
+// and code, or the file as written); a miss compiles it and gives it the
+// VM's next reference. The debug log says so as ngx_lua's does. A path
+// with variables is cached by the path it evaluates to, with no
+// reference. Code run outside requests (init, init_worker, exit_worker)
+// is compiled without the cache, as ngx_lua loads it.
 func (st *loopState) fn(h *Handler, r *http.Request, cache bool) (*glua.LFunction, error) {
-	if h.FileTpl != nil && r != nil {
-		// a path with variables: cached by the path it evaluates to.
+	if r == nil {
+		if h.File != "" {
+			return st.vm.CompileFile(h.File)
+		}
+		return st.vm.CompileInline(h.Src, h.Chunk)
+	}
+	// a VM of one request (lua_code_cache off) caches what it compiles
+	// for the rest of the request.
+	keep := cache || st.parent != nil
+	debug := r.Log().Enabled(errlog.Debug)
+	if h.FileTpl != nil {
 		path := h.FileTpl.EvalString(r)
 		if path == "" {
 			return nil, fmt.Errorf("failed to eval the Lua file path")
 		}
 		path = st.cycle.FullName(path, false)
-		if st.files == nil {
-			st.files = map[string]*glua.LFunction{}
+		key := ""
+		if debug {
+			key = fileCacheKey(path)
+			st.logCache(r, "lookup", key, noRef)
 		}
-		if f := st.files[path]; f != nil && cache {
+		if f := st.files[path]; f != nil && keep {
+			if debug {
+				st.logCache(r, "hit", key, noRef)
+			}
 			return f, nil
+		}
+		if debug {
+			st.logCache(r, "miss", key, noRef)
 		}
 		f, err := st.vm.CompileFile(path)
 		if err != nil {
 			return nil, err
 		}
-		if cache {
+		if keep {
+			if st.files == nil {
+				st.files = map[string]*glua.LFunction{}
+			}
 			st.files[path] = f
 		}
 		return f, nil
 	}
-	if cache {
-		if f := st.compiled[h.id]; f != nil {
-			return f, nil
+	root := st
+	if st.parent != nil {
+		root = st.parent
+	}
+	ref := int(root.refs[h.id]) - 1
+	if debug {
+		st.logCache(r, "lookup", h.key, ref)
+	}
+	if ref == refNil && keep {
+		if n, ok := st.codeKeys[h.key]; ok {
+			ref = n
+			root.refs[h.id] = int32(n + 1)
+			if debug {
+				st.logCache(r, "setting ref", h.key, ref)
+			}
 		}
-		if f := st.bySource[h.key]; f != nil && h.key != "" {
-			st.compiled[h.id] = f
-			return f, nil
+	}
+	if ref > 0 && ref <= len(st.code) && keep {
+		if debug {
+			st.logCache(r, "hit", h.key, ref)
 		}
+		return st.code[ref-1], nil
+	}
+	if debug {
+		st.logCache(r, "miss", h.key, ref)
 	}
 	var f *glua.LFunction
 	var err error
@@ -196,16 +245,37 @@ func (st *loopState) fn(h *Handler, r *http.Request, cache bool) (*glua.LFunctio
 	if err != nil {
 		return nil, err
 	}
-	if cache {
-		st.compiled[h.id] = f
-		if h.key != "" {
-			if st.bySource == nil {
-				st.bySource = map[string]*glua.LFunction{}
-			}
-			st.bySource[h.key] = f
+	if keep {
+		st.code = append(st.code, f)
+		ref = len(st.code)
+		root.refs[h.id] = int32(ref + 1)
+		if st.codeKeys == nil {
+			st.codeKeys = map[string]int{}
 		}
+		st.codeKeys[h.key] = ref
 	}
 	return f, nil
+}
+
+// ngx_lua's LUA_REFNIL and LUA_NOREF as code cache references.
+const (
+	refNil = -1
+	noRef  = -2
+)
+
+func (st *loopState) logCache(r *http.Request, what, key string, ref int) {
+	r.Logf(errlog.Debug, "code cache %s (key='%s', ref=%d)", what, key, ref)
+}
+
+// inlineCacheKey and fileCacheKey are ngx_lua's code cache keys.
+func inlineCacheKey(family, src string) string {
+	sum := md5.Sum([]byte(src))
+	return family + "_nhli_" + hex.EncodeToString(sum[:])
+}
+
+func fileCacheKey(path string) string {
+	sum := md5.Sum([]byte(path))
+	return "nhlf_" + hex.EncodeToString(sum[:])
 }
 
 // print is Lua's print: ngx_lua logs it at notice level with the
