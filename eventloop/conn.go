@@ -278,6 +278,10 @@ func (c *Conn) WriteNow() bool {
 	return c.q.empty()
 }
 
+// Delayed reports whether the rate limit holds the output back until its
+// timer fires (nginx's write->delayed). Loop goroutine only.
+func (c *Conn) Delayed() bool { return c.rate != nil && c.rate.timer.Active() }
+
 // Held reports whether SetHold keeps the queued output back.
 func (c *Conn) Held() bool { return c.flags&fHold != 0 }
 

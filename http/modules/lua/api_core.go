@@ -364,7 +364,11 @@ func (st *loopState) flush(L *glua.LState) int {
 	ec := c.r.Conn.EventConn()
 	// nginx's output chain has written what it could by now.
 	if !ec.WriteNow() && wait {
-		c.logDebug("lua flush requires waiting: buffered 0x%x, delayed:0", ec.Buffered())
+		delayed := 0
+		if ec.Delayed() {
+			delayed = 1
+		}
+		c.logDebug("lua flush requires waiting: buffered 0x%x, delayed:%d", ec.Buffered(), delayed)
 		return st.waitFlush(L, c)
 	}
 	c.logDebug("lua flush asynchronously")

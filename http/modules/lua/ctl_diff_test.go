@@ -1,8 +1,14 @@
 package lua_test
 
 import (
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"gresty/internal/difftest"
+	"gresty/internal/nginxtest"
 )
 
 // ngx.exit, ngx.exec, ngx.redirect, ngx.arg, the filters, errors in
@@ -112,5 +118,43 @@ ngx.say(n, " ", err)`)},
 	// directive.
 	if a, g := startupAlerts(p.Nginx), startupAlerts(p.Gresty); strings.Join(a, "\n") != strings.Join(g, "\n") || len(a) == 0 {
 		t.Errorf("start-up alerts differ\nnginx:\n%s\ngresty:\n%s", strings.Join(a, "\n"), strings.Join(g, "\n"))
+	}
+}
+
+// TestFlushDelayedLogMatchesOpenResty: ngx.flush(true) under limit_rate
+// waits on the rate limit's timer, and its debug line says delayed:1.
+// (A flush with everything written and only the timer pending still
+// returns at once here; nginx waits for the timer.)
+func TestFlushDelayedLogMatchesOpenResty(t *testing.T) {
+	p := difftest.Start(t, `
+error_log %%PREFIX%%/logs/debug.log debug;
+http {
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location /t {
+            limit_rate 300;
+            content_by_lua_block {
+                ngx.print(string.rep("a", 400))
+                ngx.flush(true)
+            }
+        }
+    }
+}
+`, "lua")
+	ng, gr := p.Do(t, "GET /t HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	if string(ng.Body) != string(gr.Body) {
+		t.Fatalf("nginx %q, gresty %q", ng.Body, gr.Body)
+	}
+	re := regexp.MustCompile(`lua flush requires waiting: buffered 0x[0-9a-f]+, (delayed:\d)`)
+	lines := func(s *nginxtest.Server) string {
+		b, _ := os.ReadFile(filepath.Join(s.Prefix, "logs", "debug.log"))
+		var out []string
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			out = append(out, m[1])
+		}
+		return strings.Join(out, " ")
+	}
+	if a, b := lines(p.Nginx), lines(p.Gresty); a != b || !strings.Contains(a, "delayed:1") {
+		t.Errorf("flush lines differ\nnginx:  %s\ngresty: %s", a, b)
 	}
 }
