@@ -13,6 +13,7 @@ package http
 
 import (
 	"sync"
+	"time"
 
 	"gresty/conf"
 	"gresty/core"
@@ -210,6 +211,12 @@ func (c *Config) LoopState(ls *LoopServer, m *core.Module) any {
 	}
 	return states[m.TypeIndex]
 }
+
+// Now returns the loop's cached time.
+func (r *Request) Now() time.Time { return r.Conn.srv.loop.Now() }
+
+// LocConfOf returns module m's configuration of the request's location.
+func (r *Request) LocConfOf(m *core.Module) any { return r.Loc.LocConfOf(m) }
 
 // LoopState returns module m's state for the request's loop and
 // configuration (what its InitLoop hook returned).

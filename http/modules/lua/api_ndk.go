@@ -1,7 +1,13 @@
 package lua
 
 import (
+	"time"
+
 	glua "github.com/yuin/gopher-lua"
+
+	"gresty/core"
+	"gresty/errlog"
+	"gresty/http"
 
 	"gresty/http/modules/setmisc"
 	"gresty/luavm"
@@ -27,11 +33,19 @@ func installNDK(st *loopState) {
 		}
 		L.Push(L.NewFunction(func(L *glua.LState) int {
 			c := st.cur()
-			if c == nil || c.r == nil {
+			var env setmisc.Env
+			switch {
+			case c != nil && c.r != nil:
+				env = c.r
+			case c != nil && c.sc.hloc != nil:
+				// a timer or init_worker_by_lua: ngx_lua's fake request
+				// has the configuration they run with.
+				env = detachedEnv{c}
+			default:
 				luavm.Raise(L, "no request found")
 			}
 			arg := L.ToStringMeta(L.Get(1)).String()
-			out, rc := fn(c.r, []byte(arg))
+			out, rc := fn(env, []byte(arg))
 			if rc != 0 {
 				luavm.Raise(L, "calling directive %s failed with code %d", name, rc)
 			}
@@ -51,3 +65,22 @@ func installNDK(st *loopState) {
 		loaded.RawSetString("ndk", ndk)
 	}
 }
+
+// detachedEnv is what ndk.set_var's directives see of a timer or of
+// init_worker_by_lua: the location configuration the code runs with, and
+// the code's log context.
+type detachedEnv struct{ c *reqCtx }
+
+func (e detachedEnv) Alloc(n int) []byte { return make([]byte, n) }
+
+func (e detachedEnv) Logf(level errlog.Level, format string, args ...any) {
+	e.c.logf(level, format, args...)
+}
+
+func (e detachedEnv) LocConfOf(m *core.Module) any { return e.c.sc.hloc.LocConfOf(m) }
+
+func (e detachedEnv) LoopState(m *core.Module) any {
+	return http.ConfigOf(e.c.st.cycle).LoopState(e.c.st.ls, m)
+}
+
+func (e detachedEnv) Now() time.Time { return e.c.st.ls.Loop().Now() }

@@ -13,19 +13,18 @@ import (
 	"strconv"
 
 	"gresty/errlog"
-	"gresty/http"
 )
 
 // The value functions below return request memory or constants; the
 // rewrite script stores the slice in the variable and never writes to it.
 
-func encodeBase64(r *http.Request, a [][]byte) ([]byte, int) {
+func encodeBase64(r Env, a [][]byte) ([]byte, int) {
 	out := r.Alloc(base64.StdEncoding.EncodedLen(len(a[0])))
 	base64.StdEncoding.Encode(out, a[0])
 	return out, 0
 }
 
-func encodeBase64URL(r *http.Request, a [][]byte) ([]byte, int) {
+func encodeBase64URL(r Env, a [][]byte) ([]byte, int) {
 	out := r.Alloc(base64.RawURLEncoding.EncodedLen(len(a[0])))
 	base64.RawURLEncoding.Encode(out, a[0])
 	return out, 0
@@ -77,7 +76,7 @@ func decode64(dst, src []byte, basis *[256]byte) ([]byte, bool) {
 	return dst, true
 }
 
-func decodeBase64(r *http.Request, a [][]byte) ([]byte, int) {
+func decodeBase64(r Env, a [][]byte) ([]byte, int) {
 	out, ok := decode64(r.Alloc(len(a[0]))[:0], a[0], basis64)
 	if !ok {
 		r.Logf(errlog.Error, "set_decode_base64: invalid value")
@@ -86,7 +85,7 @@ func decodeBase64(r *http.Request, a [][]byte) ([]byte, int) {
 	return out, 0
 }
 
-func decodeBase64URL(r *http.Request, a [][]byte) ([]byte, int) {
+func decodeBase64URL(r Env, a [][]byte) ([]byte, int) {
 	out, ok := decode64(r.Alloc(len(a[0]))[:0], a[0], basis64URL)
 	if !ok {
 		r.Logf(errlog.Error, "set_decode_base64url: invalid value")
@@ -95,14 +94,14 @@ func decodeBase64URL(r *http.Request, a [][]byte) ([]byte, int) {
 	return out, 0
 }
 
-func encodeHex(r *http.Request, a [][]byte) ([]byte, int) {
+func encodeHex(r Env, a [][]byte) ([]byte, int) {
 	out := r.Alloc(2 * len(a[0]))
 	hex.Encode(out, a[0])
 	return out, 0
 }
 
 // decodeHex takes pairs of hex digits of either case.
-func decodeHex(r *http.Request, a [][]byte) ([]byte, int) {
+func decodeHex(r Env, a [][]byte) ([]byte, int) {
 	v := a[0]
 	if len(v)%2 != 0 {
 		r.Logf(errlog.Error, "set_decode_hex: invalid value")
@@ -132,29 +131,29 @@ func hexVal(c byte) int {
 	return -1
 }
 
-func md5Hex(r *http.Request, a [][]byte) ([]byte, int) {
+func md5Hex(r Env, a [][]byte) ([]byte, int) {
 	sum := md5.Sum(a[0])
 	out := r.Alloc(2 * len(sum))
 	hex.Encode(out, sum[:])
 	return out, 0
 }
 
-func sha1Hex(r *http.Request, a [][]byte) ([]byte, int) {
+func sha1Hex(r Env, a [][]byte) ([]byte, int) {
 	sum := sha1.Sum(a[0])
 	out := r.Alloc(2 * len(sum))
 	hex.Encode(out, sum[:])
 	return out, 0
 }
 
-func hmacSHA1(r *http.Request, a [][]byte) ([]byte, int) {
+func hmacSHA1(r Env, a [][]byte) ([]byte, int) {
 	return hmacSum(r, sha1.New, a[0], a[1]), 0
 }
 
-func hmacSHA256(r *http.Request, a [][]byte) ([]byte, int) {
+func hmacSHA256(r Env, a [][]byte) ([]byte, int) {
 	return hmacSum(r, sha256.New, a[0], a[1]), 0
 }
 
-func hmacSum(r *http.Request, h func() hash.Hash, secret, msg []byte) []byte {
+func hmacSum(r Env, h func() hash.Hash, secret, msg []byte) []byte {
 	m := hmac.New(h, secret)
 	m.Write(msg)
 	return m.Sum(r.Alloc(m.Size())[:0])
@@ -163,7 +162,7 @@ func hmacSum(r *http.Request, h func() hash.Hash, secret, msg []byte) []byte {
 // escapeURI escapes with the table set-misc carries, nginx's URI table
 // of old: controls, space, '"', '#', '%', '&', '+', '/', ':', ';', '<',
 // '=', '>', '?', '[', '\\', ']', '^', '{', '}', DEL and bytes >= 0x80.
-func escapeURI(r *http.Request, a [][]byte) ([]byte, int) {
+func escapeURI(r Env, a [][]byte) ([]byte, int) {
 	v := a[0]
 	if len(v) == 0 {
 		return nil, 0
@@ -203,7 +202,7 @@ var uriEscape = func() (t [256]bool) {
 
 // unescapeURI decodes %XX escapes and '+' as a space. A '%' before a
 // non-hex byte is dropped; "%X" before a non-hex byte drops all three.
-func unescapeURI(r *http.Request, a [][]byte) ([]byte, int) {
+func unescapeURI(r Env, a [][]byte) ([]byte, int) {
 	v := a[0]
 	out := r.Alloc(len(v))[:0]
 	const (
@@ -243,7 +242,7 @@ func unescapeURI(r *http.Request, a [][]byte) ([]byte, int) {
 }
 
 // quoteSQL quotes for MySQL: ” for an empty value.
-func quoteSQL(r *http.Request, a [][]byte) ([]byte, int) {
+func quoteSQL(r Env, a [][]byte) ([]byte, int) {
 	v := a[0]
 	if len(v) == 0 {
 		return []byte("''"), 0
@@ -280,7 +279,7 @@ func appendSQLEscaped(out, v []byte) []byte {
 
 // quotePgSQL quotes for PostgreSQL: E'...' with the MySQL escapes; a value
 // that is not UTF-8 by PostgreSQL's test gets its high bytes as \\ooo.
-func quotePgSQL(r *http.Request, a [][]byte) ([]byte, int) {
+func quotePgSQL(r Env, a [][]byte) ([]byte, int) {
 	v := a[0]
 	if len(v) == 0 {
 		return []byte("''"), 0
@@ -363,7 +362,7 @@ func pgUTF8Legal(s []byte) bool {
 }
 
 // quoteJSON quotes a JSON string; null for an empty value.
-func quoteJSON(r *http.Request, a [][]byte) ([]byte, int) {
+func quoteJSON(r Env, a [][]byte) ([]byte, int) {
 	v := a[0]
 	if len(v) == 0 {
 		return []byte("null"), 0
@@ -398,7 +397,7 @@ func quoteJSON(r *http.Request, a [][]byte) ([]byte, int) {
 	return append(out, '"'), 0
 }
 
-func encodeBase32(r *http.Request, a [][]byte) ([]byte, int) {
+func encodeBase32(r Env, a [][]byte) ([]byte, int) {
 	lc := locConf(r)
 	v := a[0]
 	alpha := lc.Base32Alphabet.V
@@ -447,7 +446,7 @@ func encodeBase32(r *http.Request, a [][]byte) ([]byte, int) {
 
 // decodeBase32 decodes up to the first '='; a length the encoding cannot
 // produce gives an empty value, as the original does.
-func decodeBase32(r *http.Request, a [][]byte) ([]byte, int) {
+func decodeBase32(r Env, a [][]byte) ([]byte, int) {
 	b := &locConf(r).basis32
 	v := a[0]
 	n := 0
@@ -503,7 +502,7 @@ func atoi(b []byte) (int, bool) {
 }
 
 // random picks an integer in [from, to] (either order).
-func random(r *http.Request, a [][]byte) ([]byte, int) {
+func random(r Env, a [][]byte) ([]byte, int) {
 	from, ok := atoi(a[0])
 	if !ok {
 		r.Logf(errlog.Error, "set_random: bad \"from\" argument: %s", a[0])
@@ -523,16 +522,16 @@ func random(r *http.Request, a [][]byte) ([]byte, int) {
 
 const alphanum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
-func secureRandomAlphanum(r *http.Request, a [][]byte) ([]byte, int) {
+func secureRandomAlphanum(r Env, a [][]byte) ([]byte, int) {
 	return secureRandom(r, a[0], false)
 }
 
-func secureRandomLcalpha(r *http.Request, a [][]byte) ([]byte, int) {
+func secureRandomLcalpha(r Env, a [][]byte) ([]byte, int) {
 	return secureRandom(r, a[0], true)
 }
 
 // secureRandom draws 1 to 64 characters from the system's random source.
-func secureRandom(r *http.Request, lenArg []byte, lcalpha bool) ([]byte, int) {
+func secureRandom(r Env, lenArg []byte, lcalpha bool) ([]byte, int) {
 	n, ok := atoi(lenArg)
 	if !ok || n < 1 || n > 64 {
 		r.Logf(errlog.Error, "set_random: bad \"length\" argument: %s", lenArg)
@@ -554,7 +553,7 @@ func secureRandom(r *http.Request, lenArg []byte, lcalpha bool) ([]byte, int) {
 }
 
 // ifEmpty keeps the variable's value unless it is empty.
-func ifEmpty(r *http.Request, a [][]byte) ([]byte, int) {
+func ifEmpty(r Env, a [][]byte) ([]byte, int) {
 	if len(a[0]) == 0 {
 		return a[1], 0
 	}
@@ -564,7 +563,7 @@ func ifEmpty(r *http.Request, a [][]byte) ([]byte, int) {
 // rotate steps the variable through [from, to], starting after the
 // location's last value on this loop when the variable is empty or not a
 // number.
-func rotate(r *http.Request, a [][]byte) ([]byte, int) {
+func rotate(r Env, a [][]byte) ([]byte, int) {
 	from, ok := atoi(a[1])
 	if !ok {
 		r.Logf(errlog.Error, "set_rotate: bad \"from\" argument value: \"%s\"", a[1])

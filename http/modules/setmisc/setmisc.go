@@ -12,6 +12,7 @@ package setmisc
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"gresty/conf"
 	"gresty/core"
@@ -148,7 +149,7 @@ func setAlphabet(p *core.Parser, d *conf.Directive, c *LocConf) error {
 	return nil
 }
 
-func locConf(r *http.Request) *LocConf { return r.Loc.LocConfOf(Module).(*LocConf) }
+func locConf(r Env) *LocConf { return r.LocConfOf(Module).(*LocConf) }
 
 func setUpstreamList(p *core.Parser, d *conf.Directive, _ any) error {
 	mc := p.Ext.(*http.Conf).MainConfOf(NDKModule).(*ndkMainConf)
@@ -218,7 +219,19 @@ func equalFoldString(a, b string) bool {
 
 // valueFunc computes a variable from its evaluated operands. It returns
 // the value and 0, or a status (500) that ends the script.
-type valueFunc func(r *http.Request, args [][]byte) ([]byte, int)
+type valueFunc func(r Env, args [][]byte) ([]byte, int)
+
+// Env is what a value function uses of the request it computes for: its
+// memory, its error log, its location's configuration and the module's
+// state on the loop. *http.Request is one; ngx_lua's timers run
+// ndk.set_var with a stand-in for the request they do not have.
+type Env interface {
+	Alloc(n int) []byte
+	Logf(level errlog.Level, format string, args ...any)
+	LocConfOf(m *core.Module) any
+	LoopState(m *core.Module) any
+	Now() time.Time
+}
 
 // setVar declares a one-operand directive ("$var [value]"): without the
 // value the variable's own value is the operand (ndk_set_var_value).
@@ -242,12 +255,12 @@ var ndkValueFuncs = map[string]valueFunc{}
 // nginx declares with ndk_set_var_value (one operand), for ngx_lua's
 // ndk.set_var.DIRECTIVE: it maps the operand to the value, with 0 for
 // success or nginx's error code.
-func NDKSetVar(name string) (func(r *http.Request, v []byte) ([]byte, int), bool) {
+func NDKSetVar(name string) (func(r Env, v []byte) ([]byte, int), bool) {
 	fn, ok := ndkValueFuncs[name]
 	if !ok {
 		return nil, false
 	}
-	return func(r *http.Request, v []byte) ([]byte, int) { return fn(r, [][]byte{v}) }, true
+	return func(r Env, v []byte) ([]byte, int) { return fn(r, [][]byte{v}) }, true
 }
 
 // setMulti declares "$var operand1 operand2" (ndk_set_var_multi_value).
@@ -305,7 +318,7 @@ func setHashedUpstream(p *core.Parser, d *conf.Directive, _ any) error {
 	listName := d.Args[1]
 	mc := p.Ext.(*http.Conf).MainConfOf(NDKModule).(*ndkMainConf)
 	if strings.Contains(listName, "$") {
-		return addSet(p, d, d.Args[1:], func(r *http.Request, args [][]byte) ([]byte, int) {
+		return addSet(p, d, d.Args[1:], func(r Env, args [][]byte) ([]byte, int) {
 			ul := findList(mc, string(args[0]))
 			if ul == nil {
 				r.Logf(errlog.Error, "set_hashed_upstream: upstream list \"%s\" not defined yet", args[0])
@@ -318,7 +331,7 @@ func setHashedUpstream(p *core.Parser, d *conf.Directive, _ any) error {
 	if ul == nil {
 		return confError("set_hashed_upstream: upstream list \"%s\" not defined yet", listName)
 	}
-	return addSet(p, d, d.Args[2:], func(r *http.Request, args [][]byte) ([]byte, int) {
+	return addSet(p, d, d.Args[2:], func(r Env, args [][]byte) ([]byte, int) {
 		return pickUpstream(ul, args[0]), 0
 	})
 }

@@ -3,21 +3,20 @@ package setmisc
 import (
 	"time"
 
-	"gresty/http"
 	"gresty/internal/strftime"
 )
 
 // localToday is the loop's current local date, "yyyy-mm-dd".
-func localToday(r *http.Request, _ [][]byte) ([]byte, int) {
-	return r.Conn.Loop().Now().Local().AppendFormat(r.Alloc(10)[:0], "2006-01-02"), 0
+func localToday(r Env, _ [][]byte) ([]byte, int) {
+	return r.Now().Local().AppendFormat(r.Alloc(10)[:0], "2006-01-02"), 0
 }
 
-func formattedGMTTime(r *http.Request, a [][]byte) ([]byte, int) {
-	return formattedTime(r, a[0], r.Conn.Loop().Now(), true)
+func formattedGMTTime(r Env, a [][]byte) ([]byte, int) {
+	return formattedTime(r, a[0], r.Now(), true)
 }
 
-func formattedLocalTime(r *http.Request, a [][]byte) ([]byte, int) {
-	return formattedTime(r, a[0], r.Conn.Loop().Now().Local(), false)
+func formattedLocalTime(r Env, a [][]byte) ([]byte, int) {
+	return formattedTime(r, a[0], r.Now().Local(), false)
 }
 
 // fmtDateLen is the original's buffer for a formatted time: strftime
@@ -27,7 +26,7 @@ const fmtDateLen = 256
 // formattedTime formats t (as gmtime gives it for gmt) with the strftime
 // format: empty for an empty format, a 500 for an empty or too long
 // result, as strftime reports both as 0.
-func formattedTime(r *http.Request, format []byte, t time.Time, gmt bool) ([]byte, int) {
+func formattedTime(r Env, format []byte, t time.Time, gmt bool) ([]byte, int) {
 	if len(format) == 0 {
 		return nil, 0
 	}
