@@ -282,6 +282,10 @@ func (c *Conn) WriteNow() bool {
 // timer fires (nginx's write->delayed). Loop goroutine only.
 func (c *Conn) Delayed() bool { return c.rate != nil && c.rate.timer.Active() }
 
+// DelayedUntil returns when the rate limit's delay ends, if Delayed.
+// Loop goroutine only.
+func (c *Conn) DelayedUntil() time.Time { return c.rate.timer.Deadline() }
+
 // Held reports whether SetHold keeps the queued output back.
 func (c *Conn) Held() bool { return c.flags&fHold != 0 }
 
@@ -1011,13 +1015,22 @@ func (c *Conn) flushStream() bool {
 	}
 	from := c.sent
 	blocked := c.writeQueue(budget)
-	if c.flags&fClosed != 0 || c.q.empty() {
+	if c.flags&fClosed != 0 {
 		return blocked
 	}
-	// pause for as long as what was written takes at the rate; with no
-	// pause due and the allowance spent, go on at the next iteration.
+	// pause for as long as what was written takes at the rate, as
+	// nginx's write filter delays its write event after every write,
+	// even one that emptied the queue (Delayed); with no pause due and
+	// the allowance spent, go on at the next iteration.
 	lo, hi := max(from-p.base-p.after, 0), max(c.sent-p.base-p.after, 0)
-	if d := (hi - lo) * 1000 / p.rate; d > 0 || !blocked {
+	d := (hi - lo) * 1000 / p.rate
+	if c.q.empty() {
+		if d > 0 {
+			p.timer.Reset(time.Duration(d) * time.Millisecond)
+		}
+		return blocked
+	}
+	if d > 0 || !blocked {
 		p.timer.Reset(time.Duration(d) * time.Millisecond)
 		c.flags |= fPaced
 		return false

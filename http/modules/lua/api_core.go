@@ -363,7 +363,7 @@ func (st *loopState) flush(L *glua.LState) int {
 	}
 	ec := c.r.Conn.EventConn()
 	// nginx's output chain has written what it could by now.
-	if !ec.WriteNow() && wait {
+	if written := ec.WriteNow(); wait && (!written || ec.Delayed()) {
 		delayed := 0
 		if ec.Delayed() {
 			delayed = 1

@@ -122,9 +122,8 @@ ngx.say(n, " ", err)`)},
 }
 
 // TestFlushDelayedLogMatchesOpenResty: ngx.flush(true) under limit_rate
-// waits on the rate limit's timer, and its debug line says delayed:1.
-// (A flush with everything written and only the timer pending still
-// returns at once here; nginx waits for the timer.)
+// waits on the rate limit's timer, even with everything written, and its
+// debug line says delayed:1.
 func TestFlushDelayedLogMatchesOpenResty(t *testing.T) {
 	p := difftest.Start(t, `
 error_log %%PREFIX%%/logs/debug.log debug;
@@ -134,8 +133,13 @@ http {
         location /t {
             limit_rate 300;
             content_by_lua_block {
-                ngx.print(string.rep("a", 400))
-                ngx.flush(true)
+                local start = ngx.now()
+                for i = 1, 2 do
+                    ngx.print(string.rep("a", 100))
+                    ngx.flush(true)
+                end
+                ngx.update_time()
+                ngx.log(ngx.WARN, "waited ", ngx.now() - start >= 0.5)
             }
         }
     }
@@ -156,5 +160,10 @@ http {
 	}
 	if a, b := lines(p.Nginx), lines(p.Gresty); a != b || !strings.Contains(a, "delayed:1") {
 		t.Errorf("flush lines differ\nnginx:  %s\ngresty: %s", a, b)
+	}
+	for _, s := range []*nginxtest.Server{p.Nginx, p.Gresty} {
+		if !strings.Contains(s.ErrorLog(), "waited true") {
+			t.Errorf("%s: the flushes did not wait for the rate limit", s.Prefix)
+		}
 	}
 }

@@ -558,16 +558,35 @@ func (st *loopState) waitFlush(L *glua.LState, c *reqCtx) int {
 		}
 	}
 	if len(c.sc.flushing) == 1 {
-		c.r.SetDrainHandler(func(r *http.Request) {
-			r.SetDrainHandler(nil)
-			ws := c.sc.flushing
-			c.sc.flushing = nil
-			for _, w := range ws {
-				w.wake(glua.LTrue)
-			}
-		})
+		st.watchFlush(c)
 	}
 	return st.vm.Suspend(L)
+}
+
+// watchFlush wakes the threads waiting in ngx.flush(true) once the
+// output is written and limit_rate delays no more (nginx's write event,
+// which a rate delay holds back even when nothing is left to write).
+func (st *loopState) watchFlush(c *reqCtx) {
+	ec := c.r.Conn.EventConn()
+	switch {
+	case ec.Buffered() > 0:
+		c.r.SetDrainHandler(func(r *http.Request) {
+			r.SetDrainHandler(nil)
+			st.watchFlush(c)
+		})
+	case ec.Delayed():
+		st.ls.Loop().AfterFunc(time.Until(ec.DelayedUntil()), func() {
+			if len(c.sc.flushing) > 0 && c.r != nil {
+				st.watchFlush(c)
+			}
+		})
+	default:
+		ws := c.sc.flushing
+		c.sc.flushing = nil
+		for _, w := range ws {
+			w.wake(glua.LTrue)
+		}
+	}
 }
 
 // threadCache models ngx_lua's cache of entry-thread states
