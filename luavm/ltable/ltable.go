@@ -83,25 +83,24 @@ func tableWith(n int) (*lua.LTable, []lua.LValue) {
 	case n <= 0:
 		return &lua.LTable{Metatable: lua.LNil}, nil
 	case n <= 2:
-		p := &struct {
-			t lua.LTable
-			v [2]lua.LValue
-		}{t: lua.LTable{Metatable: lua.LNil}}
-		return &p.t, p.v[:0]
+		return withRoom[[2]lua.LValue](2)
 	case n <= 4:
-		p := &struct {
-			t lua.LTable
-			v [4]lua.LValue
-		}{t: lua.LTable{Metatable: lua.LNil}}
-		return &p.t, p.v[:0]
+		return withRoom[[4]lua.LValue](4)
 	case n <= 8:
-		p := &struct {
-			t lua.LTable
-			v [8]lua.LValue
-		}{t: lua.LTable{Metatable: lua.LNil}}
-		return &p.t, p.v[:0]
+		return withRoom[[8]lua.LValue](8)
 	}
 	return &lua.LTable{Metatable: lua.LNil}, make([]lua.LValue, 0, n)
+}
+
+// tableRoom is a table and an array A of n values in one allocation.
+type tableRoom[A any] struct {
+	t lua.LTable
+	v A
+}
+
+func withRoom[A any](n int) (*lua.LTable, []lua.LValue) {
+	p := &tableRoom[A]{t: lua.LTable{Metatable: lua.LNil}}
+	return &p.t, unsafe.Slice((*lua.LValue)(unsafe.Pointer(&p.v)), n)[:0]
 }
 
 // SetString is t.RawSetString for a key already boxed: key must hold a
