@@ -66,7 +66,12 @@ http {
 }
 `, "lua", "ngx_http_set_misc_module")
 	p.Do(t, "GET /t HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-	time.Sleep(200 * time.Millisecond)
+	// the timers' last line, from both servers.
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(p.Nginx.ErrorLog(), "set_decode_base64") && strings.Contains(p.Gresty.ErrorLog(), "set_decode_base64") {
+			break
+		}
+	}
 	re := regexp.MustCompile(`\[(warn|error|alert)\] \d+#\d+: (?:\*\d+ )?(.*context: ngx\.timer.*)`)
 	port := regexp.MustCompile(`127\.0\.0\.1:\d+`)
 	lines := func(s string) string {
