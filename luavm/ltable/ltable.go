@@ -407,6 +407,38 @@ func Clear(t *lua.LTable) {
 	}
 }
 
+// Numbers boxes numbers as lua.LValues with one allocation per numSlab
+// of them, where boxing each one allocates (small integers come from
+// Number's table). A boxed number keeps its slab alive. A Numbers is
+// used by one goroutine; the zero value is ready.
+type Numbers struct {
+	slab []lua.LNumber
+}
+
+const numSlab = 32
+
+// Box returns n as a lua.LValue holding a lua.LNumber.
+func (b *Numbers) Box(n float64) lua.LValue {
+	if i := int(n); float64(i) == n && i >= 0 && i < len(smallInts) && (i != 0 || !math.Signbit(n)) {
+		return smallInts[i]
+	}
+	if len(b.slab) == cap(b.slab) {
+		b.slab = make([]lua.LNumber, 0, numSlab)
+	}
+	b.slab = append(b.slab, lua.LNumber(n))
+	var v lua.LValue
+	p := (*[2]unsafe.Pointer)(unsafe.Pointer(&v))
+	p[0] = lnumberItab
+	p[1] = unsafe.Pointer(&b.slab[len(b.slab)-1])
+	return v
+}
+
+// lnumberItab is the interface table of lua.LNumber as a lua.LValue.
+var lnumberItab = func() unsafe.Pointer {
+	var v lua.LValue = lua.LNumber(0.5)
+	return (*[2]unsafe.Pointer)(unsafe.Pointer(&v))[0]
+}()
+
 // lstringItab is the interface table of lua.LString as a lua.LValue.
 var lstringItab = func() unsafe.Pointer {
 	var v lua.LValue = lua.LString("")

@@ -245,3 +245,24 @@ func TestBoxBytes(t *testing.T) {
 		t.Fatalf("BoxBytes: %q %q %q", a, b, c)
 	}
 }
+
+// Boxed numbers are lua.LNumbers that compare by value, whatever slab
+// holds them, and a slab serves many of them.
+func TestNumbers(t *testing.T) {
+	var b Numbers
+	for _, f := range []float64{0, 1, 1023, 1024, -1, 0.5, 1e300, math.Inf(-1)} {
+		v := b.Box(f)
+		if n, ok := v.(lua.LNumber); !ok || float64(n) != f {
+			t.Fatalf("Box(%v) = %#v", f, v)
+		}
+		if v != lua.LValue(lua.LNumber(f)) {
+			t.Fatalf("Box(%v) does not equal a fresh box", f)
+		}
+	}
+	if n := testing.AllocsPerRun(1000, func() { b.Box(123456789) }); n > 0.1 {
+		t.Fatalf("%v allocations per number", n)
+	}
+	if v := b.Box(math.Copysign(0, -1)); math.Signbit(float64(v.(lua.LNumber))) == false {
+		t.Fatal("-0 lost its sign")
+	}
+}

@@ -264,7 +264,7 @@ func (st *loopState) shdGet(L *glua.LState, stale bool) int {
 	case shdict.String:
 		L.Push(glua.LString(v.Str))
 	case shdict.Number:
-		L.Push(glua.LNumber(v.Num))
+		L.Push(st.nums.Box(v.Num))
 	case shdict.Boolean:
 		L.Push(glua.LBool(v.Num != 0))
 	}
@@ -326,7 +326,7 @@ func (st *loopState) shdIncr(L *glua.LState) int {
 	if err != nil {
 		return shdFail(L, err.Error())
 	}
-	L.Push(glua.LNumber(n))
+	L.Push(st.nums.Box(n))
 	if !hasInit {
 		return 1
 	}

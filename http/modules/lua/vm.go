@@ -62,6 +62,8 @@ type loopState struct {
 	keys ltable.Keys
 	// index is the key index get_headers' tables share until walked.
 	index ltable.Index
+	// nums boxes the numbers shared dictionaries return.
+	nums ltable.Numbers
 	// sendBuf is where a cosocket's send flattens a table.
 	sendBuf []byte
 	// parent is the loop's state when this one is the VM of a single
