@@ -17,6 +17,7 @@ import (
 
 	"gresty/errlog"
 	"gresty/eventloop"
+	"gresty/http"
 	"gresty/luavm"
 	"gresty/luavm/ltable"
 	"gresty/resolver"
@@ -124,7 +125,8 @@ type tcpSock struct {
 	resolving     *resolver.Request
 	cleanupSet    bool
 	// cleanupFreed: the request cleanup is idle until the next connect
-	// (ngx_lua frees it on close and reuses it).
+	// (ngx_lua frees it on close into the request's free list, where the
+	// next connect of any socket of the request takes it again).
 	cleanupFreed bool
 	// queued is the connect waiting for a free slot of its pool.
 	queued *connOp
@@ -410,27 +412,27 @@ func (u *tcpSock) connectStart(L *glua.LState, host string, port int, resuming b
 			}
 		}
 	}
+	dest, msg := parseSockHost(host, port)
+	if msg != "" {
+		return u.connError(msg), false
+	}
 	if c.debugOn() {
 		c.logf(errlog.Debug, "lua tcp socket connect timeout: %d", u.connectTimeout.Milliseconds())
 	}
-	if len(host) >= 5 && strings.EqualFold(host[:5], "unix:") {
-		path := host[5:]
-		if path == "" {
-			return u.connError(fmt.Sprintf("failed to parse host name \"%s\": no path in the unix domain socket", host)), false
-		}
-		u.peerName = "unix:" + path
+	if dest.unix != "" {
+		u.peerName = "unix:" + dest.unix
 		u.addrText = u.peerName
 		wait()
-		u.startDial("unix", path)
+		u.startDial("unix", dest.unix)
 		return nil, true
 	}
-	if addr, ok := parseHostAddr(host); ok {
+	if dest.addr.IsValid() {
+		if c.debugOn() {
+			c.logf(errlog.Debug, "lua tcp socket network address given directly")
+		}
 		wait()
-		u.dialAddr(addr, port)
+		u.dialAddr(dest.addr, dest.port)
 		return nil, true
-	}
-	if msg := hostNameError(host); msg != "" {
-		return u.connError(msg), false
 	}
 	res := c.resolver()
 	if res == nil {
@@ -483,18 +485,39 @@ func (u *tcpSock) connectStart(L *glua.LState, host string, port int, resuming b
 	return nil, true
 }
 
-// parseHostAddr reads an IP address the way ngx_parse_url takes one
-// directly: dotted IPv4 or a bracketed IPv6 address.
-func parseHostAddr(host string) (netip.Addr, bool) {
-	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
-		a, err := netip.ParseAddr(host[1 : len(host)-1])
-		return a, err == nil && a.Is6()
+// sockDest is where a cosocket's host argument leads: a unix socket
+// path, an address given directly (with the port the host named, else
+// the port argument), or neither, a name for the resolver.
+type sockDest struct {
+	unix string
+	addr netip.Addr
+	port int
+}
+
+// parseSockHost reads a cosocket's host through nginx's URL parser, as
+// ngx_lua's connect and setpeername do (ngx_parse_url without a URI part
+// and without resolving): "unix:path", an IPv4 address or "[IPv6]", each
+// with an optional ":port" that overrides port. A name is resolved whole,
+// port suffix included, and connected to on port. msg is the error
+// string of a host nginx rejects.
+func parseSockHost(host string, port int) (d sockDest, msg string) {
+	u, err := http.ParseURL(host, port, false, false)
+	if err != nil {
+		return d, fmt.Sprintf("failed to parse host name \"%s\": %s", host, err)
 	}
-	a, err := netip.ParseAddr(host)
-	if err != nil || !a.Is4() {
-		return netip.Addr{}, false
+	switch {
+	case u.Unix:
+		d.unix = u.Host
+	case len(u.Addrs) > 0:
+		ap, err := netip.ParseAddrPort(u.Addrs[0].Address)
+		if err != nil {
+			return d, fmt.Sprintf("failed to parse host name \"%s\"", host)
+		}
+		d.addr, d.port = ap.Addr(), int(ap.Port())
+	default:
+		d.port = port
 	}
-	return a, true
+	return d, ""
 }
 
 func (u *tcpSock) vm() *luavm.VM { return u.ss.st.vm }
@@ -543,14 +566,18 @@ func (u *tcpSock) startDial(network, addr string) {
 
 // registerCleanup closes the socket when its request ends.
 func (u *tcpSock) registerCleanup() {
-	if u.cleanupSet {
-		if u.cleanupFreed {
-			u.cleanupFreed = false
-			if u.c.debugOn() {
-				u.c.logf(errlog.Debug, "lua http cleanup reuse")
-			}
-		}
+	if u.cleanupSet && !u.cleanupFreed {
 		return
+	}
+	if u.c.freeCleanups > 0 {
+		u.c.freeCleanups--
+		if u.c.debugOn() {
+			u.c.logf(errlog.Debug, "lua http cleanup reuse")
+		}
+	}
+	u.cleanupFreed = false
+	if u.cleanupSet {
+		return // the socket's closure is still registered
 	}
 	u.cleanupSet = true
 	u.c.onCleanup(func() {
@@ -631,8 +658,12 @@ func (u *tcpSock) finalize() {
 	if c.debugOn() {
 		c.logf(errlog.Debug, "lua finalize socket")
 	}
-	if u.cleanupSet {
+	if u.cleanupSet && !u.cleanupFreed {
 		u.cleanupFreed = true
+		c.freeCleanups++
+		if c.debugOn() {
+			c.logf(errlog.Debug, "lua http cleanup free")
+		}
 	}
 	u.finalizeRead()
 	u.finalizeWrite()
@@ -1517,18 +1548,6 @@ func (ss *sockState) tcpSSLHandshake(L *glua.LState) int {
 		return pushErr(L, "not supported for downstream sockets")
 	}
 	return pushErr(L, "ssl not supported: gresty was built without TLS for cosockets")
-}
-
-// hostNameError is ngx_parse_url's verdict on a cosocket's host name
-// (ngx_lua parses "host:port"), or "" for a name to resolve.
-func hostNameError(host string) string {
-	switch {
-	case host == "":
-		return "failed to parse host name \"\": no host"
-	case strings.Contains(host, "/"):
-		return fmt.Sprintf("failed to parse host name \"%s\": invalid host", host)
-	}
-	return ""
 }
 
 // abortWait is what killing a thread waiting on u does, as ngx_lua's

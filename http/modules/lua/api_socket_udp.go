@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"strings"
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
@@ -125,21 +124,21 @@ func (ss *sockState) udpSetPeerName(L *glua.LState) int {
 	u.readTimeout = slotTimeout(t, slotUDPTimeout, u.conf.SocketReadTimeout.V)
 	u.registerCleanup()
 
-	if len(host) >= 5 && strings.EqualFold(host[:5], "unix:") {
-		if len(host) == 5 {
-			return pushErr(L, fmt.Sprintf("failed to parse host name \"%s\": no path in the unix domain socket", host))
-		}
-		vals := u.dialTo("unixgram", host[5:])
+	dest, msg := parseSockHost(host, port)
+	switch {
+	case msg != "":
+		return pushErr(L, msg)
+	case dest.unix != "":
+		vals := u.dialTo("unixgram", dest.unix)
 		for _, v := range vals {
 			L.Push(v)
 		}
 		return len(vals)
-	}
-	if addr, ok := parseHostAddr(host); ok {
-		return u.connect(L, addr, port)
-	}
-	if msg := hostNameError(host); msg != "" {
-		return pushErr(L, msg)
+	case dest.addr.IsValid():
+		if c.debugOn() {
+			c.logf(errlog.Debug, "lua udp socket network address given directly")
+		}
+		return u.connect(L, dest.addr, dest.port)
 	}
 	res := c.resolver()
 	if res == nil {

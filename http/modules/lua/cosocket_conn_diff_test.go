@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,8 +16,10 @@ import (
 )
 
 // A cosocket's host name goes through nginx's URL parser: an empty name
-// has "no host", a slash makes it invalid, "unix:" wants a path, and any
-// other name is left to the resolver.
+// has "no host", a slash or a question mark makes it invalid, "unix:"
+// wants a path, a ":port" suffix must be a port and replaces the port
+// argument of an address given directly, and any other name (a port
+// suffix included) is left to the resolver.
 func TestCosocketHostNameErrorsMatchNginx(t *testing.T) {
 	p := difftest.Start(t, `
 http {
@@ -24,14 +27,31 @@ http {
         listen 127.0.0.1:%%PORT%%;
         location /t {
             content_by_lua_block {
-                for _, h in ipairs{"", "a/b", "a b", "unix:"} do
+                local port = ngx.var.server_port
+                for _, h in ipairs{"", "a/b", "a b", "unix:", "a?b", ":80", "127.0.0.1:", "127.0.0.1:0",
+                                   "127.0.0.1:65536", "127.0.0.1:8x", "127.0.0.1:-1", "::1", "[::1", "[::1]x",
+                                   "[]:80", "[zz]:80", "[::1]:0", "localhost:80", "1.2.3:80"} do
                     local ok, err = ngx.socket.tcp():connect(h, 80)
                     ngx.say("tcp [", h, "] ", err)
                     ok, err = ngx.socket.udp():setpeername(h, 80)
                     ngx.say("udp [", h, "] ", err)
                 end
+                -- the port in the host wins over the argument
+                local sock = ngx.socket.tcp()
+                local ok, err = sock:connect("127.0.0.1:" .. port, 1)
+                ngx.say("tcp direct: ", ok, " ", err)
+                if ok then
+                    sock:send("GET /peer HTTP/1.0\r\nHost: x\r\n\r\n")
+                    local body = sock:receive("*a")
+                    ngx.say("tcp direct got: ", body:match("peer [%d.]+"))
+                    sock:close()
+                end
+                local u = ngx.socket.udp()
+                ngx.say("udp direct: ", u:setpeername("127.0.0.1:" .. port, 1))
+                u:close()
             }
         }
+        location /peer { return 200 "peer $remote_addr\n"; }
     }
 }
 `, "lua")
@@ -44,6 +64,39 @@ tcp [a b] no resolver defined to resolve "a b"
 udp [a b] no resolver defined to resolve "a b"
 tcp [unix:] failed to parse host name "unix:": no path in the unix domain socket
 udp [unix:] failed to parse host name "unix:": no path in the unix domain socket
+tcp [a?b] failed to parse host name "a?b": invalid host
+udp [a?b] failed to parse host name "a?b": invalid host
+tcp [:80] failed to parse host name ":80": no host
+udp [:80] failed to parse host name ":80": no host
+tcp [127.0.0.1:] failed to parse host name "127.0.0.1:": invalid port
+udp [127.0.0.1:] failed to parse host name "127.0.0.1:": invalid port
+tcp [127.0.0.1:0] failed to parse host name "127.0.0.1:0": invalid port
+udp [127.0.0.1:0] failed to parse host name "127.0.0.1:0": invalid port
+tcp [127.0.0.1:65536] failed to parse host name "127.0.0.1:65536": invalid port
+udp [127.0.0.1:65536] failed to parse host name "127.0.0.1:65536": invalid port
+tcp [127.0.0.1:8x] failed to parse host name "127.0.0.1:8x": invalid port
+udp [127.0.0.1:8x] failed to parse host name "127.0.0.1:8x": invalid port
+tcp [127.0.0.1:-1] failed to parse host name "127.0.0.1:-1": invalid port
+udp [127.0.0.1:-1] failed to parse host name "127.0.0.1:-1": invalid port
+tcp [::1] failed to parse host name "::1": invalid port
+udp [::1] failed to parse host name "::1": invalid port
+tcp [[::1] failed to parse host name "[::1": invalid host
+udp [[::1] failed to parse host name "[::1": invalid host
+tcp [[::1]x] failed to parse host name "[::1]x": invalid host
+udp [[::1]x] failed to parse host name "[::1]x": invalid host
+tcp [[]:80] failed to parse host name "[]:80": no host
+udp [[]:80] failed to parse host name "[]:80": no host
+tcp [[zz]:80] failed to parse host name "[zz]:80": invalid IPv6 address
+udp [[zz]:80] failed to parse host name "[zz]:80": invalid IPv6 address
+tcp [[::1]:0] failed to parse host name "[::1]:0": invalid port
+udp [[::1]:0] failed to parse host name "[::1]:0": invalid port
+tcp [localhost:80] no resolver defined to resolve "localhost:80"
+udp [localhost:80] no resolver defined to resolve "localhost:80"
+tcp [1.2.3:80] no resolver defined to resolve "1.2.3:80"
+udp [1.2.3:80] no resolver defined to resolve "1.2.3:80"
+tcp direct: 1 nil
+tcp direct got: peer 127.0.0.1
+udp direct: 1
 `
 	if string(ng.Body) != want || string(gr.Body) != want {
 		t.Errorf("nginx:\n%s\ngresty:\n%s", ng.Body, gr.Body)
@@ -269,5 +322,72 @@ http {
 		if !strings.Contains(s.ErrorLog(), "send() failed (111: Connection refused)") {
 			t.Errorf("%s did not log the refused send", name)
 		}
+	}
+}
+
+// A closed cosocket frees its request cleanup into the request's free
+// list, and the next connect of any socket of that request, in a request
+// or in a timer, takes it again: the debug log shows each "lua http
+// cleanup free" and "lua http cleanup reuse" in the same order as
+// ngx_lua's.
+func TestCosocketCleanupReuseMatchesNginx(t *testing.T) {
+	p := difftest.Start(t, `
+error_log %%PREFIX%%/logs/debug.log debug;
+http {
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location /t {
+            content_by_lua_block {
+                local port = ngx.var.server_port
+                local function roundtrip(sock)
+                    sock = sock or ngx.socket.tcp()
+                    assert(sock:connect("127.0.0.1", port))
+                    assert(sock:send("GET /foo HTTP/1.0\r\nHost: x\r\n\r\n"))
+                    sock:receive("*a")
+                    sock:close()
+                    return sock
+                end
+                local done = false
+                assert(ngx.timer.at(0, function()
+                    ngx.log(ngx.WARN, "mark timer")
+                    roundtrip()
+                    roundtrip()
+                    done = true
+                end))
+                while not done do ngx.sleep(0.01) end
+                ngx.log(ngx.WARN, "mark request")
+                local a = roundtrip()
+                local b = ngx.socket.tcp()
+                assert(b:connect("127.0.0.1", port))
+                roundtrip(a)
+                b:close()
+                roundtrip(a)
+                ngx.log(ngx.WARN, "mark end")
+                ngx.say("ok")
+            }
+        }
+        location /foo { return 200 "foo\n"; }
+    }
+}
+`, "lua")
+	ng, gr := p.Do(t, "GET /t HTTP/1.0\r\nHost: localhost\r\n\r\n")
+	if string(ng.Body) != "ok\n" || string(gr.Body) != "ok\n" {
+		t.Fatalf("nginx %q, gresty %q", ng.Body, gr.Body)
+	}
+	re := regexp.MustCompile(`mark \w+|lua http cleanup (free|reuse)`)
+	seq := func(s *nginxtest.Server) string {
+		var out []string
+		for i := 0; i < 50; i++ {
+			b, _ := os.ReadFile(s.Prefix + "/logs/debug.log")
+			out = re.FindAllString(string(b), -1)
+			if len(out) > 0 && out[len(out)-1] == "mark end" {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return strings.Join(out, "\n")
+	}
+	if n, g := seq(p.Nginx), seq(p.Gresty); n != g || !strings.Contains(n, "reuse") {
+		t.Errorf("cleanup lines differ\nnginx:\n%s\ngresty:\n%s", n, g)
 	}
 }

@@ -24,6 +24,9 @@ type reqCtx struct {
 	firstEntry  coCtx
 	firstUsed   bool
 	moreEntries bool
+	// freeCleanups counts the cosocket cleanups freed by a finalize and
+	// not yet taken again by a connect (ngx_lua's ctx->free_cleanup).
+	freeCleanups int
 	// waited is set once a thread of the context suspended or yielded,
 	// pinned once something that may outlive the request (a cosocket, the
 	// client-abort handlers) took a reference to the context: either keeps
