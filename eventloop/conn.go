@@ -895,6 +895,11 @@ func (c *Conn) onEvent(ev uint32) {
 // until the next event. Loop goroutine only.
 func (c *Conn) ReadReady() bool { return c.flags&fReadReady != 0 }
 
+// PeerClosed reports whether the poller has reported the peer's FIN
+// (EPOLLRDHUP or EPOLLHUP), read or not yet (nginx's pending_eof). Loop
+// goroutine only.
+func (c *Conn) PeerClosed() bool { return c.flags&fHangup != 0 }
+
 // SetReadMax bounds each read of the connection to n bytes (n > 0), for a
 // reader that paces itself (proxy_limit_rate reads no more than the rate
 // allows); 0 reads as much as the loop's buffer takes. Loop goroutine

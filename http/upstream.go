@@ -137,12 +137,18 @@ type UpstreamRequest struct {
 	framing     httpparse.BodyFraming
 	chunked     httpparse.ChunkedDecoder
 	eof         bool
-	paused      bool
-	clientError bool
-	finished    bool
-	waitDrain   bool
+	// eofWhileSending: an unbuffered relay met the upstream's FIN along
+	// with the bytes that came with the head (see startBody).
+	eofWhileSending bool
+	paused          bool
+	clientError     bool
+	finished        bool
+	waitDrain       bool
 
-	pend      []byte
+	pend []byte
+	// held is the decoded body kept back from a request that is not the
+	// connection's active one (see output).
+	held      []byte
 	tf        *os.File
 	tfBuf     *File // tf as response buffers refer to it
 	tfOff     int64
@@ -791,6 +797,7 @@ func (u *UpstreamRequest) OnData(ec *eventloop.Conn, b []byte) {
 	default:
 		u.states[u.state].ResponseLength += int64(len(b))
 		u.setAction("reading upstream")
+		u.eofWhileSending = false
 		if u.body(b) && u.Conf.LimitRate > 0 && u.buffering {
 			u.paceRead(int64(len(b)))
 		}
@@ -1130,6 +1137,15 @@ func (u *UpstreamRequest) finalize(rc int) {
 		return
 	}
 	if rc == 0 {
+		if len(u.held) > 0 {
+			bufs := u.obuf[:]
+			bufs[0] = Buf{Data: u.held}
+			u.held = nil
+			if r.Output(bufs) == Error {
+				r.Finalize(Error)
+				return
+			}
+		}
 		rc = r.SendLast()
 	} else if flush {
 		r.KeepAlive = false

@@ -77,6 +77,10 @@ func (u *UpstreamRequest) startBody(pre, rest []byte) {
 			return
 		}
 	}
+	// Unbuffered, nginx relays the bytes that came with the head and
+	// goes on reading the upstream in the same call, while "sending to
+	// client": a FIN already reported is met there and named so.
+	u.eofWhileSending = !u.buffering && len(pre)+len(rest) > 0 && u.ec != nil && u.ec.PeerClosed()
 	if u.Conf.LimitRate > 0 && u.buffering {
 		u.paceRead(int64(len(pre) + len(rest)))
 	} else if u.Conf.LimitRate > 0 && u.ec != nil {
@@ -204,12 +208,19 @@ func (u *UpstreamRequest) bodyEOF() {
 	if u.finished {
 		return
 	}
-	u.setAction("reading upstream")
+	if u.eofWhileSending {
+		u.setAction("sending to client")
+	} else {
+		u.setAction("reading upstream")
+	}
 	if u.buffering && len(u.pend) > 0 && !u.flushPending() {
 		return
 	}
 	if u.framing == httpparse.BodyClose {
 		u.finalize(0)
+		return
+	}
+	if len(u.held) > 0 && !u.outputHeld() {
 		return
 	}
 	u.r.Logf(errlog.Error, "upstream prematurely closed connection")
@@ -220,6 +231,17 @@ func (u *UpstreamRequest) bodyEOF() {
 // control. It reports false when the relay ended.
 func (u *UpstreamRequest) output(b []byte) bool {
 	r := u.r
+	if u.buffering && !u.fileMode && r != r.Conn.active {
+		// nginx's event pipe writes to a request that is not the
+		// connection's active one (a Lua capture) only once the
+		// upstream is done, closed or failed: held until then, and
+		// lost if the upstream fails (timeout, error).
+		u.held = append(u.held, b...)
+		return true
+	}
+	if len(u.held) > 0 && !u.outputHeld() {
+		return false
+	}
 	bufs := u.obuf[:]
 	if u.buffering && u.fileMode {
 		off, ok := u.spool(b)
@@ -240,6 +262,19 @@ func (u *UpstreamRequest) output(b []byte) bool {
 	}
 	u.flowControl()
 	return true
+}
+
+// outputHeld passes what output held back to the filters. It reports
+// false when the relay ended.
+func (u *UpstreamRequest) outputHeld() bool {
+	bufs := u.obuf[:]
+	bufs[0] = Buf{Data: u.held}
+	u.held = nil
+	if rc := u.r.Output(bufs); rc == Error {
+		u.finalize(Error)
+		return false
+	}
+	return !u.finished
 }
 
 // flowControl decides after each piece whether the upstream may be read

@@ -92,3 +92,53 @@ http {
 		t.Errorf("debug lines differ:\nnginx:\n%s\ngresty:\n%s", a, b)
 	}
 }
+
+// Unbuffered, nginx relays the body bytes that came with the upstream's
+// head and reads on in the same call, "sending to client": an upstream
+// whose FIN was already there when the head was read is reported as
+// closed "while sending to client"; one that closes later, on its own
+// read event, "while reading upstream".
+func TestUnbufferedPrematureCloseActionMatchesNginx(t *testing.T) {
+	p := difftest.Start(t, `
+http {
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location = /short {
+            content_by_lua_block {
+                ngx.header["Content-Length"] = 100
+                ngx.say("hi")
+            }
+        }
+        location = /late {
+            content_by_lua_block {
+                ngx.header["Content-Length"] = 100
+                ngx.say("hi")
+                ngx.flush(true)
+                ngx.sleep(0.1)
+            }
+        }
+        location /t/ {
+            proxy_pass http://127.0.0.1:%%PORT%%/;
+            proxy_buffering off;
+            proxy_ignore_client_abort on; # the test's client half-closes
+        }
+    }
+}
+`, "lua")
+	closed := regexp.MustCompile(`upstream prematurely closed connection while [a-z ]+`)
+	for _, c := range []struct{ uri, action string }{
+		{"/t/short", "sending to client"},
+		{"/t/late", "reading upstream"},
+	} {
+		ng, gr := p.Do(t, "GET "+c.uri+" HTTP/1.0\r\nHost: localhost\r\n\r\n")
+		if string(ng.Body) != "hi\n" || string(gr.Body) != string(ng.Body) {
+			t.Errorf("%s: nginx %d %q, gresty %d %q", c.uri, ng.Status, ng.Body, gr.Status, gr.Body)
+		}
+		want := "upstream prematurely closed connection while " + c.action
+		ngLine := closed.FindAllString(p.Nginx.Log("error.log", 1), -1)
+		grLine := closed.FindAllString(p.Gresty.Log("error.log", 1), -1)
+		if len(ngLine) == 0 || ngLine[len(ngLine)-1] != want || len(grLine) == 0 || grLine[len(grLine)-1] != want {
+			t.Errorf("%s: want %q\nnginx: %q\ngresty: %q", c.uri, want, ngLine, grLine)
+		}
+	}
+}
