@@ -106,6 +106,8 @@ type UpstreamRequest struct {
 	setBody     []byte
 	noBuffering bool
 	started     bool
+	// confOwned: Conf is this request's own copy (OwnConf).
+	confOwned bool
 	// streamed request body: streamBuf gathers what one read of the
 	// client brought (and everything read before the request is sent),
 	// which goes out as one piece (one chunk when chunked), as nginx
@@ -280,6 +282,45 @@ func (u *UpstreamRequest) RecycledProto() UpstreamProtocol { return u.store.prot
 func (r *Request) UpstreamRequest() *UpstreamRequest {
 	u, _ := r.upstream.(*UpstreamRequest)
 	return u
+}
+
+// OwnConf gives the request its own copy of Conf, made on the first
+// call, for settings changed for this request only (ngx.balancer's
+// set_timeouts, as ngx_lua clones the upstream configuration). Request
+// loop only.
+func (u *UpstreamRequest) OwnConf() *UpstreamConf {
+	if !u.confOwned {
+		c := *u.Conf
+		u.Conf = &c
+		u.confOwned = true
+	}
+	return u.Conf
+}
+
+// RecreateRequest builds the request to the upstream again, from the
+// request as it is now (ngx.balancer's recreate_request). Request loop
+// only.
+func (u *UpstreamRequest) RecreateRequest() error {
+	head, body, err := u.Proto.CreateRequest(u)
+	if err != nil {
+		return err
+	}
+	u.head, u.setBody = head, body
+	return nil
+}
+
+// PeerTries is how many more peers the request may try (nginx's
+// u->peer.tries). Request loop only.
+func (u *UpstreamRequest) PeerTries() int { return u.pc.Tries }
+
+// PreviousStatus is the status the try before the current one ended
+// with, 0 when this is the first (ngx.balancer's get_last_failure).
+// Request loop only.
+func (u *UpstreamRequest) PreviousStatus() int {
+	if len(u.states) > 1 {
+		return u.states[len(u.states)-2].Status
+	}
+	return 0
 }
 
 // Request returns the request the upstream serves.
@@ -504,6 +545,10 @@ func (u *UpstreamRequest) connect() {
 	if rc == PeerBusy {
 		u.r.Logf(errlog.Error, "no live upstreams")
 		u.next(UpstreamFTNoLive)
+		return
+	}
+	if rc == PeerDeclined {
+		u.next(UpstreamFTError)
 		return
 	}
 	u.resetResponse()
@@ -943,6 +988,9 @@ func (u *UpstreamRequest) onTimer() {
 // peer or answer.
 func (u *UpstreamRequest) next(ft uint32) {
 	r := u.r
+	if r.Log().Enabled(errlog.Debug) {
+		r.Logf(errlog.Debug, "http next upstream, %x", ft)
+	}
 	if u.pc.Addr != nil {
 		if u.ec != nil {
 			u.states[u.state].BytesSent = u.sentBytes()

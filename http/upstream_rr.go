@@ -45,6 +45,9 @@ const (
 	PeerBusy
 	PeerCached
 	PeerError
+	// PeerDeclined (NGX_DECLINED) moves on to the next peer as a
+	// connection error would.
+	PeerDeclined
 )
 
 // Peer.Free states (NGX_PEER_*).

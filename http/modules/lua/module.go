@@ -1,6 +1,7 @@
 // Package lua is ngx_http_lua_module: Lua code in the request phases
 // (set_by_lua, rewrite_by_lua, access_by_lua, content_by_lua,
-// header_filter_by_lua, body_filter_by_lua, log_by_lua), at start-up
+// header_filter_by_lua, body_filter_by_lua, log_by_lua), in upstream
+// blocks (balancer_by_lua), at start-up
 // (init_by_lua, init_worker_by_lua, exit_worker_by_lua), and the ngx.* API
 // they call. It runs on gresty's Lua runtime (package luavm): one VM per
 // event loop and configuration, request code in pooled threads that
@@ -297,6 +298,7 @@ func init() {
 		core.Directive{Name: "set_by_lua_block", Ctx: core.HTTPSrv | core.HTTPSif | core.HTTPLoc | core.HTTPLif, Args: core.Block | core.Take1, Level: core.LocLevel, Set: setByLua("block")},
 		core.Directive{Name: "set_by_lua_file", Ctx: core.HTTPSrv | core.HTTPSif | core.HTTPLoc | core.HTTPLif, Args: core.TwoMore, Level: core.LocLevel, Set: setByLua("file")},
 	)
+	ds = append(ds, balancerDirectives()...)
 	Module.Directives = ds
 	Module.HTTP = &http.Hooks{
 		CreateMainConf:    func(cf *http.Conf) any { return &MainConf{} },

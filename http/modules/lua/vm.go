@@ -18,6 +18,11 @@ import (
 // loopState is the Lua world of one loop for one configuration: its VM,
 // the ngx table, and the handlers compiled in it.
 type loopState struct {
+	// balancer is the peer data of the balancer_by_lua code that ran
+	// last (ngx_lua's lmcf->balancer_peer_data): the code cannot yield,
+	// so it belongs to the running code while the phase is "balancer".
+	balancer *luaPeer
+
 	vm    *luavm.VM
 	ls    *http.LoopServer
 	cycle *core.Cycle
