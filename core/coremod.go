@@ -48,6 +48,17 @@ type CoreConf struct {
 	Env []string
 	// PCREJIT is accepted for compatibility; the regex engine has no JIT.
 	PCREJIT Value[bool]
+	// ThreadPools are the thread_pool directives by name.
+	ThreadPools map[string]*ThreadPool
+}
+
+// ThreadPool is one thread_pool: at most Threads tasks run at once, and
+// at most MaxQueue wait for a thread (nginx's ngx_thread_pool_t). Each
+// loop has pools of its own, as each nginx worker process has.
+type ThreadPool struct {
+	Name     string
+	Threads  int
+	MaxQueue int
 }
 
 // CoreModule is nginx's ngx_core_module plus the main-level directives of
@@ -77,12 +88,44 @@ var CoreModule = &Module{
 		}, nil),
 		Custom("load_module", MainCtx, Take1, MainLevel, setLoadModule, nil),
 		FlagSlot("pcre_jit", MainCtx, MainLevel, func(c *CoreConf) *Value[bool] { return &c.PCREJIT }, false),
-		Custom("thread_pool", MainCtx, Take23, MainLevel, func(p *Parser, d *conf.Directive, c *CoreConf) error {
-			return nil
-		}, nil),
+		Custom("thread_pool", MainCtx, Take23, MainLevel, setThreadPool, nil),
 	},
 	CreateConf: func(*Cycle) any { return &CoreConf{} },
 	InitConf:   initCoreConf,
+}
+
+// setThreadPool is ngx_thread_pool: "threads=" is required, "max_queue="
+// defaults to 65536, and other parameters are ignored, as nginx does.
+func setThreadPool(p *Parser, d *conf.Directive, c *CoreConf) error {
+	name := d.Args[0]
+	if c.ThreadPools[name] != nil {
+		return p.Errorf(d, "duplicate thread pool \"%s\"", name)
+	}
+	tp := &ThreadPool{Name: name, MaxQueue: 65536}
+	for _, a := range d.Args[1:] {
+		switch {
+		case strings.HasPrefix(a, "threads="):
+			n, ok := Atoi(a[len("threads="):])
+			if !ok || n == 0 {
+				return p.Errorf(d, "invalid threads value \"%s\"", a)
+			}
+			tp.Threads = n
+		case strings.HasPrefix(a, "max_queue="):
+			n, ok := Atoi(a[len("max_queue="):])
+			if !ok {
+				return p.Errorf(d, "invalid max_queue value \"%s\"", a)
+			}
+			tp.MaxQueue = n
+		}
+	}
+	if tp.Threads == 0 {
+		return p.Errorf(d, "\"%s\" must have \"threads\" parameter", d.Name)
+	}
+	if c.ThreadPools == nil {
+		c.ThreadPools = map[string]*ThreadPool{}
+	}
+	c.ThreadPools[name] = tp
+	return nil
 }
 
 func setWorkerProcesses(p *Parser, d *conf.Directive, c *CoreConf) error {

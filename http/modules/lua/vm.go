@@ -22,6 +22,9 @@ type loopState struct {
 	// last (ngx_lua's lmcf->balancer_peer_data): the code cannot yield,
 	// so it belongs to the running code while the phase is "balancer".
 	balancer *luaPeer
+	// wt is the loop's worker-thread VMs and thread pools, made on the
+	// first ngx.run_worker_thread.
+	wt *workerThreads
 
 	vm    *luavm.VM
 	ls    *http.LoopServer
