@@ -30,6 +30,9 @@ type Cycle struct {
 	StartLog *errlog.Log
 	Log      *errlog.Log
 	Files    *errlog.Files
+	// LogHook sees every line the cycle's logs write (set on Log and on
+	// the logs of error_log directives below the main context).
+	LogHook errlog.Hook
 	// DefaultErrorLog is the -e file (or the built-in default), used when
 	// the configuration has no error_log.
 	DefaultErrorLog string
@@ -191,6 +194,7 @@ func (c *Cycle) openErrorLog() error {
 		sinks = append(sinks, errlog.Sink{File: f, Level: errlog.Error})
 	}
 	c.Log = errlog.New(c.StartLog.Console(), sinks...)
+	c.Log.SetHook(&c.LogHook)
 	return nil
 }
 

@@ -256,6 +256,32 @@ type Log struct {
 	sinks   []Sink // sorted by Level, most verbose first
 	max     Level
 	console *Console
+	hook    *Hook
+}
+
+// Hook passes every line the logs of a cycle write, before their sinks
+// get it, to a function set at any time (OpenResty's intercept error log
+// handler, which lua_capture_error_log sets). The zero Hook passes
+// nothing. Any goroutine.
+type Hook struct {
+	f atomic.Pointer[func(level Level, line []byte)]
+}
+
+// Set makes f receive each line, without its newline; f must not keep
+// line and must not log.
+func (h *Hook) Set(f func(level Level, line []byte)) { h.f.Store(&f) }
+
+// SetHook makes l pass its lines to h. Configuration goroutine only,
+// before l is used.
+func (l *Log) SetHook(h *Hook) { l.hook = h }
+
+// MaxLevel is the most verbose level l writes to a sink (nginx's
+// log->log_level).
+func (l *Log) MaxLevel() Level {
+	if l == nil {
+		return Stderr
+	}
+	return l.max
 }
 
 // New builds a Log from its sinks. console may be nil.
@@ -355,6 +381,11 @@ func (l *Log) Write(level Level, e Entry, msg func([]byte) []byte) {
 	}
 	if len(b) > maxLine-1 {
 		b = b[:maxLine-1]
+	}
+	if l.hook != nil {
+		if f := l.hook.f.Load(); f != nil {
+			(*f)(level, b)
+		}
 	}
 	b = append(b, '\n')
 

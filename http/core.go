@@ -482,6 +482,7 @@ func mergeLocConf(cf *Conf, parent, child any) error {
 	if c.ErrorLog == nil {
 		if len(c.errorLogSinks) > 0 {
 			c.ErrorLog = errlog.New(nil, c.errorLogSinks...)
+			c.ErrorLog.SetHook(&cf.Cycle.LogHook)
 		} else if p.ErrorLog != nil {
 			c.ErrorLog = p.ErrorLog
 		} else {

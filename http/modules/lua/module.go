@@ -130,6 +130,8 @@ type MainConf struct {
 	RegexCacheMaxEntries core.Value[int]
 	RegexMatchLimit      core.Value[int]
 	MaxRunningTime       core.Value[time.Duration]
+	// capture is lua_capture_error_log's buffer, nil without it.
+	capture *logRing
 	// WorkerThreadVMPoolSize bounds each loop's worker-thread VMs.
 	WorkerThreadVMPoolSize core.Value[int]
 	SharedDicts            []*SharedDictConf
@@ -234,6 +236,7 @@ func init() {
 		core.LowatSlot("lua_socket_send_lowat", core.HTTPMainSrvLoc, core.LocLevel, func(c *lc) *core.Value[int64] { return &c.SocketSendLowat }, "lua_send_lowat"),
 		core.FlagSlot("lua_socket_log_errors", core.HTTPMainSrvLoc, core.LocLevel, func(c *lc) *core.Value[bool] { return &c.SocketLogErrors }, true),
 		{Name: "lua_shared_dict", Ctx: core.HTTPMain, Args: core.Take2, Level: core.MainLevel, Set: setSharedDict},
+		{Name: "lua_capture_error_log", Ctx: core.HTTPMain, Args: core.Take1, Level: core.MainLevel, Set: setCaptureErrorLog},
 		{Name: "lua_load_resty_core", Ctx: core.HTTPMain, Args: core.Flag, Level: core.MainLevel, Set: func(p *core.Parser, d *conf.Directive, _ any) error {
 			// resty.core is built in; nginx 1.22's ngx_lua warns the
 			// directive is obsolete.
