@@ -25,9 +25,12 @@ var (
 type syslogPeer struct {
 	network, addr string
 	facility      int
-	tag           string
-	nohostname    bool
-	hostname      string
+	// severity is the severity= parameter (info by default), which access
+	// logs use; error logs send each line at its own level.
+	severity   int
+	tag        string
+	nohostname bool
+	hostname   string
 
 	mu   sync.Mutex // one line at a time, as the socket is shared by loops
 	conn net.Conn
@@ -93,6 +96,10 @@ func OpenSyslog(args string) (*File, error) {
 	if p.facility < 0 {
 		p.facility = 23 // local7
 	}
+	p.severity = severity
+	if p.severity < 0 {
+		p.severity = 6 // info
+	}
 	if !haveTag {
 		p.tag = "nginx"
 	}
@@ -155,17 +162,9 @@ func (p *syslogPeer) parseServer(s string) error {
 	return nil
 }
 
-// send writes one error log line (with its trailing newline) as a syslog
-// datagram. A failed send drops the socket so the next line reconnects.
-func (p *syslogPeer) send(level Level, line []byte) {
-	if len(line) > 0 && line[len(line)-1] == '\n' {
-		line = line[:len(line)-1]
-	}
-	sev := int(level) - 1
-	if sev < 0 {
-		sev = 0
-	}
-	b := make([]byte, 0, len(line)+64)
+// header appends the syslog PRI and HEADER of a message at severity sev
+// (ngx_syslog_add_header).
+func (p *syslogPeer) header(b []byte, sev int) []byte {
 	b = append(b, '<')
 	b = strconv.AppendInt(b, int64(p.facility*8+sev), 10)
 	b = append(b, '>')
@@ -176,26 +175,58 @@ func (p *syslogPeer) send(level Level, line []byte) {
 		b = append(b, ' ')
 	}
 	b = append(b, p.tag...)
-	b = append(b, ": "...)
+	return append(b, ": "...)
+}
+
+// send writes one error log line (with its trailing newline) as a syslog
+// datagram.
+func (p *syslogPeer) send(level Level, line []byte) {
+	if len(line) > 0 && line[len(line)-1] == '\n' {
+		line = line[:len(line)-1]
+	}
+	sev := int(level) - 1
+	if sev < 0 {
+		sev = 0
+	}
+	b := p.header(make([]byte, 0, len(line)+64), sev)
 	// nginx's syslog messages are at most 4096 bytes, header included.
 	if room := 4096 - len(b); len(line) > room {
 		line = line[:room]
 	}
 	b = append(b, line...)
+	p.write(b)
+}
 
+// write sends a datagram. A failed send drops the socket so the next
+// message reconnects.
+func (p *syslogPeer) write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.conn == nil {
 		c, err := net.Dial(p.network, p.addr)
 		if err != nil {
-			return
+			return 0, err
 		}
 		p.conn = c
 	}
-	if _, err := p.conn.Write(b); err != nil {
+	n, err := p.conn.Write(b)
+	if err != nil {
 		p.conn.Close()
 		p.conn = nil
 	}
+	return n, err
+}
+
+// SendSyslog sends msg, an access log line without its newline, as one
+// datagram at the severity= of the "syslog:" log f, whole (nginx does
+// not cut access log lines). It returns the bytes sent of the datagram's
+// length.
+func (f *File) SendSyslog(msg []byte) (n, size int, err error) {
+	p := f.syslog
+	b := p.header(make([]byte, 0, len(msg)+64), p.severity)
+	b = append(b, msg...)
+	n, err = p.write(b)
+	return n, len(b), err
 }
 
 func (p *syslogPeer) close() {

@@ -1,6 +1,8 @@
 package log_test
 
 import (
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -199,5 +201,58 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 5s")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A "syslog:" access log sends each line as one datagram with nginx's
+// syslog header: the priority from facility= and severity=, the host name
+// unless nohostname, and the tag; the line itself is whole, without its
+// newline.
+func TestSyslogAccessLogMatchesNginx(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	p := difftest.Start(t, fmt.Sprintf(`
+http {
+    log_format f '$request $status $arg_n';
+    server {
+        listen 127.0.0.1:%%%%PORT%%%%;
+        location /a { access_log syslog:server=127.0.0.1:%[1]d f; return 200; }
+        location /b {
+            access_log syslog:server=127.0.0.1:%[1]d,facility=user,severity=alert,tag=SEE_THIS,nohostname f if=$arg_n;
+            return 204;
+        }
+    }
+}
+`, port))
+	recv := func() string {
+		pc.SetReadDeadline(time.Now().Add(2 * time.Second))
+		b := make([]byte, 65536)
+		n, _, err := pc.ReadFrom(b)
+		if err != nil {
+			return "none: " + err.Error()
+		}
+		// the time stamp differs: "Nov 27 16:04:05"
+		return regexp.MustCompile(`^(<\d+>)\w{3} [ \d]\d \d\d:\d\d:\d\d `).ReplaceAllString(string(b[:n]), "${1}TIME ")
+	}
+	for name, s := range map[string]*nginxtest.Server{"nginx": p.Nginx, "gresty": p.Gresty} {
+		var got []string
+		for _, uri := range []string{"/a?n=1", "/b?n=", "/b?n=" + strings.Repeat("x", 3000)} {
+			difftest.Fetch(t, s.Addr, "GET "+uri+" HTTP/1.0\r\nHost: localhost\r\n\r\n")
+			if uri != "/b?n=" {
+				got = append(got, recv())
+			}
+		}
+		host, _ := os.Hostname()
+		want := []string{
+			"<190>TIME " + strings.ToLower(host) + " nginx: GET /a?n=1 HTTP/1.0 200 1",
+			"<9>TIME SEE_THIS: GET /b?n=" + strings.Repeat("x", 3000) + " HTTP/1.0 204 " + strings.Repeat("x", 3000),
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s sent:\n%s\nwant:\n%s", name, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
 	}
 }

@@ -95,7 +95,9 @@ type Log struct {
 	// the name has variables.
 	file *logFile
 	path *http.Template
-	fmt  *Format
+	// syslog is the destination of a "syslog:" log.
+	syslog *errlog.File
+	fmt    *Format
 	// filter is if=: a line is written unless it evaluates to "" or "0".
 	filter *http.Template
 
@@ -186,9 +188,12 @@ func setAccessLog(p *core.Parser, d *conf.Directive, c *LocConf) error {
 	l := &Log{}
 	c.Logs = append(c.Logs, l)
 	if strings.HasPrefix(args[0], "syslog:") {
-		return p.Errorf(d, "syslog access logs are not supported by gresty: \"%s\"", args[0])
-	}
-	if strings.Contains(args[0], "$") {
+		f, err := p.Cycle.Files.OpenSyslog(args[0][len("syslog:"):])
+		if err != nil {
+			return p.Errorf(d, "%s", err)
+		}
+		l.syslog = f
+	} else if strings.Contains(args[0], "$") {
 		full := p.Cycle.FullName(args[0], false)
 		t, err := http.CompileTemplateP(p, full)
 		if err != nil {
@@ -257,6 +262,9 @@ func setAccessLog(p *core.Parser, d *conf.Directive, c *LocConf) error {
 	}
 	if l.path != nil {
 		return p.Errorf(d, "buffered logs cannot have variables in name")
+	}
+	if l.syslog != nil {
+		return p.Errorf(d, "logs to syslog cannot be buffered")
 	}
 	f := l.file
 	if f.bufSize != 0 {

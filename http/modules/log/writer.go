@@ -91,6 +91,11 @@ func handler(r *http.Request) int {
 			continue
 		}
 		line := l.fmt.appendLine(ls.line[:0], r, ls)
+		if l.syslog != nil {
+			ls.line = line
+			sendSyslog(r, l, line)
+			continue
+		}
 		line = append(line, '\n')
 		ls.line = line
 		if l.file != nil && l.file.bufSize > 0 && !ls.exited && !ls.loop.Exiting() {
@@ -103,6 +108,18 @@ func handler(r *http.Request) int {
 		ls.fds.closeAll()
 	}
 	return http.OK
+}
+
+// sendSyslog sends a line of a "syslog:" log, as ngx_http_log_handler:
+// a failure is logged each time.
+func sendSyslog(r *http.Request, l *Log, line []byte) {
+	n, size, err := l.syslog.SendSyslog(line)
+	switch {
+	case err != nil:
+		r.Logf(errlog.Warn, "send() to syslog failed")
+	case n != size:
+		r.Logf(errlog.Warn, "send() to syslog has written only %d of %d", n, size)
+	}
 }
 
 // buffer adds a line to a buffered log, as nginx: a buffer without room
