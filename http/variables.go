@@ -684,6 +684,10 @@ func (r *Request) Cookie(name string) ([]byte, bool) {
 	return nil, false
 }
 
+// FindCookie finds cookie name in the value of one Cookie header, as
+// ngx_http_parse_multi_header_lines: names compared without case.
+func FindCookie(v []byte, name string) ([]byte, bool) { return findCookie(v, name) }
+
 func findCookie(v []byte, name string) ([]byte, bool) {
 	for len(v) > 0 {
 		for len(v) > 0 && (v[0] == ' ' || v[0] == ';' || v[0] == ',') {

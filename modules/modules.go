@@ -45,6 +45,7 @@ import (
 	"gresty/http/modules/stubstatus"
 	"gresty/http/modules/subfilter"
 	"gresty/http/modules/upstream"
+	"gresty/http/modules/userid"
 	"gresty/http/modules/zstd"
 )
 
@@ -146,6 +147,8 @@ func list() []*core.Module {
 		// addition follows sub and precedes gunzip, userid and headers
 		// in nginx: its subrequests' output is put in order by postpone.
 		addition.Module,
+		// userid follows addition (and gunzip) in nginx's filter list.
+		userid.Module,
 		// headers sits after range, gzip, postpone, ssi, charset, sub,
 		// addition, gunzip and userid in nginx's filter list.
 		headers.Module,
