@@ -108,6 +108,9 @@ func (u *UpstreamRequest) processRawHeader(b []byte) {
 	out.Status = h.Status
 	out.ContentLength = h.ContentLength
 	u.disableNotMod = true
+	if u.Conf.ForceRanges {
+		out.AllowRanges = true
+	}
 	if r.HeaderSent {
 		u.release(false)
 		return

@@ -28,6 +28,7 @@ import (
 	"gresty/http/modules/lua"
 	"gresty/http/modules/mapmod"
 	"gresty/http/modules/memc"
+	"gresty/http/modules/memcached"
 	"gresty/http/modules/metrics"
 	"gresty/http/modules/mirror"
 	"gresty/http/modules/notmodified"
@@ -106,6 +107,8 @@ func list() []*core.Module {
 		// proxy follows rewrite in nginx; the balancing modules follow
 		// the other upstream modules, keepalive and zone last.
 		proxy.Module,
+		// memcached follows proxy (and fastcgi, uwsgi, scgi, grpc).
+		memcached.Module,
 		// empty_gif follows proxy (and the other upstream content
 		// modules) in nginx.
 		emptygif.Module,

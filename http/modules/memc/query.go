@@ -56,8 +56,8 @@ type query struct {
 	// parsed is how much of the reply an earlier look saw, for the
 	// position in "invalid response" messages.
 	parsed int
-	// get's body: the value's bytes and the trailer still expected
-	length, rest int64
+	// get is the reply of a get
+	get GetReply
 }
 
 const trailer = "\r\nEND\r\n"

@@ -203,10 +203,39 @@ func (q *query) ProcessHeader(u *http.UpstreamRequest, buf []byte) http.RawHead 
 		ContentLength: int64(n), Keepalive: true, Intercept: status == 404}
 }
 
-// getHeader reads the first line of get's reply: "VALUE key flags
-// bytes" or "END".
+// getHeader reads the first line of get's reply.
 func (q *query) getHeader(u *http.UpstreamRequest, buf []byte) http.RawHead {
 	r := u.Request()
+	q.get.Key = q.key
+	return q.get.Head(u, buf, func(flags, _ []byte) bool {
+		r.SetIndexedVar(q.m.flagsIdx, r.Keep(flags))
+		if q.lc.FlagsToLastModified.V {
+			if t, ok := atotm(flags); ok {
+				r.Out.LastModified = t
+			} else {
+				r.Out.LastModified = -1
+			}
+		}
+		return true
+	})
+}
+
+// GetReply reads the reply to a memcached get of Key (the key as sent,
+// escaped): "VALUE key flags bytes", the value and "END", or "END" alone
+// (ngx_http_memcached_process_header and ngx_http_memcached_filter, which
+// memc and the stock memcached module share).
+type GetReply struct {
+	Key []byte
+	// the value's bytes and the trailer still expected
+	length, rest int64
+}
+
+// Head reads the reply's first line: a 200 whose value FilterBody
+// relays, a 404 (intercepted, as the modules hard-code intercept_404)
+// for END, or an invalid response. flags sees the flags of a value (and
+// the line); it refuses them by returning false (the reply is then
+// invalid, and flags logged why).
+func (g *GetReply) Head(u *http.UpstreamRequest, buf []byte, flags func(flags, line []byte) bool) http.RawHead {
 	lf := bytes.IndexByte(buf, '\n')
 	if lf < 0 {
 		return http.RawHead{Result: http.RawAgain}
@@ -215,11 +244,11 @@ func (q *query) getHeader(u *http.UpstreamRequest, buf []byte) http.RawHead {
 	p := buf[:lf]
 	invalid := http.RawHead{Result: http.RawInvalid}
 	if v, ok := bytes.CutPrefix(p, []byte("VALUE ")); ok {
-		if !bytes.HasPrefix(v, q.key) {
-			u.Logf(errlog.Error, "memcached sent invalid key in response \"%s\" for key \"%s\"", line, q.key)
+		if !bytes.HasPrefix(v, g.Key) {
+			u.Logf(errlog.Error, "memcached sent invalid key in response \"%s\" for key \"%s\"", line, g.Key)
 			return invalid
 		}
-		v = v[len(q.key):]
+		v = v[len(g.Key):]
 		if len(v) == 0 || v[0] != ' ' {
 			u.Logf(errlog.Error, "memcached sent invalid response: \"%s\"", line)
 			return invalid
@@ -230,14 +259,8 @@ func (q *query) getHeader(u *http.UpstreamRequest, buf []byte) http.RawHead {
 			u.Logf(errlog.Error, "memcached sent invalid response: \"%s\"", line)
 			return invalid
 		}
-		flags := v[:sp]
-		r.SetIndexedVar(q.m.flagsIdx, r.Keep(flags))
-		if q.lc.FlagsToLastModified.V {
-			if t, ok := atotm(flags); ok {
-				r.Out.LastModified = t
-			} else {
-				r.Out.LastModified = -1
-			}
+		if !flags(v[:sp], line) {
+			return invalid
 		}
 		num := v[sp+1:]
 		if cr := bytes.IndexByte(num, '\r'); cr >= 0 {
@@ -247,15 +270,15 @@ func (q *query) getHeader(u *http.UpstreamRequest, buf []byte) http.RawHead {
 		}
 		length, ok := atoof(num)
 		if !ok {
-			u.Logf(errlog.Error, "memcached sent invalid length in response \"%s\" for key \"%s\"", line, q.key)
+			u.Logf(errlog.Error, "memcached sent invalid length in response \"%s\" for key \"%s\"", line, g.Key)
 			return invalid
 		}
-		q.length, q.rest = length+int64(len(trailer)), int64(len(trailer))
+		g.length, g.rest = length+int64(len(trailer)), int64(len(trailer))
 		return http.RawHead{Result: http.RawOK, Status: 200, HeadLen: lf + 1, ContentLength: length,
-			Length: q.length}
+			Length: g.length}
 	}
 	if string(p) == "END\r" {
-		u.Logf(errlog.Info, "key: \"%s\" was not found by memcached", q.key)
+		u.Logf(errlog.Info, "key: \"%s\" was not found by memcached", g.Key)
 		return http.RawHead{Result: http.RawOK, Status: 404, HeadLen: lf + 1, ContentLength: -1,
 			Keepalive: true, Intercept: true}
 	}
@@ -272,27 +295,35 @@ func atoof(b []byte) (int64, bool) {
 // FilterBody implements http.UpstreamRawProtocol: get's value goes to the
 // client, the trailer that ends it is checked.
 func (q *query) FilterBody(u *http.UpstreamRequest, b []byte) (data []byte, done, keepalive bool) {
+	return q.get.Filter(u, b)
+}
+
+// Filter takes the bytes after the first line: the value, which it
+// returns, and the trailer, which it checks ("memcached sent invalid
+// trailer"); done once both are read, with whether the connection may
+// be kept.
+func (g *GetReply) Filter(u *http.UpstreamRequest, b []byte) (data []byte, done, keepalive bool) {
 	end := int64(len(trailer))
-	if q.length == q.rest {
-		if int64(len(b)) > q.rest || string(b) != trailer[end-q.rest:end-q.rest+int64(len(b))] {
+	if g.length == g.rest {
+		if int64(len(b)) > g.rest || string(b) != trailer[end-g.rest:end-g.rest+int64(len(b))] {
 			u.Logf(errlog.Error, "memcached sent invalid trailer")
 			return nil, true, false
 		}
-		q.length -= int64(len(b))
-		q.rest -= int64(len(b))
-		return nil, q.length == 0, q.length == 0
+		g.length -= int64(len(b))
+		g.rest -= int64(len(b))
+		return nil, g.length == 0, g.length == 0
 	}
-	if int64(len(b)) <= q.length-end {
-		q.length -= int64(len(b))
+	if int64(len(b)) <= g.length-end {
+		g.length -= int64(len(b))
 		return b, false, false
 	}
-	valueEnd := q.length - end
+	valueEnd := g.length - end
 	tail := b[valueEnd:]
 	if int64(len(tail)) > end || string(tail) != trailer[:len(tail)] {
 		u.Logf(errlog.Error, "memcached sent invalid trailer")
 		return b[:valueEnd], true, false
 	}
-	q.rest -= int64(len(tail))
-	q.length = q.rest
-	return b[:valueEnd], q.length == 0, q.length == 0
+	g.rest -= int64(len(tail))
+	g.length = g.rest
+	return b[:valueEnd], g.length == 0, g.length == 0
 }

@@ -255,23 +255,32 @@ func setBind(p *core.Parser, d *conf.Directive, c *lc) error {
 	if c.Bind.Set {
 		return p.Invalid(d, "is duplicate")
 	}
-	a := d.Args[0]
-	if len(d.Args) == 1 && a == "off" {
-		c.Bind = core.Of[*http.UpstreamLocal](nil)
-		return nil
-	}
-	t, err := http.CompileTemplateP(p, a)
+	l, err := ParseBind(p, d)
 	if err != nil {
 		return err
 	}
+	c.Bind = core.Of(l)
+	return nil
+}
+
+// ParseBind reads the arguments of proxy_bind and its kin
+// (ngx_http_upstream_bind_set_slot): nil for "off".
+func ParseBind(p *core.Parser, d *conf.Directive) (*http.UpstreamLocal, error) {
+	a := d.Args[0]
+	if len(d.Args) == 1 && a == "off" {
+		return nil, nil
+	}
+	t, err := http.CompileTemplateP(p, a)
+	if err != nil {
+		return nil, err
+	}
 	if t.Static() && !validBindAddr(a) {
-		return p.Errorf(d, "invalid address \"%s\"", a)
+		return nil, p.Errorf(d, "invalid address \"%s\"", a)
 	}
 	if len(d.Args) > 1 && d.Args[1] != "transparent" {
-		return p.Errorf(d, "invalid parameter \"%s\"", d.Args[1])
+		return nil, p.Errorf(d, "invalid parameter \"%s\"", d.Args[1])
 	}
-	c.Bind = core.Of(&http.UpstreamLocal{Value: t, Transparent: len(d.Args) > 1})
-	return nil
+	return &http.UpstreamLocal{Value: t, Transparent: len(d.Args) > 1}, nil
 }
 
 // validBindAddr is ngx_parse_addr_port's test: an IP address with an
