@@ -45,7 +45,7 @@ bench-quick: build
 
 # fuzz runs every fuzz target for FUZZTIME each.
 fuzz:
-	@for target in $$($(GO) test -list 'Fuzz.*' $(PKGS) 2>/dev/null | grep -E '^(Fuzz|ok)' | awk '/^ok/{pkg=$$2; next} {print pkg":"$$1}'); do \
+	@for target in $$($(GO) test -list 'Fuzz.*' $(PKGS) 2>/dev/null | grep -E '^(Fuzz|ok)' | awk '/^Fuzz/{names[n++]=$$1; next} {for (i = 0; i < n; i++) print $$2":"names[i]; n = 0}'); do \
 		pkg=$${target%%:*}; name=$${target##*:}; \
 		echo "== $$pkg $$name"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -parallel 1 $$pkg || exit 1; \

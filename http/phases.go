@@ -415,20 +415,40 @@ func extenOf(uri []byte) []byte {
 	return nil
 }
 
-func (r *Request) msie6() bool {
+// msieFlags reads the User-Agent as ngx_http_process_user_agent does:
+// MSIE when "MSIE " comes 8 or more bytes before its end, MSIE 6 or
+// older (msie6) for versions 4 and 5, and 6 without "SV1"; Opera, which
+// may name MSIE, is neither.
+func (r *Request) msieFlags() (msie, msie6 bool) {
 	ua, ok := r.KnownIn(httpparse.HdrUserAgent)
-	if !ok {
-		return false
+	if !ok || containsBytes(ua, "Opera") {
+		return false, false
 	}
 	i := indexBytes(ua, "MSIE ")
 	if i < 0 || i+7 >= len(ua) {
-		return false
+		return false, false
 	}
-	c := ua[i+5]
-	if c == '6' && ua[i+6] == '.' {
-		return !containsBytes(ua, "SV1")
+	if ua[i+6] == '.' {
+		switch ua[i+5] {
+		case '4', '5':
+			msie6 = true
+		case '6':
+			msie6 = !containsBytes(ua[i+8:], "SV1")
+		}
 	}
-	return c >= '4' && c <= '6' && ua[i+6] == '.'
+	return true, msie6
+}
+
+// MSIE tells whether the client is MSIE (nginx's r->headers_in.msie, and
+// the browser module's $msie).
+func (r *Request) MSIE() bool {
+	m, _ := r.msieFlags()
+	return m
+}
+
+func (r *Request) msie6() bool {
+	_, m := r.msieFlags()
+	return m
 }
 
 func (r *Request) safari() bool {

@@ -291,10 +291,7 @@ func (r *Request) SendFlush() int {
 	return r.Output(bufs)
 }
 
-func (r *Request) msie() bool {
-	ua, ok := r.KnownIn(httpparse.HdrUserAgent)
-	return ok && containsBytes(ua, "MSIE ") && !containsBytes(ua, "Opera")
-}
+func (r *Request) msie() bool { return r.MSIE() }
 
 func (r *Request) chrome() bool {
 	ua, ok := r.KnownIn(httpparse.HdrUserAgent)

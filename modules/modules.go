@@ -14,6 +14,7 @@ import (
 	"gresty/http/modules/authbasic"
 	"gresty/http/modules/authrequest"
 	"gresty/http/modules/autoindex"
+	"gresty/http/modules/browser"
 	"gresty/http/modules/charset"
 	"gresty/http/modules/echo"
 	"gresty/http/modules/emptygif"
@@ -112,6 +113,8 @@ func list() []*core.Module {
 		// empty_gif follows proxy (and the other upstream content
 		// modules) in nginx.
 		emptygif.Module,
+		// browser follows empty_gif and precedes secure_link in nginx.
+		browser.Module,
 		// secure_link follows empty_gif and browser in nginx.
 		securelink.Module,
 		upstream.HashModule,
