@@ -108,6 +108,10 @@ type UpstreamRequest struct {
 	started     bool
 	// confOwned: Conf is this request's own copy (OwnConf).
 	confOwned bool
+	// the proxy_store file being written (upstream_store.go)
+	storeFile *os.File
+	storeName string
+	storeOff  int64
 	// streamed request body: streamBuf gathers what one read of the
 	// client brought (and everything read before the request is sent),
 	// which goes out as one piece (one chunk when chunked), as nginx
@@ -1091,6 +1095,7 @@ func (u *UpstreamRequest) cleanup() {
 func (u *UpstreamRequest) release(clean bool) {
 	u.finished = true
 	r := u.r
+	u.storeDrop()
 	if u.resolving != nil {
 		u.resolving.Cancel()
 		u.resolving = nil
@@ -1157,6 +1162,7 @@ func (u *UpstreamRequest) finalize(rc int) {
 	if u.finished {
 		return
 	}
+	u.storeFinish(rc == 0)
 	u.release(rc == 0)
 	if rc == Declined || (!u.headerSent && r.HeaderSent) {
 		// declined: the request goes on elsewhere; or it was answered
@@ -1301,9 +1307,9 @@ func (u *UpstreamRequest) clientEOFHandler(r *Request) {
 		u.upgradedClientEOF()
 		return
 	}
-	if u.finished || u.Conf.IgnoreClientAbort {
+	if u.finished || u.Conf.IgnoreClientAbort || u.Conf.Store != nil {
 		// without the check nginx notices a gone client only when
-		// writing to it fails.
+		// writing to it fails (as it does while storing).
 		return
 	}
 	u.clientError = true

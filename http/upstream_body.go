@@ -49,6 +49,7 @@ func (u *UpstreamRequest) startBody(pre, rest []byte) {
 		u.length = -1
 	}
 	u.setAction("reading upstream")
+	u.storeStart()
 	if !u.buffering {
 		u.r.LimitRate, u.r.limitRateSet = 0, true
 		if u.r.Loc.TCPNodelay.V {
@@ -231,6 +232,7 @@ func (u *UpstreamRequest) bodyEOF() {
 // control. It reports false when the relay ended.
 func (u *UpstreamRequest) output(b []byte) bool {
 	r := u.r
+	u.storeWrite(b)
 	if u.buffering && !u.fileMode && r != r.Conn.active {
 		// nginx's event pipe writes to a request that is not the
 		// connection's active one (a Lua capture) only once the

@@ -106,6 +106,8 @@ type UpstreamConf struct {
 	HideHeaders map[string]bool
 	// Local is proxy_bind's address to connect from; nil for none.
 	Local *UpstreamLocal
+	// Store is proxy_store's, nil when responses are not stored.
+	Store *StoreConf
 }
 
 // UpstreamLocal is the local address of upstream connections

@@ -13,6 +13,7 @@
 package proxy
 
 import (
+	"os"
 	"strings"
 	"time"
 
@@ -71,8 +72,13 @@ type LocConf struct {
 	HeadersHashMaxSize  core.Value[int]
 	HeadersHashBucket   core.Value[int]
 	TempPath            core.Value[*http.TempPath]
-	Method              core.Value[*http.Template]
-	Bind                core.Value[*http.UpstreamLocal]
+	// Store is proxy_store: on (a nil path: root and URI), a path, or
+	// off; StoreAccess is proxy_store_access.
+	Store       core.Value[bool]
+	StorePath   *http.Template
+	StoreAccess core.Value[os.FileMode]
+	Method      core.Value[*http.Template]
+	Bind        core.Value[*http.UpstreamLocal]
 
 	setBody    string
 	setBodySet bool
@@ -209,6 +215,8 @@ func directives() []core.Directive {
 		flag("proxy_force_ranges", func(c *lc) *core.Value[bool] { return &c.ForceRanges }, false),
 		core.SizeSlot("proxy_limit_rate", mainSrvLoc, core.LocLevel, func(c *lc) *core.Value[int64] { return &c.LimitRate }, 0),
 		core.Custom("proxy_temp_path", mainSrvLoc, core.Take1234, core.LocLevel, setTempPath, nil),
+		core.Custom("proxy_store", mainSrvLoc, core.Take1, core.LocLevel, setStore, nil),
+		core.Custom("proxy_store_access", mainSrvLoc, core.Take123, core.LocLevel, setStoreAccess, nil),
 		sizeNoMerge("proxy_max_temp_file_size", func(c *lc) *core.Value[int64] { return &c.MaxTempFileSize }),
 		sizeNoMerge("proxy_temp_file_write_size", func(c *lc) *core.Value[int64] { return &c.TempFileWriteSize }),
 		core.BitmaskSlot("proxy_next_upstream", mainSrvLoc, core.LocLevel, func(c *lc) *core.Value[uint32] { return &c.NextUpstream },
@@ -288,6 +296,61 @@ func ParseBind(p *core.Parser, d *conf.Directive) (*http.UpstreamLocal, error) {
 func validBindAddr(s string) bool {
 	u, err := http.ParseURL(s, 0, false, false)
 	return err == nil && len(u.Addrs) == 1 && !u.Unix
+}
+
+// setStore is ngx_http_proxy_store: on, off or a path with variables.
+func setStore(p *core.Parser, d *conf.Directive, c *lc) error {
+	if c.Store.Set {
+		return p.Invalid(d, "is duplicate")
+	}
+	switch a := d.Args[0]; a {
+	case "off":
+		c.Store = core.Of(false)
+	case "on":
+		c.Store = core.Of(true)
+	default:
+		t, err := http.CompileTemplateP(p, a)
+		if err != nil {
+			return err
+		}
+		c.Store, c.StorePath = core.Of(true), t
+	}
+	return nil
+}
+
+// setStoreAccess is ngx_conf_set_access_slot: "user:rw", "group:r",
+// "all:r" and the like; the user may read and write unless a user: part
+// says otherwise.
+func setStoreAccess(p *core.Parser, d *conf.Directive, c *lc) error {
+	if c.StoreAccess.Set {
+		return p.Invalid(d, "is duplicate")
+	}
+	var access os.FileMode
+	user := os.FileMode(0o600)
+	for _, a := range d.Args {
+		var shift uint
+		var rights string
+		switch {
+		case strings.HasPrefix(a, "user:"):
+			shift, rights, user = 6, a[len("user:"):], 0
+		case strings.HasPrefix(a, "group:"):
+			shift, rights = 3, a[len("group:"):]
+		case strings.HasPrefix(a, "all:"):
+			shift, rights = 0, a[len("all:"):]
+		default:
+			return p.Errorf(d, "invalid value \"%s\"", a)
+		}
+		switch rights {
+		case "rw":
+			access |= 6 << shift
+		case "r":
+			access |= 4 << shift
+		default:
+			return p.Errorf(d, "invalid value \"%s\"", a)
+		}
+	}
+	c.StoreAccess = core.Of(access | user)
+	return nil
 }
 
 // setTempPath is ngx_conf_set_path_slot: a directory and up to three
@@ -412,6 +475,10 @@ var defaultHide = []string{"Date", "Server", "X-Pad", "X-Accel-Expires", "X-Acce
 // do not merge, and builds the location's upstream settings and headers.
 func mergeLocConf(cf *http.Conf, parent, child any) error {
 	prev, c := parent.(*LocConf), child.(*LocConf)
+	if !c.Store.Set {
+		c.Store, c.StorePath = prev.Store, prev.StorePath
+	}
+	core.MergeValue(&prev.StoreAccess, &c.StoreAccess, 0o600)
 	size := c.BufferSize.V
 	if size < c.Bufs.V.Size {
 		size = c.Bufs.V.Size
@@ -546,6 +613,9 @@ func mergeLocConf(cf *http.Conf, parent, child any) error {
 		IgnoreHeaders:       c.IgnoreHeaders.V,
 		HideHeaders:         http.HideHeaders(defaultHide, c.hideHeaders, c.passHeaders),
 		Local:               c.Bind.V,
+	}
+	if c.Store.V {
+		c.u.Store = &http.StoreConf{Path: c.StorePath, Access: c.StoreAccess.V}
 	}
 	return nil
 }
