@@ -34,6 +34,7 @@ import (
 	"gresty/http/modules/mirror"
 	"gresty/http/modules/notmodified"
 	"gresty/http/modules/proxy"
+	"gresty/http/modules/randomindex"
 	"gresty/http/modules/rangefilter"
 	"gresty/http/modules/realip"
 	"gresty/http/modules/referer"
@@ -80,6 +81,8 @@ func list() []*core.Module {
 		zstd.StaticModule,
 		autoindex.Module,
 		index.Module,
+		// random_index follows index in nginx: its handler runs first.
+		randomindex.Module,
 		// mirror follows index and precedes try_files in nginx: its
 		// pre-content handler runs after try_files'.
 		mirror.Module,
