@@ -255,7 +255,16 @@ func (u *UpstreamRequest) output(b []byte) bool {
 	} else {
 		bufs[0] = Buf{Data: b, Flush: !u.buffering}
 	}
-	if rc := r.Output(bufs); rc == Error {
+	if u.buffering {
+		// nginx's event pipe writes to the client "sending to client",
+		// and reads on "reading upstream".
+		u.setAction("sending to client")
+	}
+	rc := r.Output(bufs)
+	if u.buffering && !u.finished {
+		u.setAction("reading upstream")
+	}
+	if rc == Error {
 		u.finalize(Error)
 		return false
 	}

@@ -19,6 +19,7 @@ import (
 	"gresty/http/modules/echo"
 	"gresty/http/modules/emptygif"
 	"gresty/http/modules/geo"
+	"gresty/http/modules/gunzip"
 	"gresty/http/modules/gzip"
 	"gresty/http/modules/headers"
 	"gresty/http/modules/headersmore"
@@ -156,6 +157,8 @@ func list() []*core.Module {
 		// addition follows sub and precedes gunzip, userid and headers
 		// in nginx: its subrequests' output is put in order by postpone.
 		addition.Module,
+		// gunzip follows addition and precedes userid in nginx.
+		gunzip.Module,
 		// userid follows addition (and gunzip) in nginx's filter list.
 		userid.Module,
 		// headers sits after range, gzip, postpone, ssi, charset, sub,
