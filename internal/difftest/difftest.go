@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sort"
 	"strings"
@@ -149,4 +150,26 @@ func clip(b []byte) string {
 		return string(b[:600]) + "..."
 	}
 	return string(b)
+}
+
+// FetchOpen sends raw (which should say "Connection: close") and reads
+// the response up to the server's close, without half-closing the
+// request, which a server would take for a client gone while an upstream
+// answers.
+func FetchOpen(t testing.TB, addr, raw string) *Response {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("%s: %v", addr, err)
+	}
+	return Parse(b, strings.HasPrefix(raw, "HEAD "))
 }

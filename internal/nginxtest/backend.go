@@ -1,6 +1,7 @@
 package nginxtest
 
 import (
+	"bufio"
 	"net"
 	"os"
 	"os/exec"
@@ -59,4 +60,29 @@ func StartMemcached(t testing.TB) int {
 		}
 		return args
 	})
+}
+
+// Memcached sends raw commands to the memcached at addr and waits for
+// their replies (a meta no-op closes them).
+func Memcached(t testing.TB, addr, cmds string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte(cmds + "mn\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("memcached: %v", err)
+		}
+		if line == "MN\r\n" {
+			return
+		}
+	}
 }

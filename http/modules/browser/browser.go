@@ -118,7 +118,7 @@ func setModern(p *core.Parser, d *conf.Directive, c *LocConf) error {
 	if n < 0 {
 		return p.Errorf(d, "unknown browser name \"%s\"", d.Args[0])
 	}
-	version, ok := parseVersion([]byte(d.Args[1]), true)
+	version, ok := parseVersion([]byte(d.Args[1]))
 	if !ok {
 		return p.Errorf(d, "invalid browser version \"%s\"", d.Args[1])
 	}
@@ -126,26 +126,38 @@ func setModern(p *core.Parser, d *conf.Directive, c *LocConf) error {
 	return nil
 }
 
-// parseVersion reads "a.b.c.d" into nginx's number. strict refuses any
-// other byte; otherwise the version ends there.
-func parseVersion(b []byte, strict bool) (uint64, bool) {
-	var version, ver uint64
+// parseVersion reads a configured "a.b.c.d" into nginx's number; any
+// byte but digits and dots is refused.
+func parseVersion(b []byte) (uint64, bool) {
+	version, n := scanVersion(b, ^uint64(0))
+	return version, n == len(b)
+}
+
+// scanVersion reads a version at the start of b as nginx does: parts of
+// digits between dots, scaled by 10^6, 10^4, 10^2 and 1. It stops at the
+// first other byte, or as soon as a finished part makes the version
+// greater than stop, and returns the version so far and the bytes read.
+func scanVersion(b []byte, stop uint64) (version uint64, n int) {
+	var ver uint64
 	scale := uint64(1000000)
-	for _, c := range b {
+	for n < len(b) {
+		c := b[n]
 		switch {
 		case c >= '0' && c <= '9':
 			ver = ver*10 + uint64(c-'0')
 		case c == '.':
 			version += ver * scale
+			if version > stop {
+				return version, n
+			}
 			ver = 0
 			scale /= 100
-		case strict:
-			return 0, false
 		default:
-			return version + ver*scale, true
+			return version + ver*scale, n
 		}
+		n++
 	}
-	return version + ver*scale, true
+	return version + ver*scale, n
 }
 
 // mergeLocConf is ngx_http_browser_merge_conf: a level with neither list
@@ -243,8 +255,8 @@ func browser(r *http.Request, c *LocConf) int {
 			if at >= len(ua) {
 				continue
 			}
-			version, _ := parseVersionPrefix(ua[at:], m.version)
-			if version {
+			// a part that already passes the wanted version decides
+			if version, _ := scanVersion(ua[at:], m.version); version >= m.version {
 				return isModern
 			}
 			return isAncient
@@ -265,29 +277,4 @@ func browser(r *http.Request, c *LocConf) int {
 		return isModern
 	}
 	return isAncient
-}
-
-// parseVersionPrefix reads the client's version as nginx does, deciding
-// early when a part already makes it newer than want.
-func parseVersionPrefix(b []byte, want uint64) (modern bool, version uint64) {
-	var ver uint64
-	scale := uint64(1000000)
-scan:
-	for _, c := range b {
-		switch {
-		case c >= '0' && c <= '9':
-			ver = ver*10 + uint64(c-'0')
-		case c == '.':
-			version += ver * scale
-			if version > want {
-				return true, version
-			}
-			ver = 0
-			scale /= 100
-		default:
-			break scan
-		}
-	}
-	version += ver * scale
-	return version >= want, version
 }

@@ -3,7 +3,6 @@ package memc_test
 import (
 	"bufio"
 	"bytes"
-	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -13,52 +12,6 @@ import (
 	"gresty/internal/difftest"
 	"gresty/internal/nginxtest"
 )
-
-// memcached sends raw commands to the memcached at addr and waits for
-// their replies (a meta no-op closes them).
-func memcached(t *testing.T, addr, cmds string) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.Write([]byte(cmds + "mn\r\n")); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(c)
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			t.Fatalf("memcached: %v", err)
-		}
-		if line == "MN\r\n" {
-			return
-		}
-	}
-}
-
-// fetch sends a request marked "Connection: close" and reads the
-// response up to the close. The request is not half-closed, which both
-// servers would take for a client gone while memcached answers.
-func fetch(t *testing.T, addr, raw string) *difftest.Response {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.Write([]byte(raw)); err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatalf("%s: %v", addr, err)
-	}
-	return difftest.Parse(b, strings.HasPrefix(raw, "HEAD "))
-}
 
 // totalConnections reads memcached's count of the connections it has
 // accepted (this one included).
@@ -96,14 +49,14 @@ func TestMemcKeepalive(t *testing.T) {
 	mc := nginxtest.StartMemcached(t)
 	mcAddr := "127.0.0.1:" + strconv.Itoa(mc)
 	p := difftest.Start(t, strings.ReplaceAll(conf, "%%MC%%", strconv.Itoa(mc)), "echo", "memc")
-	memcached(t, mcAddr, "set foo 0 0 5\r\nhello\r\n")
+	nginxtest.Memcached(t, mcAddr, "set foo 0 0 5\r\nhello\r\n")
 	uris := []string{"/ka?cmd=get&key=foo", "/ka?cmd=get&key=none", "/ka?cmd=set&key=k&val=v",
 		"/ka?cmd=incr&key=foo&val=1", "/ka?cmd=delete&key=none", "/ka?cmd=version"}
 	for _, s := range []*nginxtest.Server{p.Nginx, p.Gresty} {
 		before := totalConnections(t, mcAddr)
 		for i := 0; i < 5; i++ {
 			for _, u := range uris {
-				fetch(t, s.Addr, "GET "+u+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+				difftest.FetchOpen(t, s.Addr, "GET "+u+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 			}
 		}
 		// one connection per worker loop at most, and the one counting
@@ -293,10 +246,10 @@ func TestMemcDiff(t *testing.T) {
 		if c.headers != nil {
 			h = c.headers
 		}
-		memcached(t, mcAddr, c.setup)
-		ng := fetch(t, p.Nginx.Addr, c.req)
-		memcached(t, mcAddr, c.setup)
-		gr := fetch(t, p.Gresty.Addr, c.req)
+		nginxtest.Memcached(t, mcAddr, c.setup)
+		ng := difftest.FetchOpen(t, p.Nginx.Addr, c.req)
+		nginxtest.Memcached(t, mcAddr, c.setup)
+		gr := difftest.FetchOpen(t, p.Gresty.Addr, c.req)
 		if diffs := difftest.Diff(ng, gr, h...); len(diffs) > 0 {
 			t.Errorf("%s: gresty differs from nginx:\n  %s\nnginx:\n%s\ngresty:\n%s", c.name,
 				strings.Join(diffs, "\n  "), ng.Raw, gr.Raw)
@@ -305,8 +258,8 @@ func TestMemcDiff(t *testing.T) {
 
 	// stats: the counters change between the two requests; the form
 	// does not.
-	ng := fetch(t, p.Nginx.Addr, get("/memc?cmd=stats"))
-	gr := fetch(t, p.Gresty.Addr, get("/memc?cmd=stats"))
+	ng := difftest.FetchOpen(t, p.Nginx.Addr, get("/memc?cmd=stats"))
+	gr := difftest.FetchOpen(t, p.Gresty.Addr, get("/memc?cmd=stats"))
 	for _, r := range []*difftest.Response{ng, gr} {
 		if r.Status != 200 || !bytes.HasPrefix(r.Body, []byte("STAT pid ")) || !bytes.HasSuffix(r.Body, []byte("END\r\n")) {
 			t.Errorf("stats: %d %q", r.Status, r.Body)

@@ -128,7 +128,7 @@ http {
 		{"delete garbage", "/m?cmd=delete&key=garbage"},
 	} {
 		req := "GET " + c.uri + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-		ng, gr := fetch(t, p.Nginx.Addr, req), fetch(t, p.Gresty.Addr, req)
+		ng, gr := difftest.FetchOpen(t, p.Nginx.Addr, req), difftest.FetchOpen(t, p.Gresty.Addr, req)
 		if diffs := difftest.Diff(ng, gr, append([]string{"X-Flags"}, difftest.CompareHeaders...)...); len(diffs) > 0 {
 			t.Errorf("%s: gresty differs from nginx:\n  %s\nnginx:\n%q\ngresty:\n%q", c.name,
 				strings.Join(diffs, "\n  "), ng.Raw, gr.Raw)

@@ -1,64 +1,14 @@
 package memcached_test
 
 import (
-	"bufio"
-	"io"
-	"net"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"gresty/internal/difftest"
 	"gresty/internal/nginxtest"
 )
-
-// store sends raw commands to the memcached at addr and waits for their
-// replies (a meta no-op closes them).
-func store(t *testing.T, addr, cmds string) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.Write([]byte(cmds + "mn\r\n")); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(c)
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			t.Fatalf("memcached: %v", err)
-		}
-		if line == "MN\r\n" {
-			return
-		}
-	}
-}
-
-// fetch sends a request marked "Connection: close" and reads the
-// response up to the close, without half-closing the request (which the
-// servers would take for a client gone while memcached answers).
-func fetch(t *testing.T, addr, raw string) *difftest.Response {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.Write([]byte(raw)); err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatalf("%s: %v", addr, err)
-	}
-	return difftest.Parse(b, strings.HasPrefix(raw, "HEAD "))
-}
 
 // memcached_pass compared with nginx against a real memcached: values
 // (with the gzip flag's Content-Encoding, ranges, HEAD), missing keys
@@ -68,7 +18,7 @@ func fetch(t *testing.T, addr, raw string) *difftest.Response {
 func TestMemcachedPassMatchesNginx(t *testing.T) {
 	mc := nginxtest.StartMemcached(t)
 	mcAddr := "127.0.0.1:" + strconv.Itoa(mc)
-	store(t, mcAddr, "set foo 0 0 5\r\nhello\r\nset gz 3 0 4\r\nGZIP\r\nset a%20b 0 0 3\r\nsp!\r\n")
+	nginxtest.Memcached(t, mcAddr, "set foo 0 0 5\r\nhello\r\nset gz 3 0 4\r\nGZIP\r\nset a%20b 0 0 3\r\nsp!\r\n")
 	down := nginxtest.FreePort(t)
 	conf := strings.NewReplacer("%%MC%%", strconv.Itoa(mc), "%%DOWN%%", strconv.Itoa(down)).Replace(`
 http {
@@ -134,7 +84,7 @@ http {
 			extra = "Range: bytes=1-2\r\n"
 		}
 		raw := req + "\r\nHost: x\r\nConnection: close\r\n" + extra + "\r\n"
-		ng, gr := fetch(t, p.Nginx.Addr, raw), fetch(t, p.Gresty.Addr, raw)
+		ng, gr := difftest.FetchOpen(t, p.Nginx.Addr, raw), difftest.FetchOpen(t, p.Gresty.Addr, raw)
 		if diffs := difftest.Diff(ng, gr, "Content-Type", "Content-Encoding", "Content-Length", "Content-Range"); len(diffs) > 0 {
 			t.Errorf("%s: %s", req, strings.Join(diffs, "; "))
 		}
