@@ -116,6 +116,8 @@ func (st *loopState) runWorkerThread(L *glua.LState) int {
 	if !ok {
 		return fail("function name should be a string")
 	}
+	// a caller that cannot wait fails before a VM is taken
+	st.vm.CheckYieldable(L)
 	wvm := st.workerVM()
 	if wvm == nil {
 		return fail("no available Lua vm")
@@ -150,12 +152,14 @@ func (st *loopState) runWorkerThread(L *glua.LState) int {
 		}
 		args = append(args, v)
 	}
-	st.vm.CheckYieldable(L)
 	task := &workerTask{st: st, wvm: wvm, pool: pool, fn: fn, args: args, co: st.curCo()}
 	task.th = task.co.th
 	if pool.running >= pool.conf.Threads {
+		// an idle thread takes a task at once; max_queue counts the
+		// ones that wait for a thread. The line goes to the pool's
+		// log, which has no request in it.
 		if len(pool.queue) >= pool.conf.MaxQueue {
-			c.logf(errlog.Error, "thread pool \"%s\" queue overflow: %d tasks waiting", name, len(pool.queue))
+			st.logf(errlog.Error, "thread pool \"%s\" queue overflow: %d tasks waiting", name, len(pool.queue))
 			st.freeWorkerVM(wvm)
 			return fail("ngx_thread_task_post failed")
 		}
@@ -236,9 +240,8 @@ func (st *loopState) startWorkerTask(t *workerTask) {
 	loop := st.ls.Loop()
 	go func() {
 		t.rets, t.err = t.wvm.vm.Call(t.fn, t.args...)
-		if !loop.Post(func() { st.workerTaskDone(t) }) {
-			t.aborted = true
-		}
+		// a loop that is gone drops the task with its VM
+		loop.Post(func() { st.workerTaskDone(t) })
 	}()
 }
 

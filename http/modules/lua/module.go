@@ -218,7 +218,7 @@ func init() {
 		core.NumSlot("lua_regex_cache_max_entries", core.HTTPMain, core.MainLevel, func(c *mc) *core.Value[int] { return &c.RegexCacheMaxEntries }, 1024),
 		core.NumSlot("lua_regex_match_limit", core.HTTPMain, core.MainLevel, func(c *mc) *core.Value[int] { return &c.RegexMatchLimit }, 0),
 		core.MsecSlot("lua_max_running_time", core.HTTPMain, core.MainLevel, func(c *mc) *core.Value[time.Duration] { return &c.MaxRunningTime }, 0),
-		core.NumSlot("lua_worker_thread_vm_pool_size", core.HTTPMain, core.MainLevel, func(c *mc) *core.Value[int] { return &c.WorkerThreadVMPoolSize }, 10),
+		core.NumSlot("lua_worker_thread_vm_pool_size", core.HTTPMain, core.MainLevel, func(c *mc) *core.Value[int] { return &c.WorkerThreadVMPoolSize }, 100),
 		codeCacheDirective(),
 		core.FlagSlot("lua_need_request_body", core.HTTPMainSrvLoc|core.HTTPLif, core.LocLevel, func(c *lc) *core.Value[bool] { return &c.NeedRequestBody }, false),
 		core.FlagSlot("lua_use_default_type", core.HTTPMainSrvLoc|core.HTTPLif, core.LocLevel, func(c *lc) *core.Value[bool] { return &c.UseDefaultType }, true),
@@ -334,7 +334,7 @@ func initMainConf(cf *http.Conf, c any) error {
 	core.MergeValue(&z.MaxPendingTimers, &m.MaxPendingTimers, 1024)
 	core.MergeValue(&z.MaxRunningTimers, &m.MaxRunningTimers, 256)
 	core.MergeValue(&z.RegexCacheMaxEntries, &m.RegexCacheMaxEntries, 1024)
-	core.MergeValue(&z.WorkerThreadVMPoolSize, &m.WorkerThreadVMPoolSize, 10)
+	core.MergeValue(&z.WorkerThreadVMPoolSize, &m.WorkerThreadVMPoolSize, 100)
 	m.prefix = cf.Cycle.Prefix
 	m.confPrefix = cf.Cycle.ConfPrefix
 	return nil

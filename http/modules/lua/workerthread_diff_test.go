@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gresty/internal/difftest"
@@ -44,6 +45,7 @@ return {echo = echo, api = api, nested = nested, bad = bad, boom = boom, slow = 
 	p := difftest.Start(t, fmt.Sprintf(`
 thread_pool tp threads=4;
 thread_pool one threads=1 max_queue=1;
+thread_pool none threads=1 max_queue=0;
 http {
     lua_package_path "%s/?.lua;;";
     lua_shared_dict d 1m;
@@ -85,6 +87,19 @@ http {
                     ths[i] = ngx.thread.spawn(function() return ngx.run_worker_thread("one", "wt", "slow") end)
                 end
                 for i = 1, 2 do show(ngx.thread.wait(ths[i])) end
+                -- with max_queue=0 the idle thread still takes one
+                show(ngx.run_worker_thread("none", "wt", "echo", "q"))
+            }
+        }
+        location /noyield {
+            content_by_lua_block {
+                for i = 1, 3 do
+                    ngx.say(pcall(table.sort, {1, 2, 3}, function(a, b)
+                        ngx.run_worker_thread("tp", "wt", "echo", 1)
+                        return a < b
+                    end))
+                end
+                ngx.say(ngx.run_worker_thread("tp", "wt", "echo", "after"))
             }
         }
         location /phase {
@@ -99,6 +114,13 @@ http {
 	ng, gr := p.Do(t, "GET /t HTTP/1.0\r\nHost: localhost\r\n\r\n")
 	if ng.Status != 200 || string(ng.Body) != string(gr.Body) {
 		t.Errorf("nginx %d:\n%s\ngresty %d:\n%s\n%s", ng.Status, ng.Body, gr.Status, gr.Body, p.Gresty.ErrorLog())
+	}
+	// A caller that cannot wait fails before it takes a VM. ngx_lua
+	// loses the VM (it answers "no available Lua vm" once the pool's
+	// VMs are gone); gresty keeps it.
+	r := difftest.Fetch(t, p.Gresty.Addr, "GET /noyield HTTP/1.0\r\nHost: localhost\r\n\r\n")
+	if body := string(r.Body); strings.Count(body, "false") != 3 || !strings.HasSuffix(body, "trueafter\n") {
+		t.Errorf("a non-yieldable caller: %q", body)
 	}
 	ng, gr = p.Do(t, "GET /phase HTTP/1.0\r\nHost: localhost\r\n\r\n")
 	if nv, gv := ng.Header.Get("X-R"), gr.Header.Get("X-R"); nv != gv || nv == "" {
