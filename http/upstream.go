@@ -552,6 +552,13 @@ func (u *UpstreamRequest) connect() {
 		return
 	}
 	if rc == PeerDeclined {
+		// nginx does not count a declined try (no peer was chosen, so
+		// none is freed) and loops until its stack overflows; counting
+		// it keeps a balancer that always declines from taking the
+		// process down.
+		if u.pc.Tries > 0 {
+			u.pc.Tries--
+		}
 		u.next(UpstreamFTError)
 		return
 	}

@@ -55,6 +55,10 @@ http {
                 ngx.exit(ngx.ERROR)
             elseif mode == "exit502" then
                 ngx.exit(502)
+            elseif mode == "busy" then
+                ngx.exit(-3) -- NGX_BUSY, which ngx has no name for
+            elseif mode == "declined" then
+                ngx.exit(ngx.DECLINED)
             elseif mode == "timeout" then
                 assert(b.set_timeouts(nil, nil, 0.1))
                 assert(b.set_current_peer("127.0.0.1", port))
@@ -146,7 +150,7 @@ http {
 		return strings.Join(out, "\n")
 	}
 	for _, mode := range []string{"direct", "portstr", "retry", "tries", "name", "badport", "error", "exit",
-		"exit502", "timeout", "fallback", "badtimeout", "recreate", "apis"} {
+		"exit502", "busy", "timeout", "fallback", "badtimeout", "recreate", "apis"} {
 		ngFrom, grFrom := len(p.Nginx.ErrorLog()), len(p.Gresty.ErrorLog())
 		ng, gr := p.Do(t, "GET /t?mode="+mode+" HTTP/1.0\r\nHost: localhost\r\n\r\n")
 		if ng.Status != gr.Status || string(ng.Body) != string(gr.Body) {
@@ -159,6 +163,16 @@ http {
 		if a != b {
 			t.Errorf("%s: log lines differ\nnginx:\n%s\ngresty:\n%s", mode, a, b)
 		}
+	}
+	// ngx.exit(ngx.DECLINED) sends nginx round in circles (the declined
+	// try is not counted, so it tries again at once, for ever); gresty
+	// counts it and answers 502 when the tries are spent.
+	from := len(p.Gresty.ErrorLog())
+	if r := difftest.Fetch(t, p.Gresty.Addr, "GET /t?mode=declined HTTP/1.0\r\nHost: localhost\r\n\r\n"); r.Status != 502 {
+		t.Errorf("declined: gresty answered %d", r.Status)
+	}
+	if n := strings.Count(lines(p.Gresty, from), "mode declined"); n != 1 {
+		t.Errorf("declined: the balancer ran %d times:\n%s", n, lines(p.Gresty, from))
 	}
 	// the keepalive cache keeps the connections to the peers Lua names.
 	reused := func(s *nginxtest.Server) bool {
