@@ -29,8 +29,8 @@ func gz(parts ...string) []byte {
 // a client that takes gzip gets it as it is, one that does not gets the
 // body inflated (Content-Encoding, Content-Length and Accept-Ranges
 // dropped, the ETag made weak, Vary added with gzip_vary), for small,
-// large, several-member, chunked and empty bodies; a truncated or corrupt
-// body ends the response with nginx's error lines.
+// large, several-member, chunked, empty and zero-length bodies; a
+// truncated or corrupt body ends the response with nginx's error lines.
 func TestGunzipMatchesNginx(t *testing.T) {
 	// text that compresses to some 200 KB, so that the output comes in
 	// several pieces
@@ -45,6 +45,7 @@ func TestGunzipMatchesNginx(t *testing.T) {
 		"/big":     gz(big),
 		"/members": gz("one ", "two ", "three\n"),
 		"/empty":   gz(""),
+		"/zero":    {},
 		"/trunc":   gz(big)[:5000],
 		"/corrupt": append(gz("x")[:12], bytes.Repeat([]byte{0xff}, 40)...),
 		"/plain":   []byte("not compressed\n"),
@@ -85,7 +86,7 @@ http {
     }
 }
 `, ln.Addr(), ln.Addr()))
-	for _, uri := range []string{"/small", "/big", "/members", "/empty", "/plain", "/small?chunked=1",
+	for _, uri := range []string{"/small", "/big", "/members", "/empty", "/zero", "/plain", "/small?chunked=1",
 		"/big?chunked=1", "/off/small", "/trunc", "/corrupt"} {
 		for _, ae := range []string{"", "Accept-Encoding: gzip\r\n"} {
 			req := "GET " + uri + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + ae + "\r\n"

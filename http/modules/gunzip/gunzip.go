@@ -175,6 +175,9 @@ func (st *state) feed(b []byte, last bool) ([]byte, error) {
 	if len(b) == 0 && !last {
 		return nil, nil
 	}
+	if st.closed {
+		return nil, errors.New("gunzip: the response is over")
+	}
 	if st.in == nil {
 		st.in, st.out = make(chan piece), make(chan step)
 		go st.run()
@@ -231,6 +234,10 @@ func (st *state) takeGot() []byte {
 // ends, then waits for the loop to let it go.
 func (st *state) run() {
 	zr, err := gzip.NewReader(st)
+	if err == io.EOF {
+		// no gzip header at all: zlib's Z_BUF_ERROR
+		err = io.ErrUnexpectedEOF
+	}
 	if err == nil {
 		buf := make([]byte, 32<<10)
 		for {
