@@ -14,7 +14,8 @@ import (
 // random_index compared with nginx on directories whose choice is
 // forced: one file, one file beside dot files, subdirectories and links,
 // no file at all (the index module answers), no directory (404 and the
-// log line), a URI that is not a directory's, and a method it leaves.
+// log line), a URI that is not a directory's, a method it leaves, and
+// an alias without the slash.
 func TestRandomIndexMatchesNginx(t *testing.T) {
 	p := difftest.Start(t, `
 http {
@@ -23,6 +24,9 @@ http {
         root %%PREFIX%%/html;
         location / { random_index on; }
         location /off/ { }
+        # the alias lacks the URI's slash, and nginx drops the path's
+        # last character all the same
+        location /al/ { random_index on; alias %%PREFIX%%/html/one; }
     }
 }
 `)
@@ -53,7 +57,7 @@ http {
 	}
 	for _, req := range []string{
 		"GET /one/", "GET /mixed/", "GET /linked/", "GET /empty/", "GET /nothere/",
-		"GET /one/only.html", "GET /off/", "PUT /one/", "HEAD /one/",
+		"GET /one/only.html", "GET /off/", "PUT /one/", "HEAD /one/", "GET /al/",
 	} {
 		ng, gr := p.Do(t, req+" HTTP/1.0\r\nHost: localhost\r\n\r\n")
 		if ng.Status != gr.Status || string(ng.Body) != string(gr.Body) {

@@ -62,7 +62,8 @@ func handler(r *http.Request) int {
 	if !ok {
 		return 500
 	}
-	if len(path) > 1 && path[len(path)-1] == '/' {
+	// the URI ends with "/": nginx drops the path's last character
+	if len(path) > 0 {
 		path = path[:len(path)-1]
 	}
 	if r.Log().Enabled(errlog.Debug) {
