@@ -53,6 +53,7 @@ type modern struct {
 // LocConf is the module's configuration of one level.
 type LocConf struct {
 	modern         []modern
+	normalized     bool // modern has Opera and is in the masks' order
 	modernUnlisted bool
 	ancient        []string
 	netscape4      bool
@@ -167,17 +168,23 @@ func mergeLocConf(cf *http.Conf, parent, child any) error {
 	prev, c := parent.(*LocConf), child.(*LocConf)
 	if c.modern == nil && !c.modernUnlisted {
 		c.modern, c.modernUnlisted = prev.modern, prev.modernUnlisted
-	} else if c.modern != nil {
+	}
+	if c.modern != nil && !c.normalized {
+		// the list of the http level, never merged itself, is put in
+		// order where it is inherited, on a copy (nginx leaves it
+		// half set up there).
+		list := append([]modern(nil), c.modern...)
 		hasOpera := false
-		for _, m := range c.modern {
+		for _, m := range list {
 			if m.mask == 0 {
 				hasOpera = true
 			}
 		}
 		if !hasOpera {
-			c.modern = append(c.modern, modern{mask: 0, version: 4001000000})
+			list = append(list, modern{mask: 0, version: 4001000000})
 		}
-		sort.SliceStable(c.modern, func(i, j int) bool { return c.modern[i].mask < c.modern[j].mask })
+		sort.SliceStable(list, func(i, j int) bool { return list[i].mask < list[j].mask })
+		c.modern, c.normalized = list, true
 	}
 	if c.ancient == nil && !c.netscape4 {
 		c.ancient, c.netscape4 = prev.ancient, prev.netscape4

@@ -59,16 +59,50 @@ http {
 		"x MSIE 6.0 x",
 		"Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1; SV1)",
 	}
-	for _, loc := range []string{"/a", "/b", "/c"} {
-		for _, ua := range agents {
-			req := "GET " + loc + " HTTP/1.0\r\nHost: localhost\r\n"
-			if ua != "" {
-				req += "User-Agent: " + ua + "\r\n"
+	compare := func(p *difftest.Pair, locs ...string) {
+		for _, loc := range locs {
+			for _, ua := range agents {
+				req := "GET " + loc + " HTTP/1.0\r\nHost: localhost\r\n"
+				if ua != "" {
+					req += "User-Agent: " + ua + "\r\n"
+				}
+				ng, gr := p.Do(t, req+"\r\n")
+				if string(ng.Body) != string(gr.Body) || ng.Status != gr.Status {
+					t.Errorf("%s %q: nginx %d %q, gresty %d %q", loc, ua, ng.Status, ng.Body, gr.Status, gr.Body)
+				}
 			}
-			ng, gr := p.Do(t, req+"\r\n")
-			if string(ng.Body) != string(gr.Body) || ng.Status != gr.Status {
-				t.Errorf("%s %q: nginx %d %q, gresty %d %q", loc, ua, ng.Status, ng.Body, gr.Status, gr.Body)
-			}
+		}
+	}
+	compare(p, "/a", "/b", "/c")
+	// Lists given at the http level only: nginx leaves them half set up
+	// there (its merge, which puts them in order and names the strings
+	// to look for, never runs on the http level's own configuration),
+	// so what it answers depends on memory it never wrote. gresty sets
+	// them up where they are inherited.
+	p = difftest.Start(t, `
+http {
+    modern_browser gecko 1.0;
+    modern_browser msie 6.0;
+    ancient_browser Lynx;
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location /d {
+            return 200 "modern=[$modern_browser] ancient=[$ancient_browser]";
+        }
+    }
+}
+`)
+	for ua, want := range map[string]string{
+		"Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)":                                   "modern=[1] ancient=[]",
+		"Mozilla/4.0 (compatible; MSIE 5.5; Windows NT 5.0)":                                   "modern=[] ancient=[1]",
+		"Mozilla/5.0 (X11; U; FreeBSD i386; en-US; rv:1.8.0.5) Gecko/20060729 Firefox/1.5.0.5": "modern=[1] ancient=[]",
+		"Lynx/2.8.5rel.1 libwww-FM/2.14":                                                       "modern=[] ancient=[1]",
+		// Opera, not listed, is never modern, though it says MSIE
+		"Mozilla/4.0 (compatible; MSIE 6.0; X11; FreeBSD i386) Opera 7.50  [en]": "modern=[] ancient=[1]",
+	} {
+		r := difftest.Fetch(t, p.Gresty.Addr, "GET /d HTTP/1.0\r\nHost: localhost\r\nUser-Agent: "+ua+"\r\n\r\n")
+		if string(r.Body) != want {
+			t.Errorf("http-level lists, %q: %q, want %q", ua, r.Body, want)
 		}
 	}
 }
