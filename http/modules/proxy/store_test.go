@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -98,6 +99,68 @@ http {
 	}
 	a, b := listing(p.Nginx), listing(p.Gresty)
 	if a != b || !strings.Contains(a, "html/store/a.txt -rw-r--r-- 13 2020-01-02T03:04:05") {
+		t.Errorf("stored files differ\nnginx:\n%s\ngresty:\n%s", a, b)
+	}
+}
+
+// A store on another file system than the temporary files is copied
+// beside its place and renamed there, as nginx does (the copy is made
+// with the permissions less the umask, where a rename keeps them whole).
+func TestProxyStoreAcrossFileSystemsMatchesNginx(t *testing.T) {
+	shm, err := os.MkdirTemp("/dev/shm", "store")
+	if err != nil {
+		t.Skip("no /dev/shm:", err)
+	}
+	defer os.RemoveAll(shm)
+	var a, b syscall.Stat_t
+	if syscall.Stat(shm, &a) != nil || syscall.Stat(t.TempDir(), &b) != nil || a.Dev == b.Dev {
+		t.Skip("/dev/shm is not a file system of its own here")
+	}
+	p := difftest.Start(t, fmt.Sprintf(`
+http {
+    server {
+        listen 127.0.0.1:%%%%PORT%%%%;
+        location /xdev/ {
+            proxy_pass http://127.0.0.1:%%%%PORT%%%%/files/;
+            proxy_store %s/$server_port$uri;
+            proxy_store_access user:rw group:rw all:r;
+        }
+        location /files/ { alias %%%%PREFIX%%%%/files/; }
+    }
+}
+`, shm))
+	for _, s := range []*nginxtest.Server{p.Nginx, p.Gresty} {
+		files := filepath.Join(s.Prefix, "files")
+		if err := os.MkdirAll(files, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(files, "x.txt"), []byte(strings.Repeat("x", 70000)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(filepath.Join(files, "x.txt"), mustTime(t, "2021-05-06T07:08:09Z"), mustTime(t, "2021-05-06T07:08:09Z"))
+	}
+	ng, gr := p.Do(t, "GET /xdev/x.txt HTTP/1.0\r\nHost: localhost\r\n\r\n")
+	if ng.Status != 200 || gr.Status != 200 {
+		t.Fatalf("nginx %d, gresty %d", ng.Status, gr.Status)
+	}
+	listing := func(s *nginxtest.Server) string {
+		var out []string
+		port := s.Addr[strings.LastIndexByte(s.Addr, ':')+1:]
+		filepath.Walk(filepath.Join(shm, port), func(path string, fi os.FileInfo, err error) error {
+			if err == nil {
+				rel, _ := filepath.Rel(filepath.Join(shm, port), path)
+				line := fmt.Sprintf("%s %v", rel, fi.Mode())
+				if !fi.IsDir() {
+					line += fmt.Sprintf(" %d %s", fi.Size(), fi.ModTime().UTC().Format(time.RFC3339))
+				}
+				out = append(out, line)
+			}
+			return nil
+		})
+		entries, _ := os.ReadDir(filepath.Join(s.Prefix, "proxy_temp"))
+		return strings.Join(out, "\n") + fmt.Sprintf("\ntemp files left: %d", len(entries))
+	}
+	if a, b := listing(p.Nginx), listing(p.Gresty); a != b || !strings.Contains(a, " 70000 2021-05-06T07:08:09Z") {
 		t.Errorf("stored files differ\nnginx:\n%s\ngresty:\n%s", a, b)
 	}
 }
