@@ -18,6 +18,7 @@ import (
 	"gresty/http/modules/charset"
 	"gresty/http/modules/echo"
 	"gresty/http/modules/emptygif"
+	"gresty/http/modules/flv"
 	"gresty/http/modules/geo"
 	"gresty/http/modules/gunzip"
 	"gresty/http/modules/gzip"
@@ -121,6 +122,8 @@ func list() []*core.Module {
 		browser.Module,
 		// secure_link follows empty_gif and browser in nginx.
 		securelink.Module,
+		// flv follows secure_link in nginx.
+		flv.Module,
 		upstream.HashModule,
 		upstream.IPHashModule,
 		upstream.LeastConnModule,

@@ -58,7 +58,7 @@ func handler(r *http.Request) int {
 	loc := r.Loc
 	var fi http.OpenFileInfo
 	if !r.OpenFile(path, http.OpenSmall, &fi) {
-		return openFailed(r, loc, path, &fi)
+		return OpenFailed(r, path, &fi)
 	}
 	if fi.IsDir {
 		return redirectDir(r)
@@ -100,8 +100,9 @@ func handler(r *http.Request) int {
 	return r.OutputFile(fi.File(), 0, fi.Size, true)
 }
 
-// openFailed answers a failed open with nginx's status and error-log line.
-func openFailed(r *http.Request, loc *http.LocConf, path []byte, fi *http.OpenFileInfo) int {
+// OpenFailed answers a failed open of path with nginx's status and
+// error-log line (the file-serving handlers' common code).
+func OpenFailed(r *http.Request, path []byte, fi *http.OpenFileInfo) int {
 	level, rc := errlog.Crit, 500
 	switch fi.Err {
 	case 0:
@@ -111,7 +112,7 @@ func openFailed(r *http.Request, loc *http.LocConf, path []byte, fi *http.OpenFi
 	case syscall.EACCES, syscall.EMLINK, syscall.ELOOP:
 		level, rc = errlog.Error, 403
 	}
-	if rc != 404 || loc.LogNotFound.V {
+	if rc != 404 || r.Loc.LogNotFound.V {
 		r.Logf(level, "%s \"%s\" failed %s", fi.Failed, path, errlog.Errno(fi.Err))
 	}
 	return rc
