@@ -1,6 +1,7 @@
 package core
 
 import (
+	"os"
 	"strings"
 	"time"
 
@@ -202,6 +203,47 @@ func BitmaskSlot[C any](name string, ctx Ctx, level Level, field func(*C) *Value
 		},
 		merge: func(parent, child any) {
 			MergeValue(field(parent.(*C)), field(child.(*C)), def)
+		},
+	}
+}
+
+// AccessSlot is ngx_conf_set_access_slot: "user:rw", "group:r",
+// "all:rw" and the like, the user's read and write being given unless a
+// "user:" word says otherwise. The module merges it (0600 by default).
+func AccessSlot[C any](name string, ctx Ctx, level Level, field func(*C) *Value[os.FileMode]) Directive {
+	return Directive{
+		Name: name, Ctx: ctx, Args: Take123, Level: level,
+		Set: func(p *Parser, d *conf.Directive, c any) error {
+			v := field(c.(*C))
+			if v.Set {
+				return p.Invalid(d, "is duplicate")
+			}
+			var access os.FileMode
+			user := os.FileMode(0o600)
+			for _, a := range d.Args {
+				var shift uint
+				var rights string
+				switch {
+				case strings.HasPrefix(a, "user:"):
+					shift, rights, user = 6, a[len("user:"):], 0
+				case strings.HasPrefix(a, "group:"):
+					shift, rights = 3, a[len("group:"):]
+				case strings.HasPrefix(a, "all:"):
+					shift, rights = 0, a[len("all:"):]
+				default:
+					return p.Errorf(d, "invalid value \"%s\"", a)
+				}
+				switch rights {
+				case "rw":
+					access |= 6 << shift
+				case "r":
+					access |= 4 << shift
+				default:
+					return p.Errorf(d, "invalid value \"%s\"", a)
+				}
+			}
+			*v = Of(access | user)
+			return nil
 		},
 	}
 }

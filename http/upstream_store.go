@@ -8,12 +8,7 @@ package http
 // is read to its end for the file, as nginx's event pipe does.
 
 import (
-	"errors"
-	"fmt"
-	"io"
 	"os"
-	"path/filepath"
-	"syscall"
 	"time"
 
 	"gresty/errlog"
@@ -87,101 +82,13 @@ func (u *UpstreamRequest) storeFinish(complete bool) {
 	if r.Log().Enabled(errlog.Debug) {
 		r.Logf(errlog.Debug, "upstream stores \"%s\" to \"%s\"", name, to)
 	}
-	access := u.Conf.Store.Access
-	if err := os.Chmod(name, access); err != nil {
-		r.Logf(errlog.Crit, "chmod() \"%s\" failed %s", name, errlog.Errno(err))
-		os.Remove(name)
-		return
-	}
-	mtime := time.Time{}
+	ext := ExtRename{Access: u.Conf.Store.Access, PathAccess: u.Conf.Store.Access, CreatePath: true, DeleteFile: true}
 	if v := u.resp.Get(httpparse.HdrLastModified); v != nil {
 		if t := ParseHTTPTime(v); t != -1 {
-			mtime = time.Unix(t, 0)
-			if err := os.Chtimes(name, mtime, mtime); err != nil {
-				r.Logf(errlog.Crit, "utimes() \"%s\" failed %s", name, errlog.Errno(err))
-				os.Remove(name)
-				return
-			}
+			ext.Time = time.Unix(t, 0)
 		}
 	}
-	err := os.Rename(name, to)
-	if errors.Is(err, syscall.ENOENT) {
-		dirAccess := access | (access&0o444)>>2
-		if derr := os.MkdirAll(filepath.Dir(to), dirAccess); derr != nil {
-			r.Logf(errlog.Crit, "mkdir() \"%s\" failed %s", filepath.Dir(to), errlog.Errno(derr))
-			os.Remove(name)
-			return
-		}
-		err = os.Rename(name, to)
-	}
-	if errors.Is(err, syscall.EXDEV) {
-		// the temporary file is on another file system: it is copied
-		// beside its place and renamed there
-		tmp := fmt.Sprintf("%s.%010d", to, uint32(NextTempNumber()))
-		if copyStoreFile(r, name, tmp, access, mtime) {
-			err := os.Rename(tmp, to)
-			if err == nil {
-				if err := os.Remove(name); err != nil {
-					r.Logf(errlog.Crit, "unlink() \"%s\" failed %s", name, errlog.Errno(err))
-				}
-				return
-			}
-			r.Logf(errlog.Crit, "rename() \"%s\" to \"%s\" failed %s", tmp, to, errlog.Errno(err))
-		}
-		if err := os.Remove(tmp); err != nil && !errors.Is(err, syscall.ENOENT) {
-			r.Logf(errlog.Crit, "unlink() \"%s\" failed %s", tmp, errlog.Errno(err))
-		}
-		os.Remove(name)
-		return
-	}
-	if err != nil {
-		os.Remove(name)
-		r.Logf(errlog.Crit, "rename() \"%s\" to \"%s\" failed %s", name, to, errlog.Errno(err))
-	}
-}
-
-// copyStoreFile copies a stored response to another file system with
-// the store's permissions and time, logging as ngx_copy_file does.
-func copyStoreFile(r *Request, from, to string, access os.FileMode, mtime time.Time) bool {
-	src, err := os.Open(from)
-	if err != nil {
-		r.Logf(errlog.Crit, "open() \"%s\" failed %s", from, errlog.Errno(err))
-		return false
-	}
-	defer src.Close()
-	dst, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, access)
-	if err != nil {
-		r.Logf(errlog.Crit, "open() \"%s\" failed %s", to, errlog.Errno(err))
-		return false
-	}
-	defer dst.Close()
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				r.Logf(errlog.Alert, "write() \"%s\" failed %s", to, errlog.Errno(werr))
-				return false
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			r.Logf(errlog.Alert, "read() \"%s\" failed %s", from, errlog.Errno(err))
-			return false
-		}
-	}
-	if mtime.IsZero() {
-		if fi, err := src.Stat(); err == nil {
-			mtime = fi.ModTime()
-		}
-	}
-	if err := os.Chtimes(to, mtime, mtime); err != nil {
-		r.Logf(errlog.Alert, "utimes() \"%s\" failed %s", to, errlog.Errno(err))
-		return false
-	}
-	return true
+	r.RenameFile(name, to, &ext)
 }
 
 // storeDrop deletes the store file.

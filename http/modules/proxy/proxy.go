@@ -216,7 +216,7 @@ func directives() []core.Directive {
 		core.SizeSlot("proxy_limit_rate", mainSrvLoc, core.LocLevel, func(c *lc) *core.Value[int64] { return &c.LimitRate }, 0),
 		core.Custom("proxy_temp_path", mainSrvLoc, core.Take1234, core.LocLevel, setTempPath, nil),
 		core.Custom("proxy_store", mainSrvLoc, core.Take1, core.LocLevel, setStore, nil),
-		core.Custom("proxy_store_access", mainSrvLoc, core.Take123, core.LocLevel, setStoreAccess, nil),
+		core.AccessSlot("proxy_store_access", mainSrvLoc, core.LocLevel, func(c *lc) *core.Value[os.FileMode] { return &c.StoreAccess }),
 		sizeNoMerge("proxy_max_temp_file_size", func(c *lc) *core.Value[int64] { return &c.MaxTempFileSize }),
 		sizeNoMerge("proxy_temp_file_write_size", func(c *lc) *core.Value[int64] { return &c.TempFileWriteSize }),
 		core.BitmaskSlot("proxy_next_upstream", mainSrvLoc, core.LocLevel, func(c *lc) *core.Value[uint32] { return &c.NextUpstream },
@@ -315,41 +315,6 @@ func setStore(p *core.Parser, d *conf.Directive, c *lc) error {
 		}
 		c.Store, c.StorePath = core.Of(true), t
 	}
-	return nil
-}
-
-// setStoreAccess is ngx_conf_set_access_slot: "user:rw", "group:r",
-// "all:r" and the like; the user may read and write unless a user: part
-// says otherwise.
-func setStoreAccess(p *core.Parser, d *conf.Directive, c *lc) error {
-	if c.StoreAccess.Set {
-		return p.Invalid(d, "is duplicate")
-	}
-	var access os.FileMode
-	user := os.FileMode(0o600)
-	for _, a := range d.Args {
-		var shift uint
-		var rights string
-		switch {
-		case strings.HasPrefix(a, "user:"):
-			shift, rights, user = 6, a[len("user:"):], 0
-		case strings.HasPrefix(a, "group:"):
-			shift, rights = 3, a[len("group:"):]
-		case strings.HasPrefix(a, "all:"):
-			shift, rights = 0, a[len("all:"):]
-		default:
-			return p.Errorf(d, "invalid value \"%s\"", a)
-		}
-		switch rights {
-		case "rw":
-			access |= 6 << shift
-		case "r":
-			access |= 4 << shift
-		default:
-			return p.Errorf(d, "invalid value \"%s\"", a)
-		}
-	}
-	c.StoreAccess = core.Of(access | user)
 	return nil
 }
 
