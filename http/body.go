@@ -264,7 +264,7 @@ func (b *RequestBody) store(r *Request, data []byte, last bool) bool {
 		return true
 	}
 	limit := r.Loc.ClientBodyBufferSize.V
-	inFile := r.Loc.ClientBodyInFileOnly.V != 0
+	inFile := r.Loc.ClientBodyInFileOnly.V != 0 || r.bodyInFile
 	total := int64(len(b.mem) + len(data))
 	if !inFile && (total <= limit || (b.rest >= 0 && r.ContentLength <= limit)) {
 		if b.mem == nil {
@@ -290,7 +290,9 @@ func (b *RequestBody) store(r *Request, data []byte, last bool) bool {
 	if inFile {
 		level = errlog.Notice
 	}
-	r.Logf(level, "a client request body is buffered to a temporary file %s", f.Name())
+	if !r.bodyInFile {
+		r.Logf(level, "a client request body is buffered to a temporary file %s", f.Name())
+	}
 	if len(b.mem) > 0 {
 		if _, err := f.Write(b.mem); err != nil {
 			r.Logf(errlog.Crit, "write() \"%s\" failed %s", f.Name(), errlog.Errno(err))
@@ -317,6 +319,39 @@ var (
 
 // tempFile creates the file a request body is spooled to, with the
 // hashed directories of client_body_temp_path's levels.
+// BodyInFile makes ReadBody put the body in a temporary file whatever
+// its size, without the "buffered to a temporary file" line (nginx's
+// request_body_in_file_only with request_body_file_log_level 0, as the
+// dav module asks for a PUT). Call it before ReadBody.
+func (r *Request) BodyInFile() { r.Main.bodyInFile = true }
+
+// TakeBodyFile hands the read body's temporary file over to the caller,
+// who then removes or keeps it; a body that had no bytes gets an empty
+// file. It is closed and no longer the request's.
+func (r *Request) TakeBodyFile() (string, bool) {
+	b := r.Main.Body
+	if b == nil {
+		return "", false
+	}
+	if b.File == nil {
+		f, err := r.tempFile()
+		if err != nil {
+			return "", false
+		}
+		if _, err := f.Write(b.mem); err != nil {
+			r.Logf(errlog.Crit, "write() \"%s\" failed %s", f.Name(), errlog.Errno(err))
+			f.Close()
+			os.Remove(f.Name())
+			return "", false
+		}
+		b.File, b.mem = f, nil
+	}
+	name := b.File.Name()
+	b.File.Close()
+	b.File, b.keepFile = nil, false
+	return name, true
+}
+
 func (r *Request) tempFile() (*os.File, error) {
 	f, name, err := r.Loc.ClientBodyTempPath.V.openTempFile()
 	if err != nil {

@@ -74,6 +74,10 @@ type Request struct {
 	// Out holds the response.
 	Out ResponseHeaders
 
+	// bodyInFile puts the body in a temporary file whatever its size,
+	// without a log line (BodyInFile).
+	bodyInFile bool
+
 	Internal     bool
 	uriChanged   bool
 	uriChanges   int

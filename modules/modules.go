@@ -16,6 +16,7 @@ import (
 	"gresty/http/modules/autoindex"
 	"gresty/http/modules/browser"
 	"gresty/http/modules/charset"
+	"gresty/http/modules/dav"
 	"gresty/http/modules/echo"
 	"gresty/http/modules/emptygif"
 	"gresty/http/modules/flv"
@@ -81,6 +82,8 @@ func list() []*core.Module {
 		// zstd_static (ours) after gzip_static, so its handler runs first
 		// and zstd wins over gzip.
 		zstd.StaticModule,
+		// dav follows gzip_static in nginx: its handler runs before them.
+		dav.Module,
 		autoindex.Module,
 		index.Module,
 		// random_index follows index in nginx: its handler runs first.
