@@ -708,7 +708,7 @@ func findCookie(v []byte, name string) ([]byte, bool) {
 }
 
 // ArgValue returns the value of argument name in args, as ngx_http_arg
-// (name compared without case, the first match).
+// (name compared without case, the first "name=" match).
 func ArgValue(args []byte, name string) ([]byte, bool) {
 	p := 0
 	for p < len(args) {
@@ -726,10 +726,7 @@ func ArgValue(args []byte, name string) ([]byte, bool) {
 		if i >= 0 && p+i < end {
 			key, val = args[p:p+i], args[p+i+1:end]
 		} else {
-			key = args[p:end]
-			if len(key) == len(name) && equalFoldBS(key, name) {
-				return []byte{}, true
-			}
+			// a name without "=" is not the argument
 			p = next
 			continue
 		}
