@@ -48,6 +48,7 @@ http {
 		"GET /v.flv", "GET /v.flv?start=13", "GET /v.flv?start=5000", "GET /v.flv?start=0",
 		"GET /v.flv?start=10013", "GET /v.flv?start=99999", "GET /v.flv?start=-5", "GET /v.flv?start=1x",
 		"GET /v.flv?start=", "GET /v.flv?a=1&start=100&b=2", "GET /v.flv?xstart=100",
+		"GET /v.flv?start&start=100", "GET /v.flv?START=100",
 		"HEAD /v.flv?start=100", "GET /empty.flv", "GET /empty.flv?start=1", "GET /dir",
 		"GET /dir/", "GET /missing.flv", "POST /v.flv", "DELETE /v.flv",
 	} {

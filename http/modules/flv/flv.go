@@ -90,15 +90,16 @@ func handler(r *http.Request) int {
 	if rc == http.Error || rc > http.OK || r.HeaderOnly {
 		return rc
 	}
-	if withHeader {
-		if rc := r.OutputBytes(header, true, false); rc == http.Error {
-			return rc
-		}
-	}
 	if fi.Size == 0 {
 		return r.OutputBytes(nil, true, true)
 	}
-	return r.OutputFile(fi.File(), start, fi.Size-start, true)
+	last := r == r.Main
+	file := http.Buf{File: fi.File(), FilePos: start, FileLen: fi.Size - start, Last: last, LastInChain: true}
+	if !withHeader {
+		return r.Output([]http.Buf{file})
+	}
+	// the header and the file go out in one chain, as nginx's
+	return r.Output([]http.Buf{{Data: header, Owned: true}, file})
 }
 
 // atoof is ngx_atoof: a non-negative decimal offset, digits only.
