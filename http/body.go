@@ -285,7 +285,7 @@ func (b *RequestBody) store(r *Request, data []byte, last bool) bool {
 	b.File = f
 	// client_body_in_file_only on keeps the file after the request
 	// (clean removes it), and the line is only a notice then.
-	b.keepFile = r.Loc.ClientBodyInFileOnly.V == 1
+	b.keepFile = r.Loc.ClientBodyInFileOnly.V == 1 && !r.bodyInFile
 	level := errlog.Warn
 	if inFile {
 		level = errlog.Notice
@@ -317,8 +317,6 @@ var (
 	tempJump = uint64(rand.Uint32()&0xffff)<<16 + uint64(os.Getpid()&0xffff)
 )
 
-// tempFile creates the file a request body is spooled to, with the
-// hashed directories of client_body_temp_path's levels.
 // BodyInFile makes ReadBody put the body in a temporary file whatever
 // its size, without the "buffered to a temporary file" line (nginx's
 // request_body_in_file_only with request_body_file_log_level 0, as the
@@ -326,25 +324,25 @@ var (
 func (r *Request) BodyInFile() { r.Main.bodyInFile = true }
 
 // TakeBodyFile hands the read body's temporary file over to the caller,
-// who then removes or keeps it; a body that had no bytes gets an empty
-// file. It is closed and no longer the request's.
+// who then removes or keeps it: it is closed and no longer the
+// request's. A body of no bytes (Content-Length 0, or an empty chunked
+// one) gets an empty file; a request without a body, or whose body was
+// read into memory before BodyInFile, has none (false).
 func (r *Request) TakeBodyFile() (string, bool) {
-	b := r.Main.Body
+	mr := r.Main
+	b := mr.Body
 	if b == nil {
 		return "", false
 	}
 	if b.File == nil {
+		if len(b.mem) > 0 || mr.ContentLength != 0 && !mr.Chunked {
+			return "", false
+		}
 		f, err := r.tempFile()
 		if err != nil {
 			return "", false
 		}
-		if _, err := f.Write(b.mem); err != nil {
-			r.Logf(errlog.Crit, "write() \"%s\" failed %s", f.Name(), errlog.Errno(err))
-			f.Close()
-			os.Remove(f.Name())
-			return "", false
-		}
-		b.File, b.mem = f, nil
+		b.File = f
 	}
 	name := b.File.Name()
 	b.File.Close()
@@ -352,6 +350,8 @@ func (r *Request) TakeBodyFile() (string, bool) {
 	return name, true
 }
 
+// tempFile creates the file a request body is spooled to, with the
+// hashed directories of client_body_temp_path's levels.
 func (r *Request) tempFile() (*os.File, error) {
 	f, name, err := r.Loc.ClientBodyTempPath.V.openTempFile()
 	if err != nil {

@@ -46,12 +46,12 @@ func (r *Request) RenameFile(src, to string, ext *ExtRename) bool {
 		}
 	}
 	if !ext.Time.IsZero() {
-		if err := os.Chtimes(src, ext.Time, ext.Time); err != nil {
+		if err := SetFileTime(src, ext.Time); err != nil {
 			r.Logf(errlog.Crit, "utimes() \"%s\" failed %s", src, errlog.Errno(err))
 			return r.renameFailed(src, to, ext, nil)
 		}
 	}
-	err := os.Rename(src, to)
+	err := syscall.Rename(src, to)
 	if err == nil {
 		return true
 	}
@@ -63,23 +63,23 @@ func (r *Request) RenameFile(src, to string, ext *ExtRename) bool {
 			r.Logf(errlog.Crit, "mkdir() \"%s\" failed %s", to, errlog.Errno(err))
 			return r.renameFailed(src, to, ext, nil)
 		}
-		if err = os.Rename(src, to); err == nil {
+		if err = syscall.Rename(src, to); err == nil {
 			return true
 		}
 	}
 	if errors.Is(err, syscall.EXDEV) {
 		tmp := fmt.Sprintf("%s.%010d", to, uint32(NextTempNumber()))
-		if r.CopyFile(src, tmp, ext.Access, ext.Time) {
-			err := os.Rename(tmp, to)
+		if r.CopyFile(src, tmp, -1, ext.Access, ext.Time) {
+			err := syscall.Rename(tmp, to)
 			if err == nil {
-				if err := os.Remove(src); err != nil {
+				if err := syscall.Unlink(src); err != nil {
 					r.Logf(errlog.Crit, "unlink() \"%s\" failed %s", src, errlog.Errno(err))
 					return false
 				}
 				return true
 			}
 			r.Logf(errlog.Crit, "rename() \"%s\" to \"%s\" failed %s", tmp, to, errlog.Errno(err))
-			if err := os.Remove(tmp); err != nil {
+			if err := syscall.Unlink(tmp); err != nil {
 				r.Logf(errlog.Crit, "unlink() \"%s\" failed %s", tmp, errlog.Errno(err))
 			}
 		}
@@ -92,7 +92,7 @@ func (r *Request) RenameFile(src, to string, ext *ExtRename) bool {
 // error, if any.
 func (r *Request) renameFailed(src, to string, ext *ExtRename, err error) bool {
 	if ext.DeleteFile {
-		if err := os.Remove(src); err != nil {
+		if err := syscall.Unlink(src); err != nil {
 			r.Logf(errlog.Crit, "unlink() \"%s\" failed %s", src, errlog.Errno(err))
 		}
 	}
@@ -125,21 +125,31 @@ func CreateFullPath(path string, access os.FileMode) error {
 	return last
 }
 
-// CopyFile copies from to a new file to, as ngx_copy_file: with access
-// (the source's permissions when 0, less the umask) and mtime (the
-// source's when zero), logging what failed.
-func (r *Request) CopyFile(from, to string, access os.FileMode, mtime time.Time) bool {
+// SetFileTime is ngx_set_file_time: the modification time in whole
+// seconds, the access time now.
+func SetFileTime(name string, mtime time.Time) error {
+	return os.Chtimes(name, time.Unix(time.Now().Unix(), 0), time.Unix(mtime.Unix(), 0))
+}
+
+// CopyFile copies size bytes (the whole file when -1) of from to a new
+// file to, as ngx_copy_file: with access (the source's permissions when
+// 0, less the umask) and mtime (the source's when zero), logging what
+// failed.
+func (r *Request) CopyFile(from, to string, size int64, access os.FileMode, mtime time.Time) bool {
 	src, err := os.Open(from)
 	if err != nil {
 		r.Logf(errlog.Crit, "open() \"%s\" failed %s", from, errlog.Errno(err))
 		return false
 	}
 	defer src.Close()
-	if access == 0 || mtime.IsZero() {
+	if size < 0 || access == 0 || mtime.IsZero() {
 		fi, err := src.Stat()
 		if err != nil {
 			r.Logf(errlog.Alert, "fstat() \"%s\" failed %s", from, errlog.Errno(err))
 			return false
+		}
+		if size < 0 {
+			size = fi.Size()
 		}
 		if access == 0 {
 			access = fi.Mode().Perm()
@@ -154,24 +164,25 @@ func (r *Request) CopyFile(from, to string, access os.FileMode, mtime time.Time)
 		return false
 	}
 	defer dst.Close()
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				r.Logf(errlog.Alert, "write() \"%s\" failed %s", to, errlog.Errno(werr))
-				return false
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
+	buf := make([]byte, min(size, 64<<10))
+	for left := size; left > 0; {
+		want := min(left, int64(len(buf)))
+		n, err := io.ReadFull(src, buf[:want])
+		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 			r.Logf(errlog.Alert, "read() \"%s\" failed %s", from, errlog.Errno(err))
 			return false
 		}
+		if int64(n) != want {
+			r.Logf(errlog.Alert, "read() has read only %d of %d from %s", n, size, from)
+			return false
+		}
+		if _, err := dst.Write(buf[:n]); err != nil {
+			r.Logf(errlog.Alert, "write() \"%s\" failed %s", to, errlog.Errno(err))
+			return false
+		}
+		left -= int64(n)
 	}
-	if err := os.Chtimes(to, mtime, mtime); err != nil {
+	if err := SetFileTime(to, mtime); err != nil {
 		r.Logf(errlog.Alert, "utimes() \"%s\" failed %s", to, errlog.Errno(err))
 		return false
 	}

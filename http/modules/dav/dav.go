@@ -107,14 +107,20 @@ func hasBody(r *http.Request) bool { return r.ContentLength > 0 || r.Chunked }
 
 // put is ngx_http_dav_put_handler: the body's file takes the URI's place.
 func put(r *http.Request) {
+	if r.DiscardingBody() {
+		r.Logf(errlog.Error, "PUT request body is unavailable")
+		r.Finalize(500)
+		return
+	}
 	temp, ok := r.TakeBodyFile()
 	if !ok {
+		r.Logf(errlog.Error, "PUT request body must be in a file")
 		r.Finalize(500)
 		return
 	}
 	path, _, ok := r.AppendPath(nil)
 	if !ok {
-		os.Remove(temp)
+		syscall.Unlink(temp)
 		r.Finalize(500)
 		return
 	}
@@ -127,7 +133,7 @@ func put(r *http.Request) {
 		status = 201
 	} else if fi.IsDir() {
 		r.Logf(errlog.Error, "\"%s\" could not be created %s", name, errlog.Errno(syscall.EISDIR))
-		if err := os.Remove(temp); err != nil {
+		if err := syscall.Unlink(temp); err != nil {
 			r.Logf(errlog.Crit, "unlink() \"%s\" failed %s", temp, errlog.Errno(err))
 		}
 		r.Finalize(409)
@@ -225,7 +231,7 @@ func deletePath(r *http.Request, path, name string, dir bool) int {
 	var err error
 	if dir {
 		rm := func(p string, _ fs.FileInfo) {
-			if err := os.Remove(p); err != nil {
+			if err := syscall.Unlink(p); err != nil {
 				davError(r, err, 0, "unlink()", p)
 			}
 		}
@@ -238,7 +244,7 @@ func deletePath(r *http.Request, path, name string, dir bool) int {
 				}
 			},
 		}
-		if !t.walk(r, path) {
+		if !t.walk(r, path, name) {
 			return 500
 		}
 		failed, err = "rmdir()", syscall.Rmdir(name)
@@ -314,7 +320,18 @@ func copyMove(r *http.Request, dl *LocConf) int {
 	}
 	dpath, _, ok := r.ParseUnsafeURI(duri)
 	if !ok {
-		r.Logf(errlog.Error, "unsafe URI \"%s\" was detected", duri)
+		// nginx names the path as it found it unsafe: decoded when it
+		// had escapes
+		bad := duri
+		if i := bytes.IndexByte(bad, '?'); i >= 0 {
+			bad = bad[:i]
+		}
+		if bytes.IndexByte(bad, '%') >= 0 {
+			bad, _ = httpparse.AppendUnescape(nil, bad, httpparse.UnescapePlain)
+		} else {
+			bad = duri
+		}
+		r.Logf(errlog.Error, "unsafe URI \"%s\" was detected", bad)
 		return invalid()
 	}
 	srcColl, dstColl := r.URI[len(r.URI)-1] == '/', dest[len(dest)-1] == '/'
@@ -401,7 +418,7 @@ func copyMove(r *http.Request, dl *LocConf) int {
 			}
 			return 500
 		}
-		if r.CopyFile(path, to, fi.Mode().Perm(), fi.ModTime()) {
+		if r.CopyFile(path, to, fi.Size(), fi.Mode().Perm(), fi.ModTime()) {
 			return 204
 		}
 		return 500
@@ -421,7 +438,7 @@ func copyMove(r *http.Request, dl *LocConf) int {
 	name := path
 	path = path[:len(path)-1]
 	if move {
-		if os.Rename(path, to) == nil {
+		if syscall.Rename(name, to) == nil {
 			return 201
 		}
 	}
@@ -431,19 +448,19 @@ func copyMove(r *http.Request, dl *LocConf) int {
 	// the copy's names are the source's with path's length replaced by to
 	target := func(p string) string { return to + p[len(path):] }
 	t := tree{
-		file: func(p string, fi fs.FileInfo) { r.CopyFile(p, target(p), fi.Mode().Perm(), fi.ModTime()) },
+		file: func(p string, fi fs.FileInfo) { r.CopyFile(p, target(p), fi.Size(), fi.Mode().Perm(), fi.ModTime()) },
 		pre: func(p string, fi fs.FileInfo) {
 			if err := syscall.Mkdir(target(p), uint32(http.DirAccess(fi.Mode().Perm()))); err != nil {
 				davError(r, err, 0, "mkdir()", target(p))
 			}
 		},
 		post: func(p string, fi fs.FileInfo) {
-			if err := os.Chtimes(target(p), fi.ModTime(), fi.ModTime()); err != nil {
+			if err := http.SetFileTime(target(p), fi.ModTime()); err != nil {
 				r.Logf(errlog.Alert, "utimes() \"%s\" failed %s", target(p), errlog.Errno(err))
 			}
 		},
 	}
-	if !t.walk(r, path) {
+	if !t.walk(r, path, name) {
 		return 500
 	}
 	if move {
@@ -515,12 +532,16 @@ type tree struct {
 	file, pre, post, spec func(path string, fi fs.FileInfo)
 }
 
-func (t *tree) walk(r *http.Request, dir string) bool {
-	entries, err := os.ReadDir(dir)
-	if err != nil && len(entries) == 0 {
-		r.Logf(errlog.Crit, "opendir() \"%s\" failed %s", dir, errlog.Errno(err))
+// walk walks dir, which opendir names as name (nginx keeps the URI's
+// slash there at the top).
+func (t *tree) walk(r *http.Request, dir, name string) bool {
+	d, err := os.Open(name)
+	if err != nil {
+		r.Logf(errlog.Crit, "opendir() \"%s\" failed %s", name, errlog.Errno(err))
 		return false
 	}
+	entries, rerr := d.ReadDir(-1)
+	d.Close()
 	for _, e := range entries {
 		p := dir + "/" + e.Name()
 		// what a link points to is what counts, as nginx stats it
@@ -538,7 +559,7 @@ func (t *tree) walk(r *http.Request, dir string) bool {
 			if t.pre != nil {
 				t.pre(p, fi)
 			}
-			t.walk(r, p)
+			t.walk(r, p, p)
 			if t.post != nil {
 				t.post(p, fi)
 			}
@@ -547,6 +568,10 @@ func (t *tree) walk(r *http.Request, dir string) bool {
 				t.spec(p, fi)
 			}
 		}
+	}
+	if rerr != nil {
+		r.Logf(errlog.Crit, "readdir() \"%s\" failed %s", name, errlog.Errno(rerr))
+		return false
 	}
 	return true
 }

@@ -39,6 +39,10 @@ http {
         location /ro/ {
             dav_methods off;
         }
+        location /kept/ {
+            dav_methods put;
+            client_body_in_file_only on;
+        }
     }
 }
 `)
@@ -63,6 +67,10 @@ http {
 			os.Chtimes(filepath.Join(html, d), mtime, mtime)
 		}
 		os.Symlink("file.txt", filepath.Join(html, "dir", "link"))
+		os.Symlink("file.txt", filepath.Join(html, "flink.txt"))
+		// a time with a fraction of a second: copies keep whole seconds
+		frac := mtime.Add(600 * time.Millisecond)
+		os.Chtimes(filepath.Join(html, "tree", "t1.txt"), frac, frac)
 	}
 	big := strings.Repeat("z", 5000)
 	for _, req := range []string{
@@ -79,6 +87,10 @@ http {
 		"PUT /full/a/b/c.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx",
 		"PUT /r.txt HTTP/1.1\r\nHost: localhost\r\nContent-Range: bytes 0-0/1\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx",
 		"PUT /ro/r.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx",
+		"PUT /nolength.txt HTTP/1.0\r\nHost: localhost\r\n\r\n",
+		"PUT /kept/k.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\nConnection: close\r\n\r\nkept",
+		// the client goes away in the body: no temporary file stays
+		"PUT /kept/cut.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\nConnection: close\r\n\r\ncut",
 		// MKCOL
 		"MKCOL /col/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
 		"MKCOL /col/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
@@ -93,6 +105,8 @@ http {
 		"COPY /file.txt HTTP/1.1\r\nHost: localhost\r\nDestination: https://localhost/copy5.txt\r\nConnection: close\r\n\r\n",
 		"COPY /file.txt HTTP/1.1\r\nHost: localhost\r\nDestination: http://localhost\r\nConnection: close\r\n\r\n",
 		"COPY /file.txt HTTP/1.1\r\nHost: localhost\r\nDestination: /../etc/x\r\nConnection: close\r\n\r\n",
+		"COPY /file.txt HTTP/1.1\r\nHost: localhost\r\nDestination: /%2e%2e/etc/x\r\nConnection: close\r\n\r\n",
+		"COPY /flink.txt HTTP/1.1\r\nHost: localhost\r\nDestination: /flinkcopy.txt\r\nConnection: close\r\n\r\n",
 		"COPY /file.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
 		"COPY /file.txt HTTP/1.1\r\nHost: localhost\r\nDestination: /over.txt\r\nOverwrite: F\r\nConnection: close\r\n\r\n",
 		"COPY /file.txt HTTP/1.1\r\nHost: localhost\r\nDestination: /over.txt\r\nOverwrite: x\r\nConnection: close\r\n\r\n",
@@ -140,7 +154,7 @@ http {
 				line += fmt.Sprintf(" %d", fi.Size())
 			}
 			if fi.ModTime().Year() < 2025 {
-				line += " " + fi.ModTime().UTC().Format(time.RFC3339)
+				line += " " + fi.ModTime().UTC().Format(time.RFC3339Nano)
 			}
 			out = append(out, line)
 			return nil
