@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -172,4 +173,25 @@ func FetchOpen(t testing.TB, addr, raw string) *Response {
 		t.Fatalf("%s: %v", addr, err)
 	}
 	return Parse(b, strings.HasPrefix(raw, "HEAD "))
+}
+
+// RequestLogLines lists the error-log lines s wrote for requests at the
+// given levels, one "LEVEL MESSAGE" per line: the message up to its
+// ", client:", with s's prefix written PREFIX.
+func RequestLogLines(s *nginxtest.Server, levels ...string) string {
+	line := regexp.MustCompile(`\[(` + strings.Join(levels, "|") + `)\] \d+#\d+: \*\d+ (.*?), client: `)
+	var out []string
+	for _, m := range line.FindAllStringSubmatch(s.Log("error.log", 1), -1) {
+		out = append(out, m[1]+" "+strings.ReplaceAll(m[2], s.Prefix, "PREFIX"))
+	}
+	return strings.Join(out, "\n")
+}
+
+// CheckLogLines fails t unless both servers logged the same request
+// lines at the given levels, and some.
+func (p *Pair) CheckLogLines(t testing.TB, levels ...string) {
+	t.Helper()
+	if a, b := RequestLogLines(p.Nginx, levels...), RequestLogLines(p.Gresty, levels...); a != b || a == "" {
+		t.Errorf("log lines differ\nnginx:\n%s\ngresty:\n%s", a, b)
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -165,17 +164,7 @@ http {
 	if a, b := listing(p.Nginx), listing(p.Gresty); a != b {
 		t.Errorf("trees differ\nnginx:\n%s\ngresty:\n%s", a, b)
 	}
-	line := regexp.MustCompile(`\[(error|crit|alert)\] \d+#\d+: \*\d+ (.*?), client: `)
-	lines := func(s *nginxtest.Server) string {
-		var out []string
-		for _, m := range line.FindAllStringSubmatch(s.Log("error.log", 1), -1) {
-			out = append(out, m[1]+" "+strings.ReplaceAll(m[2], s.Prefix, "PREFIX"))
-		}
-		return strings.Join(out, "\n")
-	}
-	if a, b := lines(p.Nginx), lines(p.Gresty); a != b || a == "" {
-		t.Errorf("log lines differ\nnginx:\n%s\ngresty:\n%s", a, b)
-	}
+	p.CheckLogLines(t, "error", "crit", "alert")
 }
 
 // The directives' checks are nginx's.

@@ -3,7 +3,6 @@ package flv_test
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -56,17 +55,7 @@ http {
 	}
 	p.Check(t, "range", "GET /v.flv?start=100 HTTP/1.0\r\nHost: localhost\r\nRange: bytes=0-20\r\n\r\n", hdrs...)
 	p.Check(t, "body", "GET /v.flv?start=100 HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello", hdrs...)
-	line := regexp.MustCompile(`\[(error|crit)\] \d+#\d+: \*\d+ (.*?), client: `)
-	lines := func(s *nginxtest.Server) string {
-		var out []string
-		for _, m := range line.FindAllStringSubmatch(s.Log("error.log", 1), -1) {
-			out = append(out, m[1]+" "+strings.ReplaceAll(m[2], s.Prefix, "PREFIX"))
-		}
-		return strings.Join(out, "\n")
-	}
-	if a, b := lines(p.Nginx), lines(p.Gresty); a != b || a == "" {
-		t.Errorf("log lines differ\nnginx:\n%s\ngresty:\n%s", a, b)
-	}
+	p.CheckLogLines(t, "error", "crit")
 }
 
 // flv takes no arguments and belongs in a location.

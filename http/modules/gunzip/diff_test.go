@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -105,17 +104,7 @@ http {
 			}
 		}
 	}
-	line := regexp.MustCompile(`\[(error|alert)\] \d+#\d+: \*\d+ (.*?), client: `)
-	lines := func(s *nginxtest.Server) string {
-		var out []string
-		for _, m := range line.FindAllStringSubmatch(s.Log("error.log", 1), -1) {
-			out = append(out, m[1]+" "+m[2])
-		}
-		return strings.Join(out, "\n")
-	}
-	if a, b := lines(p.Nginx), lines(p.Gresty); a != b || a == "" {
-		t.Errorf("log lines differ\nnginx:\n%s\ngresty:\n%s", a, b)
-	}
+	p.CheckLogLines(t, "error", "alert")
 }
 
 // gunzip's directives are checked as nginx checks them.

@@ -3,8 +3,6 @@ package randomindex_test
 import (
 	"os"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"testing"
 
 	"gresty/internal/difftest"
@@ -64,15 +62,5 @@ http {
 			t.Errorf("%s: nginx %d %q, gresty %d %q", req, ng.Status, ng.Body, gr.Status, gr.Body)
 		}
 	}
-	line := regexp.MustCompile(`\[(error|crit)\] \d+#\d+: \*\d+ (.*?), client: `)
-	lines := func(s *nginxtest.Server) string {
-		var out []string
-		for _, m := range line.FindAllStringSubmatch(s.Log("error.log", 1), -1) {
-			out = append(out, m[1]+" "+strings.ReplaceAll(m[2], s.Prefix, "PREFIX"))
-		}
-		return strings.Join(out, "\n")
-	}
-	if a, b := lines(p.Nginx), lines(p.Gresty); a != b || a == "" {
-		t.Errorf("log lines differ\nnginx:\n%s\ngresty:\n%s", a, b)
-	}
+	p.CheckLogLines(t, "error", "crit")
 }
