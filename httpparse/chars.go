@@ -108,6 +108,10 @@ func indexFoldLower(s []byte, low string) int {
 	return -1
 }
 
+// Atoof parses a non-negative decimal number as nginx's ngx_atoof (and,
+// on 64-bit systems, ngx_atosz and ngx_atotm) does.
+func Atoof(b []byte) (int64, bool) { return parseOff(b) }
+
 // parseOff parses a non-negative decimal number as nginx's ngx_atoof does:
 // digits only, at least one, no sign, no overflow past the largest off_t.
 func parseOff(b []byte) (int64, bool) {

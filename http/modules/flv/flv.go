@@ -71,7 +71,7 @@ func handler(r *http.Request) int {
 	if len(r.Args) > 0 {
 		if v, ok := http.ArgValue(r.Args, "start"); ok {
 			// ngx_atoof: digits only; a bad or too large offset is 0
-			if off, ok := atoof(v); ok && off < fi.Size && off > 0 {
+			if off, ok := httpparse.Atoof(v); ok && off < fi.Size && off > 0 {
 				start = off
 				n = int64(len(header)) + fi.Size - start
 				withHeader = true
@@ -100,23 +100,4 @@ func handler(r *http.Request) int {
 	}
 	// the header and the file go out in one chain, as nginx's
 	return r.Output([]http.Buf{{Data: header, Owned: true}, file})
-}
-
-// atoof is ngx_atoof: a non-negative decimal offset, digits only.
-func atoof(b []byte) (int64, bool) {
-	if len(b) == 0 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		d := int64(c - '0')
-		if n > (1<<63-1-d)/10 {
-			return 0, false
-		}
-		n = n*10 + d
-	}
-	return n, true
 }

@@ -240,7 +240,7 @@ func setInputContentLength(r *http.Request, hv *headerVal, v []byte) int {
 		r.ContentLength = -1
 		return setBuiltinIn(r, hv, v)
 	}
-	n, ok := atosz(v)
+	n, ok := httpparse.Atoof(v)
 	if !ok {
 		return http.Error
 	}

@@ -225,31 +225,13 @@ func setContentLength(r *http.Request, hv *headerVal, v []byte) int {
 		setBuiltinOut(r, hv, httpparse.HdrContentLength, nil)
 		return http.OK
 	}
-	n, ok := atosz(v)
+	n, ok := httpparse.Atoof(v)
 	if !ok {
 		return http.Error
 	}
 	r.Out.ContentLength = n
 	setBuiltinOut(r, hv, httpparse.HdrContentLength, v)
 	return http.OK
-}
-
-// atosz is ngx_atosz: decimal digits only.
-func atosz(b []byte) (int64, bool) {
-	if len(b) == 0 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if n > (1<<63-1-int64(c-'0'))/10 {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
 }
 
 // setContentType replaces the response's Content-Type field with the

@@ -19,6 +19,7 @@ import (
 	"gresty/core"
 	"gresty/http"
 	"gresty/http/modules/upstream"
+	"gresty/httpparse"
 )
 
 // Module is ngx_http_memc_module.
@@ -237,27 +238,9 @@ func flagsAsHTTPTime(r *http.Request, _ any) ([]byte, bool) {
 	if !ok || len(flags) == 0 {
 		return nil, false
 	}
-	t, ok := atotm(flags)
+	t, ok := httpparse.Atoof(flags)
 	if !ok {
 		return nil, false
 	}
 	return http.AppendHTTPDate(nil, t), true
-}
-
-// atotm is nginx's ngx_atotm: decimal digits, within time_t.
-func atotm(b []byte) (int64, bool) {
-	if len(b) == 0 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if n >= (1<<63-1)/10 && (n > (1<<63-1)/10 || int64(c-'0') > (1<<63-1)%10) {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
 }

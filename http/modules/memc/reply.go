@@ -5,6 +5,7 @@ import (
 
 	"gresty/errlog"
 	"gresty/http"
+	"gresty/httpparse"
 )
 
 // Outcomes of parsing a one-part reply.
@@ -210,7 +211,7 @@ func (q *query) getHeader(u *http.UpstreamRequest, buf []byte) http.RawHead {
 	return q.get.Head(u, buf, func(flags, _ []byte) bool {
 		r.SetIndexedVar(q.m.flagsIdx, r.Keep(flags))
 		if q.lc.FlagsToLastModified.V {
-			if t, ok := atotm(flags); ok {
+			if t, ok := httpparse.Atoof(flags); ok {
 				r.Out.LastModified = t
 			} else {
 				r.Out.LastModified = -1
@@ -268,7 +269,7 @@ func (g *GetReply) Head(u *http.UpstreamRequest, buf []byte, flags func(flags, l
 		} else if len(num) > 0 {
 			num = num[:len(num)-1]
 		}
-		length, ok := atoof(num)
+		length, ok := httpparse.Atoof(num)
 		if !ok {
 			u.Logf(errlog.Error, "memcached sent invalid length in response \"%s\" for key \"%s\"", line, g.Key)
 			return invalid
@@ -284,12 +285,6 @@ func (g *GetReply) Head(u *http.UpstreamRequest, buf []byte, flags func(flags, l
 	}
 	u.Logf(errlog.Error, "memcached sent invalid response: \"%s\"", line)
 	return invalid
-}
-
-// atoof is ngx_atoof: decimal digits only, within a signed 64-bit
-// number (the same rule as atotm's).
-func atoof(b []byte) (int64, bool) {
-	return atotm(b)
 }
 
 // FilterBody implements http.UpstreamRawProtocol: get's value goes to the
