@@ -1,6 +1,7 @@
 package lua
 
 import (
+	"bytes"
 	"strings"
 
 	glua "github.com/yuin/gopher-lua"
@@ -164,7 +165,12 @@ func installReq(st *loopState) {
 			if !raw {
 				key = st.keys.Lower(h.Name)
 			}
-			setMultiValue(L, t, key, vals.BoxBytes(h.Value), true)
+			if seenName(in[:i], h.Name, raw) {
+				setMultiValue(L, t, key, vals.BoxBytes(h.Value), true)
+			} else {
+				// a name met first: no lookup in the table
+				ltable.SetLazy(t, key, vals.BoxBytes(h.Value))
+			}
 		}
 		if !raw {
 			L.SetMetatable(t, st.api[apiReqHeadersMeta].(*glua.LTable))
@@ -757,4 +763,19 @@ func appendComponent(b []byte, s string) []byte {
 		b = append(b, '%', hex[c>>4], hex[c&0xf])
 	}
 	return b
+}
+
+// seenName tells whether one of the headers before has name (without
+// case unless raw): a few length checks cost less than a table lookup.
+func seenName(before []http.Header, name []byte, raw bool) bool {
+	for i := range before {
+		n := before[i].Name
+		if len(n) != len(name) {
+			continue
+		}
+		if raw && string(n) == string(name) || !raw && bytes.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
 }

@@ -275,10 +275,22 @@ const (
 	hkMulti
 )
 
-var respBuiltins = map[string]struct {
+// respBuiltin is how setRespHeader sets a header nginx knows.
+type respBuiltin struct {
 	kind  int
 	known httpparse.KnownHeader
-}{
+}
+
+// builtinFirst marks the first letters (either case) of respBuiltins'
+// names: most headers Lua sets ("X-...") need no lookup.
+var builtinFirst = func() (t [256]bool) {
+	for name := range respBuiltins {
+		t[name[0]], t[name[0]-'a'+'A'] = true, true
+	}
+	return
+}()
+
+var respBuiltins = map[string]respBuiltin{
 	"server":           {hkBuiltin, httpparse.HdrServer},
 	"date":             {hkBuiltin, httpparse.HdrDate},
 	"content-encoding": {hkBuiltin, httpparse.HdrContentEncoding},
@@ -306,7 +318,11 @@ func (c *reqCtx) setRespHeader(key, value string, override bool) bool {
 	value = escapeHeader(value, headerValueEscape)
 	out := &c.r.Out
 	var lower [24]byte
-	b, ok := respBuiltins[string(appendLower(lower[:0], key))]
+	var b respBuiltin
+	ok := false
+	if key != "" && builtinFirst[key[0]] {
+		b, ok = respBuiltins[string(appendLower(lower[:0], key))]
+	}
 	if !ok {
 		setGenericHeader(c.r, key, value, override)
 		return true
