@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -34,6 +35,10 @@ type syslogPeer struct {
 
 	mu   sync.Mutex // one line at a time, as the socket is shared by loops
 	conn net.Conn
+	raw  syscall.RawConn
+	// closed is set once the configuration the peer belongs to is gone:
+	// a late line is dropped, not sent on a new socket nothing closes.
+	closed bool
 }
 
 // OpenSyslog parses the part of an error_log argument after "syslog:"
@@ -197,22 +202,43 @@ func (p *syslogPeer) send(level Level, line []byte) {
 	p.write(b)
 }
 
-// write sends a datagram. A failed send drops the socket so the next
-// message reconnects.
+// write sends a datagram without waiting, as nginx's non-blocking
+// socket does: a receiver whose queue is full (EAGAIN) loses the line
+// rather than stall the loops. A failed send drops the socket so the
+// next message reconnects.
 func (p *syslogPeer) write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.closed {
+		return 0, net.ErrClosed
+	}
 	if p.conn == nil {
 		c, err := net.Dial(p.network, p.addr)
 		if err != nil {
 			return 0, err
 		}
-		p.conn = c
+		raw, err := c.(syscall.Conn).SyscallConn()
+		if err != nil {
+			c.Close()
+			return 0, err
+		}
+		p.conn, p.raw = c, raw
 	}
-	n, err := p.conn.Write(b)
-	if err != nil {
+	var n int
+	var werr error
+	err := p.raw.Write(func(fd uintptr) bool {
+		n, werr = syscall.Write(int(fd), b)
+		return true // never wait for the socket
+	})
+	if err == nil {
+		err = werr
+	}
+	if n < 0 {
+		n = 0
+	}
+	if err != nil && err != syscall.EAGAIN {
 		p.conn.Close()
-		p.conn = nil
+		p.conn, p.raw = nil, nil
 	}
 	return n, err
 }
@@ -232,8 +258,9 @@ func (f *File) SendSyslog(msg []byte) (n, size int, err error) {
 func (p *syslogPeer) close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.closed = true
 	if p.conn != nil {
 		p.conn.Close()
-		p.conn = nil
+		p.conn, p.raw = nil, nil
 	}
 }

@@ -2,6 +2,7 @@ package errlog
 
 import (
 	"net"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
@@ -76,5 +77,43 @@ func TestSyslogDatagram(t *testing.T) {
 	pc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 	if n, _, err := pc.ReadFrom(buf); err == nil {
 		t.Errorf("unexpected datagram %q", buf[:n])
+	}
+}
+
+// A receiver that reads nothing (a stuck syslog daemon) fills its queue;
+// the lines past it are lost, as with nginx's non-blocking socket, and
+// the sender never waits. A closed peer sends nothing more.
+func TestSyslogFullReceiverDoesNotBlock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log.sock")
+	pc, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	f, err := OpenSyslog("server=unix:" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int)
+	go func() {
+		dropped := 0
+		for i := 0; i < 5000; i++ {
+			if _, _, err := f.SendSyslog([]byte("access line")); err != nil {
+				dropped++
+			}
+		}
+		done <- dropped
+	}()
+	select {
+	case dropped := <-done:
+		if dropped == 0 {
+			t.Errorf("no line was dropped: the receiver's queue never filled")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sending to a full syslog receiver blocks")
+	}
+	f.syslog.close()
+	if _, _, err := f.SendSyslog([]byte("late")); err == nil {
+		t.Errorf("a closed peer still sends")
 	}
 }
