@@ -60,6 +60,17 @@ http {
             memcached_pass mcs;
         }
     }
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        server_name bound;
+        # a server-level bind reaches the location: binding to the port
+        # the server listens on fails
+        memcached_bind 127.0.0.1:%%PORT%%;
+        location /bound {
+            set $memcached_key foo;
+            memcached_pass 127.0.0.1:%%MC%%;
+        }
+    }
 }
 `)
 	p := difftest.Start(t, conf)
@@ -78,12 +89,17 @@ http {
 		"POST /mc?k=foo HTTP/1.1",
 		"GET /down HTTP/1.1",
 		"GET /timeouts HTTP/1.1",
+		"GET /bound HTTP/1.1",
 	} {
 		extra := ""
 		if strings.Contains(req, "k=foo") && strings.HasPrefix(req, "GET /mc") {
 			extra = "Range: bytes=1-2\r\n"
 		}
-		raw := req + "\r\nHost: x\r\nConnection: close\r\n" + extra + "\r\n"
+		host := "x"
+		if strings.HasPrefix(req, "GET /bound") {
+			host = "bound"
+		}
+		raw := req + "\r\nHost: " + host + "\r\nConnection: close\r\n" + extra + "\r\n"
 		ng, gr := difftest.FetchOpen(t, p.Nginx.Addr, raw), difftest.FetchOpen(t, p.Gresty.Addr, raw)
 		if diffs := difftest.Diff(ng, gr, "Content-Type", "Content-Encoding", "Content-Length", "Content-Range"); len(diffs) > 0 {
 			t.Errorf("%s: %s", req, strings.Join(diffs, "; "))
@@ -96,7 +112,8 @@ http {
 			if strings.HasPrefix(m[2], "client closed connection") {
 				continue // the harness's probe of the port
 			}
-			out = append(out, m[1]+" "+strings.ReplaceAll(m[2], strconv.Itoa(down), "DOWN"))
+			msg := strings.ReplaceAll(m[2], strconv.Itoa(down), "DOWN")
+			out = append(out, m[1]+" "+strings.ReplaceAll(msg, s.Addr, "ADDR"))
 		}
 		return strings.Join(out, "\n")
 	}

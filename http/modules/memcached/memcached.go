@@ -131,6 +131,7 @@ func mergeLocConf(cf *http.Conf, parent, child any) error {
 	if c.keyIdx < 0 {
 		c.keyIdx = prev.keyIdx
 	}
+	core.MergeValue(&prev.Bind, &c.Bind, nil)
 	c.u = &http.UpstreamConf{
 		Upstream:            c.upstream,
 		ConnectTimeout:      c.ConnectTimeout.V,
