@@ -670,7 +670,9 @@ func (r *Request) outMulti(name, sep string) ([]byte, bool) {
 }
 
 // Cookie returns the value of cookie name from the Cookie headers, as
-// ngx_http_parse_multi_header_lines.
+// nginx 1.22's ngx_http_parse_multi_header_lines: the name without case,
+// spaces around "=" allowed, the value up to ";" (a "," does not end
+// it, though it separates names).
 func (r *Request) Cookie(name string) ([]byte, bool) {
 	for i := range r.In {
 		h := &r.In[i]
@@ -689,19 +691,41 @@ func (r *Request) Cookie(name string) ([]byte, bool) {
 func FindCookie(v []byte, name string) ([]byte, bool) { return findCookie(v, name) }
 
 func findCookie(v []byte, name string) ([]byte, bool) {
-	for len(v) > 0 {
-		for len(v) > 0 && (v[0] == ' ' || v[0] == ';' || v[0] == ',') {
-			v = v[1:]
+	if len(name) > len(v) {
+		return nil, false
+	}
+	p := 0
+	for p < len(v) {
+		if len(v)-p >= len(name) && equalFoldBS(v[p:p+len(name)], name) {
+			// the name, spaces, "=", spaces, and the value up to ";"
+			p += len(name)
+			for p < len(v) && v[p] == ' ' {
+				p++
+			}
+			if p < len(v) && v[p] == '=' {
+				p++
+				for p < len(v) && v[p] == ' ' {
+					p++
+				}
+				end := p
+				for end < len(v) && v[end] != ';' {
+					end++
+				}
+				return v[p:end], true
+			}
+			if p < len(v) {
+				p++ // nginx steps over the character that is not "="
+			}
 		}
-		end := 0
-		for end < len(v) && v[end] != ';' && v[end] != ',' {
-			end++
+		for p < len(v) {
+			c := v[p]
+			p++
+			if c == ';' || c == ',' {
+				break
+			}
 		}
-		part := v[:end]
-		v = v[end:]
-		if len(part) > len(name) && part[len(name)] == '=' && equalFoldBS(part[:len(name)], name) {
-			val := part[len(name)+1:]
-			return val, true
+		for p < len(v) && v[p] == ' ' {
+			p++
 		}
 	}
 	return nil, false
