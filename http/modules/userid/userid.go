@@ -190,37 +190,40 @@ func word(uid *[16]byte, i int) uint32 { return binary.LittleEndian.Uint32(uid[4
 
 func present(uid *[16]byte) bool { return word(uid, 3) != 0 }
 
-// resetIndex is $uid_reset's index, set when the variables are added.
-var resetIndex int
-
+// addVariables adds $uid_got, $uid_set and $uid_reset; $uid_set and the
+// filter know $uid_reset by its index in their configuration.
 func addVariables(cf *http.Conf) error {
-	if _, err := cf.AddVariable(&http.Variable{Name: "uid_got", Get: uidGot}); err != nil {
-		return err
-	}
-	if _, err := cf.AddVariable(&http.Variable{Name: "uid_set", Get: uidSet}); err != nil {
-		return err
-	}
 	if _, err := cf.AddVariable(&http.Variable{Name: "uid_reset", Flags: http.VarChangeable,
 		Get: func(*http.Request, any) ([]byte, bool) { return []byte{}, true }}); err != nil {
 		return err
 	}
-	i, err := cf.VariableIndex("uid_reset")
-	resetIndex = i
+	reset, err := cf.VariableIndex("uid_reset")
+	if err != nil {
+		return err
+	}
+	if _, err := cf.AddVariable(&http.Variable{Name: "uid_got", Get: uidGot}); err != nil {
+		return err
+	}
+	_, err = cf.AddVariable(&http.Variable{Name: "uid_set", Get: uidSet, Data: reset})
 	return err
 }
 
 func postconfiguration(cf *http.Conf) error {
+	reset, err := cf.VariableIndex("uid_reset")
+	if err != nil {
+		return err
+	}
 	cf.AddHeaderFilterIf(func(lc *http.LocConf) bool {
 		return lc.Confs[Module.TypeIndex].(*LocConf).Enable.V >= modeV1
 	}, func(next http.HeaderFilterFunc) http.HeaderFilterFunc {
-		return func(r *http.Request) int { return filter(r, next) }
+		return func(r *http.Request) int { return filter(r, next, reset) }
 	})
 	return nil
 }
 
 // filter is ngx_http_userid_filter: a main request's answer gets the
 // cookie when it has to be set.
-func filter(r *http.Request, next http.HeaderFilterFunc) int {
+func filter(r *http.Request, next http.HeaderFilterFunc, reset int) int {
 	if r != r.Main {
 		return next(r)
 	}
@@ -229,7 +232,7 @@ func filter(r *http.Request, next http.HeaderFilterFunc) int {
 		return next(r)
 	}
 	ctx := getUID(r, c)
-	if !setUID(r, ctx, c) {
+	if !setUID(r, ctx, c, reset) {
 		return http.Error
 	}
 	return next(r)
@@ -296,12 +299,12 @@ func decodeBase64(dst []byte, src []byte) bool {
 // none when the cookie is good (and marked as userid_mark wants), the
 // received one again when only the mark is missing, and a new one when
 // there is no cookie or $uid_reset says so.
-func createUID(r *http.Request, ctx *reqCtx, c *LocConf) {
+func createUID(r *http.Request, ctx *reqCtx, c *LocConf, reset int) {
 	if present(&ctx.set) {
 		return
 	}
 	if present(&ctx.got) {
-		v, _ := r.IndexedVar(resetIndex)
+		v, _ := r.IndexedVar(reset)
 		if len(v) == 0 || len(v) == 1 && v[0] == '0' {
 			mark := c.Mark.V
 			if mark == 0 || len(ctx.cookie) > 23 && ctx.cookie[22] == mark && ctx.cookie[23] == '=' {
@@ -356,8 +359,8 @@ func nextV2() uint32 {
 
 // setUID adds the Set-Cookie header (and P3P) of the identifier to set
 // (ngx_http_userid_set_uid).
-func setUID(r *http.Request, ctx *reqCtx, c *LocConf) bool {
-	createUID(r, ctx, c)
+func setUID(r *http.Request, ctx *reqCtx, c *LocConf, reset int) bool {
+	createUID(r, ctx, c, reset)
 	if !present(&ctx.set) {
 		return true
 	}
@@ -429,14 +432,14 @@ func uidGot(r *http.Request, _ any) ([]byte, bool) {
 }
 
 // uidSet is $uid_set: "NAME=HEX" of the identifier the answer sets.
-func uidSet(r *http.Request, _ any) ([]byte, bool) {
+func uidSet(r *http.Request, reset any) ([]byte, bool) {
 	m := r.Main
 	c := locConf(m)
 	if c.Enable.V < modeV1 {
 		return nil, false
 	}
 	ctx := getUID(m, c)
-	createUID(m, ctx, c)
+	createUID(m, ctx, c, reset.(int))
 	if !present(&ctx.set) {
 		return nil, false
 	}
