@@ -1,6 +1,8 @@
 package memcached_test
 
 import (
+	"bufio"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,14 +15,38 @@ import (
 // memcached_pass compared with nginx against a real memcached: values
 // (with the gzip flag's Content-Encoding, ranges, HEAD), missing keys
 // (404 through error_page), escaped keys, a key variable left unset, a
-// method other than GET and HEAD, and a memcached that is down; the
-// error-log lines too.
+// method other than GET and HEAD, a memcached that is down and one
+// whose lines lack CR; the error-log lines too.
 func TestMemcachedPassMatchesNginx(t *testing.T) {
 	mc := nginxtest.StartMemcached(t)
 	mcAddr := "127.0.0.1:" + strconv.Itoa(mc)
 	nginxtest.Memcached(t, mcAddr, "set foo 0 0 5\r\nhello\r\nset gz 3 0 4\r\nGZIP\r\nset a%20b 0 0 3\r\nsp!\r\n")
 	down := nginxtest.FreePort(t)
-	conf := strings.NewReplacer("%%MC%%", strconv.Itoa(mc), "%%DOWN%%", strconv.Itoa(down)).Replace(`
+	// a server whose lines end without CR
+	bad, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bad.Close()
+	go func() {
+		for {
+			c, err := bad.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				if strings.Contains(line, "value") {
+					c.Write([]byte("VALUE value 0 2\nhi\r\nEND\r\n"))
+				} else {
+					c.Write([]byte("END\n"))
+				}
+			}()
+		}
+	}()
+	conf := strings.NewReplacer("%%MC%%", strconv.Itoa(mc), "%%DOWN%%", strconv.Itoa(down),
+		"%%BAD%%", bad.Addr().String()).Replace(`
 http {
     upstream mcs { server 127.0.0.1:%%MC%%; keepalive 4; }
     server {
@@ -43,6 +69,10 @@ http {
         location /fallback { return 200 "fallback $arg_k\n"; }
         location /nokey {
             memcached_pass mcs;
+        }
+        location /nocr {
+            set $memcached_key $arg_k;
+            memcached_pass %%BAD%%;
         }
         location /down {
             set $memcached_key foo;
@@ -90,6 +120,8 @@ http {
 		"GET /down HTTP/1.1",
 		"GET /timeouts HTTP/1.1",
 		"GET /bound HTTP/1.1",
+		"GET /nocr?k=end HTTP/1.1",
+		"GET /nocr?k=value HTTP/1.1",
 	} {
 		extra := ""
 		if strings.Contains(req, "k=foo") && strings.HasPrefix(req, "GET /mc") {

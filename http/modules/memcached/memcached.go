@@ -11,6 +11,7 @@
 package memcached
 
 import (
+	"bytes"
 	"strings"
 	"time"
 
@@ -199,6 +200,12 @@ const errNoKey = queryError("no key")
 
 // ProcessHeader implements http.UpstreamRawProtocol.
 func (q *query) ProcessHeader(u *http.UpstreamRequest, buf []byte) http.RawHead {
+	// nginx wants CR before the line's LF, and names the whole line
+	// when it is missing
+	if lf := bytes.IndexByte(buf, '\n'); lf == 0 || lf > 0 && buf[lf-1] != '\r' {
+		u.Logf(errlog.Error, "memcached sent invalid response: \"%s\"", buf[:lf])
+		return http.RawHead{Result: http.RawInvalid}
+	}
 	gzipFlag := q.lc.GzipFlag.V
 	return q.get.Head(u, buf, func(flags, line []byte) bool {
 		if gzipFlag == 0 {
