@@ -332,6 +332,9 @@ type Entry struct {
 	Loop int
 	Conn uint64
 	Ctx  Context
+	// noSyslog keeps the line from syslog sinks: it tells of a failed
+	// syslog send (nginx's busy peer).
+	noSyslog bool
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, maxLine); return &b }}
@@ -395,7 +398,9 @@ func (l *Log) Write(level Level, e Entry, msg func([]byte) []byte) {
 			break
 		}
 		if s.File.syslog != nil {
-			s.File.syslog.send(level, b)
+			if !e.noSyslog {
+				s.File.syslog.send(level, b)
+			}
 			continue
 		}
 		s.File.write(b)

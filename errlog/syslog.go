@@ -1,6 +1,7 @@
 package errlog
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -202,25 +204,69 @@ func (p *syslogPeer) send(level Level, line []byte) {
 	p.write(b)
 }
 
+// cycleLog is the running configuration's error log, where failed
+// syslog sends are told (nginx's ngx_cycle->log).
+var cycleLog atomic.Pointer[Log]
+
+// SetCycleLog names the error log of the configuration that now serves.
+func SetCycleLog(l *Log) { cycleLog.Store(l) }
+
+// sendFailed logs a failed socket call of a syslog peer on the cycle's
+// error log, at the level nginx's ngx_connection_error gives the error,
+// to every sink but the syslog ones.
+func sendFailed(call string, err error) {
+	l := cycleLog.Load()
+	if l == nil {
+		return
+	}
+	level := Alert
+	var en syscall.Errno
+	if errors.As(err, &en) {
+		switch en {
+		case syscall.ECONNRESET, syscall.EPIPE, syscall.ENOTCONN, syscall.ETIMEDOUT, syscall.ECONNREFUSED,
+			syscall.ENETDOWN, syscall.ENETUNREACH, syscall.EHOSTDOWN, syscall.EHOSTUNREACH:
+			if call == "send()" {
+				level = Error
+			}
+		}
+	}
+	if !l.Enabled(level) {
+		return
+	}
+	l.Write(level, Entry{noSyslog: true}, func(b []byte) []byte {
+		return append(append(append(b, call...), " failed "...), Errno(err)...)
+	})
+}
+
 // write sends a datagram without waiting, as nginx's non-blocking
 // socket does: a receiver whose queue is full (EAGAIN) loses the line
 // rather than stall the loops. A failed send drops the socket so the
 // next message reconnects.
 func (p *syslogPeer) write(b []byte) (int, error) {
+	n, call, err := p.writeLocked(b)
+	if err != nil && call != "" {
+		sendFailed(call, err)
+	}
+	return n, err
+}
+
+// writeLocked is write under the peer's lock; call names the socket call
+// that failed, for the log.
+func (p *syslogPeer) writeLocked(b []byte) (int, string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return 0, net.ErrClosed
+		return 0, "", net.ErrClosed
 	}
 	if p.conn == nil {
 		c, err := net.Dial(p.network, p.addr)
 		if err != nil {
-			return 0, err
+			return 0, "connect()", err
 		}
 		raw, err := c.(syscall.Conn).SyscallConn()
 		if err != nil {
 			c.Close()
-			return 0, err
+			return 0, "", err
 		}
 		p.conn, p.raw = c, raw
 	}
@@ -239,8 +285,9 @@ func (p *syslogPeer) write(b []byte) (int, error) {
 	if err != nil && err != syscall.EAGAIN {
 		p.conn.Close()
 		p.conn, p.raw = nil, nil
+		return n, "send()", err
 	}
-	return n, err
+	return n, "", err
 }
 
 // SendSyslog sends msg, an access log line without its newline, as one

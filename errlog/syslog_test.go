@@ -2,6 +2,7 @@ package errlog
 
 import (
 	"net"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -115,5 +116,50 @@ func TestSyslogFullReceiverDoesNotBlock(t *testing.T) {
 	f.syslog.close()
 	if _, _, err := f.SendSyslog([]byte("late")); err == nil {
 		t.Errorf("a closed peer still sends")
+	}
+}
+
+// A failed syslog send is told on the running configuration's error log
+// as nginx tells it, and not sent to syslog again: "connect() failed" at
+// alert for a socket that is not there, "send() failed" at error once
+// the receiver's port refuses.
+func TestSyslogFailuresLogged(t *testing.T) {
+	fs := NewFiles()
+	defer fs.Close()
+	dir := t.TempDir()
+	file, err := fs.Open(filepath.Join(dir, "error.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pc.LocalAddr().String()
+	pc.Close() // nothing listens there now
+	refused, err := fs.OpenSyslog("server=" + addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing, err := fs.OpenSyslog("server=unix:" + filepath.Join(dir, "no.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the cycle log also has a syslog sink: the failure lines skip it
+	SetCycleLog(New(nil, Sink{File: file, Level: Info}, Sink{File: refused, Level: Info}))
+	defer SetCycleLog(nil)
+	missing.SendSyslog([]byte("a"))
+	for i := 0; i < 20; i++ {
+		refused.SendSyslog([]byte("b"))
+		time.Sleep(5 * time.Millisecond)
+	}
+	file.f.Load().Sync()
+	b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+	log := string(b)
+	if !regexp.MustCompile(`\[alert\] \d+#0: connect\(\) failed \(2: No such file or directory\)\n`).MatchString(log) {
+		t.Errorf("no connect() line:\n%s", log)
+	}
+	if !regexp.MustCompile(`\[error\] \d+#0: send\(\) failed \(111: Connection refused\)\n`).MatchString(log) {
+		t.Errorf("no send() line:\n%s", log)
 	}
 }

@@ -60,6 +60,7 @@ func (st *startup) serve() int {
 	// catch signals before the pid file exists: a harness may signal as
 	// soon as it sees it.
 	s := &server{st: st, cycle: c, sigs: make(chan os.Signal, 8)}
+	errlog.SetCycleLog(c.Log)
 	signal.Notify(s.sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGWINCH, syscall.SIGUSR2, syscall.SIGPIPE)
 	if err := s.start(); err != nil {
 		c.Log.Logf(errlog.Emerg, "%s", err)
@@ -247,6 +248,7 @@ func (s *server) reload() {
 	}
 	old := s.cycle
 	s.cycle = c
+	errlog.SetCycleLog(c.Log)
 	if pid := c.ProcessConf().Pid.V; pid != s.pid {
 		if err := writePid(pid); err != nil {
 			c.Log.Logf(errlog.Emerg, "%s", err)
