@@ -1,6 +1,9 @@
 package userid_test
 
 import (
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -59,6 +62,7 @@ http {
 	// a value made by nginx's "userid on" on 127.0.0.1
 	const good = "fwAAAWNiDAkAAE2aAwMEAg=="
 	newValue := regexp.MustCompile(`=[A-Za-z0-9+/]{22}(==|[A-Za-z0-9]=)`)
+	checked := 0
 	for _, c := range []struct{ uri, cookie string }{
 		{"/", ""},
 		{"/", "ident=" + good},
@@ -92,6 +96,35 @@ http {
 		if a, b := show(ng), show(gr); a != b {
 			t.Errorf("%s with %q:\nnginx:  %s\ngresty: %s", c.uri, c.cookie, a, b)
 		}
+		// a new identifier: the cookie's 16 bytes are $uid_set's four
+		// words, the first the service (the server's address, or
+		// userid_service for v1)
+		for who, r := range map[string]*difftest.Response{"nginx": ng, "gresty": gr} {
+			m := regexp.MustCompile(`=([A-Za-z0-9+/]{22}(?:==|[A-Za-z0-9]=))`).FindStringSubmatch(r.Header.Get("Set-Cookie"))
+			set := regexp.MustCompile(`set=\w+=([0-9A-F]{32})`).FindStringSubmatch(string(r.Body))
+			if m == nil || set == nil || strings.Contains(m[1], good[:22]) {
+				continue
+			}
+			b, err := base64.StdEncoding.DecodeString(m[1])
+			if err != nil || len(b) != 16 {
+				t.Errorf("%s %s: cookie %q is not 16 bytes of base64", who, c.uri, m[1])
+				continue
+			}
+			hex := fmt.Sprintf("%08X%08X%08X%08X", binary.LittleEndian.Uint32(b), binary.LittleEndian.Uint32(b[4:]),
+				binary.LittleEndian.Uint32(b[8:]), binary.LittleEndian.Uint32(b[12:]))
+			service := []byte{127, 0, 0, 1}
+			if c.uri == "/v1" {
+				service = []byte{7, 0, 0, 0}
+			}
+			checked++
+			if hex != set[1] || string(b[:4]) != string(service) {
+				t.Errorf("%s %s: cookie %x, $uid_set %s, want service %v", who, c.uri, b, set[1], service)
+			}
+		}
+	}
+	// the five requests that make a new identifier, on both servers
+	if checked < 10 {
+		t.Errorf("only %d new identifiers were decoded", checked)
 	}
 	line := regexp.MustCompile(`\[(error|notice)\] \d+#\d+: \*\d+ (.*?), client: `)
 	got := func(s *nginxtest.Server) string {
