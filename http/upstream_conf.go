@@ -38,6 +38,15 @@ const (
 	UpstreamFTOff           uint32 = 0x80000000
 )
 
+// NextUpstreamMask is a *_next_upstream value as the upstream uses it:
+// "off" among the words leaves only off, as nginx's merge does.
+func NextUpstreamMask(v uint32) uint32 {
+	if v&UpstreamFTOff != 0 {
+		return UpstreamFTOff
+	}
+	return v
+}
+
 // proxy_ignore_headers bits (NGX_HTTP_UPSTREAM_IGN_*).
 const (
 	UpstreamIgnXAccelRedirect  uint32 = 0x00000002

@@ -122,10 +122,7 @@ func setPass(p *core.Parser, d *conf.Directive, c *lc) error {
 
 func mergeLocConf(cf *http.Conf, parent, child any) error {
 	prev, c := parent.(*LocConf), child.(*LocConf)
-	next := c.NextUpstream.V
-	if next&http.UpstreamFTOff != 0 {
-		next = http.UpstreamFTOff
-	}
+	next := http.NextUpstreamMask(c.NextUpstream.V)
 	if c.upstream == nil {
 		c.upstream = prev.upstream
 	}

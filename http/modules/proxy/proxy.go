@@ -478,10 +478,7 @@ func mergeLocConf(cf *http.Conf, parent, child any) error {
 	if maxTemp != 0 && maxTemp < size {
 		return mergeError(cf, "\"proxy_max_temp_file_size\" must be equal to zero to disable temporary files usage or must be equal to or greater than the maximum of the value of \"proxy_buffer_size\" and one of the \"proxy_buffers\"")
 	}
-	next := c.NextUpstream.V
-	if next&http.UpstreamFTOff != 0 {
-		next = http.UpstreamFTOff
-	}
+	next := http.NextUpstreamMask(c.NextUpstream.V)
 	core.MergeValue(&prev.TempPath, &c.TempPath, &http.TempPath{Dir: cf.Cycle.FullName("proxy_temp", false), Levels: []int{1, 2}})
 	core.MergeValue(&prev.Method, &c.Method, nil)
 	core.MergeValue(&prev.Bind, &c.Bind, nil)
