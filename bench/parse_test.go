@@ -130,20 +130,20 @@ func TestPipelineScript(t *testing.T) {
 
 func TestParseProcStat(t *testing.T) {
 	tests := []struct {
-		in   string
-		want int64
-		ok   bool
+		in        string
+		user, sys int64
+		ok        bool
 	}{
 		// the command name may hold spaces and parentheses.
-		{"1234 (nginx: worker (x)) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 37 0 0 20 0 1 0 100 1000 10 0", 287, true},
-		{"99 (gresty) R 1 99 99 0 -1 0 0 0 0 0 7 3 0 0 20 0 5 0", 10, true},
-		{"99 gresty R 1", 0, false},
-		{"99 (gresty) R 1 2 3", 0, false},
+		{"1234 (nginx: worker (x)) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 37 0 0 20 0 1 0 100 1000 10 0", 250, 37, true},
+		{"99 (gresty) R 1 99 99 0 -1 0 0 0 0 0 7 3 0 0 20 0 5 0", 7, 3, true},
+		{"99 gresty R 1", 0, 0, false},
+		{"99 (gresty) R 1 2 3", 0, 0, false},
 	}
 	for _, tc := range tests {
-		got, err := parseProcStat([]byte(tc.in))
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("parseProcStat(%q) = %d, %v; want %d, ok %v", tc.in, got, err, tc.want, tc.ok)
+		u, s, err := parseProcStat([]byte(tc.in))
+		if (err == nil) != tc.ok || u != tc.user || s != tc.sys {
+			t.Errorf("parseProcStat(%q) = %d, %d, %v; want %d, %d, ok %v", tc.in, u, s, err, tc.user, tc.sys, tc.ok)
 		}
 	}
 }
@@ -160,21 +160,21 @@ func TestParseSchedstat(t *testing.T) {
 
 func TestBetween(t *testing.T) {
 	ms := int64(time.Millisecond)
-	a := procSnap{ticks: 100, threads: map[int]schedTimes{1: {run: 1000 * ms, wait: 10 * ms}, 2: {run: 5 * ms, wait: 1 * ms}}}
+	a := procSnap{utime: 100 - 20, stime: 20, threads: map[int]schedTimes{1: {run: 1000 * ms, wait: 10 * ms}, 2: {run: 5 * ms, wait: 1 * ms}}}
 	tests := []struct {
 		name     string
 		b        procSnap
 		cpu, wat time.Duration
 	}{
-		{"same threads", procSnap{ticks: 160, threads: map[int]schedTimes{1: {run: 1590 * ms, wait: 30 * ms}, 2: {run: 15 * ms, wait: 9 * ms}}},
+		{"same threads", procSnap{utime: 160 - 20, stime: 20, threads: map[int]schedTimes{1: {run: 1590 * ms, wait: 30 * ms}, 2: {run: 15 * ms, wait: 9 * ms}}},
 			600 * time.Millisecond, 20 * time.Millisecond},
 		// a thread born in between counts whole; the loop thread is the
 		// busiest, so its wait is the one reported.
-		{"new thread", procSnap{ticks: 170, threads: map[int]schedTimes{1: {run: 1500 * ms, wait: 12 * ms}, 2: {run: 5 * ms, wait: 1 * ms}, 3: {run: 200 * ms, wait: 50 * ms}}},
+		{"new thread", procSnap{utime: 170 - 20, stime: 20, threads: map[int]schedTimes{1: {run: 1500 * ms, wait: 12 * ms}, 2: {run: 5 * ms, wait: 1 * ms}, 3: {run: 200 * ms, wait: 50 * ms}}},
 			700 * time.Millisecond, 2 * time.Millisecond},
 		// a thread that exited took its nanoseconds along: the ticks,
 		// which keep dead threads' time, are used.
-		{"thread exited", procSnap{ticks: 150, threads: map[int]schedTimes{1: {run: 1400 * ms, wait: 10 * ms}}},
+		{"thread exited", procSnap{utime: 150 - 20, stime: 20, threads: map[int]schedTimes{1: {run: 1400 * ms, wait: 10 * ms}}},
 			500 * time.Millisecond, 0},
 	}
 	for _, tc := range tests {
@@ -182,6 +182,20 @@ func TestBetween(t *testing.T) {
 		if cpu != tc.cpu || wait != tc.wat {
 			t.Errorf("%s: cpu %v wait %v, want %v %v", tc.name, cpu, wait, tc.cpu, tc.wat)
 		}
+	}
+}
+
+func TestSplitUser(t *testing.T) {
+	a := procSnap{utime: 100, stime: 50}
+	// 30 user and 10 system ticks: three quarters of the precise CPU time
+	// is the server's own.
+	user, sys := splitUser(a, procSnap{utime: 130, stime: 60}, 400*time.Millisecond)
+	if user != 300*time.Millisecond || sys != 100*time.Millisecond {
+		t.Errorf("user %v sys %v, want 300ms 100ms", user, sys)
+	}
+	// no tick in between: too short to tell.
+	if user, sys := splitUser(a, a, time.Millisecond); user != 0 || sys != 0 {
+		t.Errorf("no ticks: user %v sys %v, want zeros", user, sys)
 	}
 }
 

@@ -19,8 +19,9 @@ func ticks(n int64) time.Duration { return time.Duration(n) * time.Second / user
 
 // procSnap is one reading of a process's CPU time.
 type procSnap struct {
-	// ticks is utime+stime of the whole process, dead threads included.
-	ticks int64
+	// utime and stime are the whole process's user and system ticks, dead
+	// threads included.
+	utime, stime int64
 	// threads are each live thread's schedstat counters, a finer reading
 	// than ticks.
 	threads map[int]schedTimes
@@ -38,11 +39,11 @@ func readProc(pid int) (procSnap, error) {
 	if err != nil {
 		return procSnap{}, err
 	}
-	t, err := parseProcStat(stat)
+	u, st, err := parseProcStat(stat)
 	if err != nil {
 		return procSnap{}, fmt.Errorf("/proc/%d/stat: %v", pid, err)
 	}
-	snap := procSnap{ticks: t, threads: map[int]schedTimes{}}
+	snap := procSnap{utime: u, stime: st, threads: map[int]schedTimes{}}
 	dirs, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
 	for _, d := range dirs {
 		tid, err := strconv.Atoi(filepath.Base(filepath.Dir(d)))
@@ -60,25 +61,25 @@ func readProc(pid int) (procSnap, error) {
 	return snap, nil
 }
 
-// parseProcStat returns utime+stime from the text of /proc/PID/stat. The
-// command name in parentheses may hold spaces, so fields are counted
+// parseProcStat returns utime and stime from the text of /proc/PID/stat.
+// The command name in parentheses may hold spaces, so fields are counted
 // after its closing parenthesis.
-func parseProcStat(b []byte) (int64, error) {
+func parseProcStat(b []byte) (utime, stime int64, err error) {
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("no command field")
+		return 0, 0, fmt.Errorf("no command field")
 	}
 	f := strings.Fields(string(b[i+1:]))
 	// after the command: state is field 3, utime 14 and stime 15.
 	if len(f) < 13 {
-		return 0, fmt.Errorf("%d fields", len(f)+2)
+		return 0, 0, fmt.Errorf("%d fields", len(f)+2)
 	}
 	u, err1 := strconv.ParseInt(f[11], 10, 64)
 	s, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("bad utime or stime %q %q", f[11], f[12])
+		return 0, 0, fmt.Errorf("bad utime or stime %q %q", f[11], f[12])
 	}
-	return u + s, nil
+	return u, s, nil
 }
 
 // parseSchedstat reads a schedstat file: time on the CPU, time waiting on
@@ -125,7 +126,20 @@ func between(a, b procSnap) (cpu, wait time.Duration) {
 	if complete {
 		return time.Duration(run), wait
 	}
-	return ticks(b.ticks - a.ticks), wait
+	return ticks(b.utime + b.stime - a.utime - a.stime), wait
+}
+
+// splitUser divides cpu, the process's CPU time between two readings, into
+// the time it ran its own code and the time the kernel ran for it, in the
+// proportion of the tick counts (the per-thread counters do not split).
+// With no tick in between, both are zero: the run was too short to tell.
+func splitUser(a, b procSnap, cpu time.Duration) (user, sys time.Duration) {
+	u, s := b.utime-a.utime, b.stime-a.stime
+	if u < 0 || s < 0 || u+s == 0 {
+		return 0, 0
+	}
+	user = time.Duration(float64(cpu) * float64(u) / float64(u+s))
+	return user, cpu - user
 }
 
 // cpuTimes is one CPU's line of /proc/stat.

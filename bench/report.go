@@ -115,6 +115,10 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 
+	if !o.AA {
+		r.writeSplit(w)
+	}
+
 	if o.AA {
 		fair, off := r.AAFair()
 		if fair {
@@ -188,6 +192,62 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	fmt.Fprintln(w)
 }
 
+// writeSplit shows where each server's CPU time per request goes: its
+// own code or the kernel's work for it. With the same system calls per
+// request, the kernel's part is much the same for every server, and a
+// target can only be reached through the server's own part: the table says
+// how small that part has to be.
+func (r *Report) writeSplit(w io.Writer) {
+	var rows []string
+	for _, res := range r.Results {
+		if res.Skipped != "" || res.Err != nil {
+			continue
+		}
+		ref := res.Ref()
+		for _, sv := range res.Servers {
+			su := sv.Summary
+			if su.UserPerReq <= 0 && su.SysPerReq <= 0 {
+				continue
+			}
+			name := res.Scenario.Name
+			vsUser, vsSys, need := "", "", ""
+			if !sv.Ref {
+				vsUser, vsSys = fmt.Sprintf("%.2f", su.UserRatio), fmt.Sprintf("%.2f", su.SysRatio)
+			}
+			if sv.Judged && res.Scenario.Target > 0 && ref != nil && ref.Summary.UserPerReq > 0 {
+				// the user time that meets the target with this kernel time.
+				n := (ref.Summary.UserPerReq+ref.Summary.SysPerReq)/res.Scenario.Target - su.SysPerReq
+				if n <= 0 {
+					need = "out of reach: the kernel's part alone is more"
+				} else {
+					need = fmt.Sprintf("≤ %s µs", usFmt(n))
+				}
+			}
+			rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s |", name, sv.Name,
+				usFmt(su.UserPerReq), usFmt(su.SysPerReq), vsUser, vsSys, need))
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "## Where the CPU time goes\n\n")
+	fmt.Fprintf(w, "Each server's CPU time per request, split into its own code (**user**) and the kernel's work for it "+
+		"(**kernel**: system calls, the TCP stack of the loopback, wake-ups), in the proportion of the process's "+
+		"user and system ticks; medians over the rounds. **vs nginx** is nginx's time divided by the server's in the "+
+		"same round (above 1: less time than nginx). The kernel's part does not depend on how a server is written "+
+		"once it makes the same system calls, so the last column gives the user time per request that would meet "+
+		"the target with the kernel time measured.\n\n")
+	fmt.Fprintf(w, "| scenario | server | user µs/req | kernel µs/req | user vs nginx | kernel vs nginx | user time for the target |\n")
+	fmt.Fprintf(w, "|---|---|--:|--:|--:|--:|---|\n")
+	for _, row := range rows {
+		fmt.Fprintln(w, row)
+	}
+	fmt.Fprintln(w)
+}
+
+// usFmt prints nanoseconds as microseconds with two decimals.
+func usFmt(ns float64) string { return strconv.FormatFloat(ns/1000, 'f', 2, 64) }
+
 // writePollers compares gresty's poller backends scenario by scenario.
 func (r *Report) writePollers(w io.Writer) {
 	o := r.Options
@@ -212,7 +272,7 @@ func (r *Report) writePollers(w io.Writer) {
 		fmt.Fprintf(w, "| %s |", res.Scenario.Name)
 		for i, p := range o.Pollers[1:] {
 			sv := res.Server("gresty/" + p)
-			x := median(pairedRatios(sv.Samples, b.Samples))
+			x := median(pairedRatios(sv.Samples, b.Samples, Sample.PerCPU))
 			all[i+1] = append(all[i+1], x)
 			fmt.Fprintf(w, " %.3f |", x)
 		}

@@ -526,6 +526,7 @@ func (r *runner) measureOnce(s *Scenario, c contender, round int, addr, dir, con
 	smp.P99 = wr.P99
 	smp.Errors = wr.SocketErrors + wr.Non2xx
 	smp.CPU, smp.Wait = between(pa, pb)
+	smp.User, smp.Sys = splitUser(pa, pb, smp.CPU)
 	smp.Steal = ticks(cb.sub(ca).steal)
 	smp.WrkCPU = wrkCPU
 	if smp.Requests == 0 || smp.CPU <= 0 {

@@ -19,6 +19,10 @@ type Sample struct {
 	// waited for its CPU (other tasks ran on it); Steal is the time the hypervisor
 	// took from that CPU.
 	Wait, Steal time.Duration
+	// User and Sys divide CPU into the server's own code and the kernel's
+	// work for it (system calls, the loopback's TCP stack, wake-ups); both
+	// are zero when the run was too short to tell.
+	User, Sys time.Duration
 	// WrkCPU is the load generator's CPU time: near Wall, wrk was the
 	// bottleneck.
 	WrkCPU time.Duration
@@ -39,6 +43,18 @@ func (s Sample) PerCPU() float64 {
 		return 0
 	}
 	return float64(s.Requests) / s.CPU.Seconds()
+}
+
+// UserPerReq and SysPerReq are the server's own and the kernel's CPU
+// time per request, in nanoseconds.
+func (s Sample) UserPerReq() float64 { return perReq(s.User, s.Requests) }
+func (s Sample) SysPerReq() float64  { return perReq(s.Sys, s.Requests) }
+
+func perReq(d time.Duration, n int64) float64 {
+	if n <= 0 {
+		return 0
+	}
+	return float64(d) / float64(n)
 }
 
 // Disturbance is the share of the run's time the server could have run
@@ -82,6 +98,12 @@ type Summary struct {
 	// by the reference server's in the same round; RatioMin and RatioMax
 	// bound the rounds' ratios.
 	Ratio, RatioMin, RatioMax float64
+	// UserPerReq and SysPerReq are medians over the rounds, in
+	// nanoseconds per request; UserRatio and SysRatio are the medians of
+	// the reference's figure divided by this server's in the same round
+	// (above 1: less time than the reference), 0 when not measured.
+	UserPerReq, SysPerReq float64
+	UserRatio, SysRatio   float64
 	// Disturbed counts samples whose Disturbance stayed above the limit.
 	Disturbed int
 	Errors    int64
@@ -96,8 +118,12 @@ func summarize(samples, ref []Sample, disturbedAt float64) Summary {
 	if len(samples) == 0 {
 		return sum
 	}
-	var rps, per, p99, share []float64
+	var rps, per, p99, share, user, sys []float64
 	for _, s := range samples {
+		if s.User > 0 || s.Sys > 0 {
+			user = append(user, s.UserPerReq())
+			sys = append(sys, s.SysPerReq())
+		}
 		rps = append(rps, s.ReqPerSec)
 		per = append(per, s.PerCPU())
 		p99 = append(p99, float64(s.P99))
@@ -113,26 +139,39 @@ func summarize(samples, ref []Sample, disturbedAt float64) Summary {
 	sum.P99 = time.Duration(median(p99))
 	sum.CPUShare = median(share)
 	sum.Spread = spread(per)
-	ratios := pairedRatios(samples, ref)
+	sum.UserPerReq = median(user)
+	sum.SysPerReq = median(sys)
+	ratios := pairedRatios(samples, ref, Sample.PerCPU)
 	if len(ratios) > 0 {
 		sum.Ratio = median(ratios)
 		sum.RatioMin, sum.RatioMax = minMax(ratios)
 	}
+	// times: the reference's over this server's.
+	inverse := func(f func(Sample) float64) func(Sample) float64 {
+		return func(s Sample) float64 {
+			if v := f(s); v > 0 {
+				return 1 / v
+			}
+			return 0
+		}
+	}
+	sum.UserRatio = median(pairedRatios(samples, ref, inverse(Sample.UserPerReq)))
+	sum.SysRatio = median(pairedRatios(samples, ref, inverse(Sample.SysPerReq)))
 	return sum
 }
 
-// pairedRatios divides each round's PerCPU by the reference's of the same
-// round. Pairing rounds cancels a drift of the machine that a ratio of
-// medians would keep.
-func pairedRatios(samples, ref []Sample) []float64 {
+// pairedRatios divides each round's figure f by the reference's of the
+// same round, for the rounds where both are measured. Pairing rounds
+// cancels a drift of the machine that a ratio of medians would keep.
+func pairedRatios(samples, ref []Sample, f func(Sample) float64) []float64 {
 	byRound := map[int]float64{}
 	for _, r := range ref {
-		byRound[r.Round] = r.PerCPU()
+		byRound[r.Round] = f(r)
 	}
 	var out []float64
 	for _, s := range samples {
-		if r, ok := byRound[s.Round]; ok && r > 0 {
-			out = append(out, s.PerCPU()/r)
+		if r, ok := byRound[s.Round]; ok && r > 0 && f(s) > 0 {
+			out = append(out, f(s)/r)
 		}
 	}
 	return out

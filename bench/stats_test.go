@@ -93,7 +93,7 @@ func TestSummarizePairsRounds(t *testing.T) {
 		t.Errorf("reference: ratio %v disturbed %d, want 1 and 1", refSum.Ratio, refSum.Disturbed)
 	}
 	// a round the reference lacks has no ratio.
-	if rs := pairedRatios([]Sample{sample(4, 1, 1, 0)}, ref); len(rs) != 0 {
+	if rs := pairedRatios([]Sample{sample(4, 1, 1, 0)}, ref, Sample.PerCPU); len(rs) != 0 {
 		t.Errorf("unpaired round gave %v", rs)
 	}
 }
@@ -158,6 +158,44 @@ func TestReportTargetsAndAA(t *testing.T) {
 				t.Error("nothing failed")
 			}
 		})
+	}
+}
+
+func TestSummarizeUserSys(t *testing.T) {
+	// 1000 requests: nginx spends 2 µs of its own and 6 µs of kernel time
+	// on each, the other server 3 µs and 6 µs; a round without ticks
+	// (zero split) is left out of the medians and ratios.
+	mk := func(round int, user, sys time.Duration) Sample {
+		s := sample(round, 1000, int((user+sys)/time.Millisecond), 0)
+		s.User, s.Sys = user, sys
+		return s
+	}
+	ref := []Sample{mk(1, 2*time.Millisecond, 6*time.Millisecond), mk(2, 2*time.Millisecond, 6*time.Millisecond)}
+	got := []Sample{mk(1, 3*time.Millisecond, 6*time.Millisecond), mk(2, 0, 0)}
+	sum := summarize(got, ref, 0.10)
+	if !near(sum.UserPerReq, 3000) || !near(sum.SysPerReq, 6000) || !near(sum.UserRatio, 2.0/3) || !near(sum.SysRatio, 1) {
+		t.Errorf("split: %+v", sum)
+	}
+
+	sc := &Scenario{Name: "lua-x", About: "x", Target: 1.0, Path: "/"}
+	refRes := &ServerResult{Name: "nginx", Ref: true, Summary: summarize(ref, ref, 0.10)}
+	for _, tc := range []struct {
+		sys  float64
+		want string
+	}{
+		// (2+6)/1.0 - 6: 2 µs of its own would meet the target.
+		{6000, "| lua-x | gresty/epoll | 3.00 | 6.00 | 0.67 | 1.00 | ≤ 2.00 µs |"},
+		{9000, "out of reach: the kernel's part alone is more"},
+	} {
+		sv := &ServerResult{Name: "gresty/epoll", Judged: true, Summary: sum}
+		sv.Summary.SysPerReq = tc.sys
+		rep := &Report{Options: &Options{Rounds: 2, Pollers: []string{"epoll"}},
+			Results: []*ScenarioResult{{Scenario: sc, Servers: []*ServerResult{refRes, sv}}}}
+		var b bytes.Buffer
+		rep.WriteMarkdown(&b)
+		if !strings.Contains(b.String(), "## Where the CPU time goes") || !strings.Contains(b.String(), tc.want) {
+			t.Errorf("report lacks %q:\n%s", tc.want, b.String())
+		}
 	}
 }
 
