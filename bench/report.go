@@ -214,9 +214,9 @@ func (r *Report) writeSplit(w io.Writer) {
 			if !sv.Ref {
 				vsUser, vsSys = fmt.Sprintf("%.2f", su.UserRatio), fmt.Sprintf("%.2f", su.SysRatio)
 			}
-			if sv.Judged && res.Scenario.Target > 0 && ref != nil && ref.Summary.UserPerReq > 0 {
-				// the user time that meets the target with this kernel time.
-				n := (ref.Summary.UserPerReq+ref.Summary.SysPerReq)/res.Scenario.Target - su.SysPerReq
+			if !sv.Judged || res.Scenario.Target <= 0 || ref == nil {
+				// no target to meet
+			} else if n, ok := userForTarget(sv.Samples, ref.Samples, res.Scenario.Target); ok {
 				if n <= 0 {
 					need = "out of reach: the kernel's part alone is more"
 				} else {
@@ -234,9 +234,10 @@ func (r *Report) writeSplit(w io.Writer) {
 	fmt.Fprintf(w, "Each server's CPU time per request, split into its own code (**user**) and the kernel's work for it "+
 		"(**kernel**: system calls, the TCP stack of the loopback, wake-ups), in the proportion of the process's "+
 		"user and system ticks; medians over the rounds. **vs nginx** is nginx's time divided by the server's in the "+
-		"same round (above 1: less time than nginx). The kernel's part does not depend on how a server is written "+
-		"once it makes the same system calls, so the last column gives the user time per request that would meet "+
-		"the target with the kernel time measured.\n\n")
+		"same round (above 1: less time than nginx). The kernel's part depends little on how a server is written "+
+		"once it makes the same system calls (it moves with the machine from round to round, for every server), so the last column gives "+
+		"the user time per request that would have met the target in each round, with that round's kernel time and nginx's, "+
+		"as the median over the rounds.\n\n")
 	fmt.Fprintf(w, "| scenario | server | user µs/req | kernel µs/req | user vs nginx | kernel vs nginx | user time for the target |\n")
 	fmt.Fprintf(w, "|---|---|--:|--:|--:|--:|---|\n")
 	for _, row := range rows {

@@ -160,6 +160,29 @@ func summarize(samples, ref []Sample, disturbedAt float64) Summary {
 	return sum
 }
 
+// userForTarget is the server's own CPU time per request (ns) that would
+// have met target in each round, given the kernel's time for the server and
+// the reference's whole time in that round; the median over the rounds
+// where all three are measured. ok is false when none is.
+func userForTarget(samples, ref []Sample, target float64) (need float64, ok bool) {
+	whole := map[int]float64{}
+	for _, r := range ref {
+		if r.User > 0 || r.Sys > 0 {
+			whole[r.Round] = r.UserPerReq() + r.SysPerReq()
+		}
+	}
+	var needs []float64
+	for _, s := range samples {
+		if w, found := whole[s.Round]; found && (s.User > 0 || s.Sys > 0) && target > 0 {
+			needs = append(needs, w/target-s.SysPerReq())
+		}
+	}
+	if len(needs) == 0 {
+		return 0, false
+	}
+	return median(needs), true
+}
+
 // pairedRatios divides each round's figure f by the reference's of the
 // same round, for the rounds where both are measured. Pairing rounds
 // cancels a drift of the machine that a ratio of medians would keep.
