@@ -34,6 +34,11 @@ local function trun(f, ...)
   return f(...)
 end
 
+local function trun0(f)
+  sethook()
+  return f()
+end
+
 local pfinish
 local function pwait(h, ...)
   return pfinish(presume(h, fwd(...)))
@@ -82,7 +87,7 @@ local function mkwrap(co)
   return function(...) return wfinish(cfinish(cwstart(co, ...))) end
 end
 
-return trampoline, prun, pcall, xpcall, resume, trampoline(cyield), mkwrap, trun
+return trampoline, prun, pcall, xpcall, resume, trampoline(cyield), mkwrap, trun, trun0
 `
 
 // glueChunk is the chunk name of the runtime's own Lua code. The leading
@@ -118,15 +123,16 @@ func (vm *VM) openGlue() error {
 		L.NewFunction(vm.setHook), L.NewFunction(vm.resumeFailed)} {
 		L.Push(v)
 	}
-	if err := L.PCall(14, 8, nil); err != nil {
+	if err := L.PCall(14, 9, nil); err != nil {
 		return err
 	}
-	vm.factory = L.Get(-8).(*lua.LFunction)
-	vm.prun = L.Get(-7).(*lua.LFunction)
-	pcall, xpcall, resume, yield := L.Get(-6), L.Get(-5), L.Get(-4), L.Get(-3)
-	vm.mkwrap = L.Get(-2).(*lua.LFunction)
-	vm.trun = L.Get(-1).(*lua.LFunction)
-	L.Pop(8)
+	vm.factory = L.Get(-9).(*lua.LFunction)
+	vm.prun = L.Get(-8).(*lua.LFunction)
+	pcall, xpcall, resume, yield := L.Get(-7), L.Get(-6), L.Get(-5), L.Get(-4)
+	vm.mkwrap = L.Get(-3).(*lua.LFunction)
+	vm.trun = L.Get(-2).(*lua.LFunction)
+	vm.trun0 = L.Get(-1).(*lua.LFunction)
+	L.Pop(9)
 
 	g := L.Get(lua.GlobalsIndex).(*lua.LTable)
 	g.RawSetString("pcall", pcall)

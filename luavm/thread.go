@@ -276,9 +276,14 @@ func (vm *VM) run(from *lua.LState, th *Thread, fn *lua.LFunction, args []lua.LV
 		// Fresh start: run fn through trun, which installs the error
 		// message hook first.
 		// args may be the scratch slice of vm.args, so another buffer.
+		// Handlers take no arguments: trun0 spares them a vararg frame.
+		base := vm.trun
+		if len(args) == 0 {
+			base = vm.trun0
+		}
 		args = append(append(vm.startArgs[:0], fn), args...)
 		vm.startArgs = args
-		fn = vm.trun
+		fn = base
 	}
 	st, err, rets := vm.resume(from, th.co, fn, args)
 	clear(vm.startArgs)

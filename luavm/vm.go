@@ -106,6 +106,7 @@ type VM struct {
 	prun    *lua.LFunction // base function of pcall helpers and coroutines
 	mkwrap  *lua.LFunction // makes coroutine.wrap's wrappers
 	trun    *lua.LFunction // base function of request threads and Call
+	trun0   *lua.LFunction // trun for a function called without arguments
 	panicFn func(*lua.LState)
 
 	// Go halves of the replaced pcall, xpcall and coroutine functions. The
