@@ -23,7 +23,7 @@ type MainConf struct {
 	ServerNamesHashBucketSz core.Value[int]
 
 	vars   *varRegistry
-	phases [numPhases][]PhaseHandler
+	phases [numPhases][]phaseReg
 	// postponed counts the handlers AddPostponedPhaseHandler put at the
 	// front of each phase's list.
 	postponed [numPhases]int
@@ -98,6 +98,9 @@ type LocConf struct {
 	Handler Handler
 	// filters are the filter chains of this location (buildFilterChains).
 	filters *filterChains
+	// phaseSkip marks the phase handlers with nothing to do here
+	// (buildPhaseSkips).
+	phaseSkip phaseSkip
 
 	// Location tree: exact and prefix children, then regex children in
 	// order, as ngx_http_core_find_location walks them.

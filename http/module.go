@@ -301,6 +301,7 @@ func httpBlock(p *core.Parser, d *conf.Directive, c any) error {
 		return err
 	}
 	mcf.buildPhases()
+	cf.buildPhaseSkips()
 	addrs, err := optimizeServers(cf)
 	if err != nil {
 		return err

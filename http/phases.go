@@ -32,13 +32,56 @@ type PhaseHandler = Handler
 // Postconfiguration; handlers of one phase run in registration order
 // reversed, as nginx's (the last module registered runs first).
 func (cf *Conf) AddPhaseHandler(p Phase, h PhaseHandler) {
-	cf.Main.phases[p] = append(cf.Main.phases[p], h)
+	cf.AddPhaseHandlerIf(p, nil, h)
+}
+
+// AddPhaseHandlerIf registers h for a phase where only a location for
+// which active reports true gives it something to do: in any other location
+// h must decline every request without touching it, and the request skips
+// it (nginx calls every handler, each testing its own configuration). A nil
+// active means every location. The content phase takes no active test: its
+// last handler answers 404 when all decline.
+func (cf *Conf) AddPhaseHandlerIf(p Phase, active func(*LocConf) bool, h PhaseHandler) {
+	if p == ContentPhase {
+		active = nil
+	}
+	cf.Main.phases[p] = append(cf.Main.phases[p], phaseReg{h: h, active: active})
+}
+
+// phaseReg is a registered phase handler and its active test.
+type phaseReg struct {
+	h      PhaseHandler
+	active func(*LocConf) bool
 }
 
 type phaseEntry struct {
 	checker func(r *Request, ph *phaseEntry) bool
 	handler Handler
 	next    int
+	active  func(*LocConf) bool
+}
+
+// phaseSkip marks the phase engine's entries a location's requests pass
+// over: their handlers have nothing to do there.
+type phaseSkip []uint64
+
+func (s phaseSkip) has(i int) bool { return i>>6 < len(s) && s[i>>6]&(1<<(i&63)) != 0 }
+
+// buildPhaseSkips gives every location the entries its requests skip.
+func (cf *Conf) buildPhaseSkips() {
+	e := &cf.Main.engine
+	for _, lc := range cf.locs {
+		var skip phaseSkip
+		for i := range e.handlers {
+			if a := e.handlers[i].active; a != nil && !a(lc) {
+				if skip == nil {
+					skip = make(phaseSkip, (len(e.handlers)+63)>>6)
+				}
+				skip[i>>6] |= 1 << (i & 63)
+			}
+		}
+		lc.phaseSkip = skip
+	}
 }
 
 type phaseEngine struct {
@@ -55,8 +98,8 @@ func (m *MainConf) buildPhases() {
 	e := &m.engine
 	e.handlers = e.handlers[:0]
 	e.logHandlers = e.logHandlers[:0]
-	add := func(checker func(*Request, *phaseEntry) bool, h Handler, next int) {
-		e.handlers = append(e.handlers, phaseEntry{checker: checker, handler: h, next: next})
+	add := func(checker func(*Request, *phaseEntry) bool, h phaseReg, next int) {
+		e.handlers = append(e.handlers, phaseEntry{checker: checker, handler: h.h, next: next, active: h.active})
 	}
 	findConfig := 0
 	for p := PostReadPhase; p < numPhases; p++ {
@@ -64,17 +107,17 @@ func (m *MainConf) buildPhases() {
 		switch p {
 		case FindConfigPhase:
 			findConfig = len(e.handlers)
-			add(findConfigChecker, nil, 0)
+			add(findConfigChecker, phaseReg{}, 0)
 			continue
 		case PostRewritePhase:
-			add(postRewriteChecker, nil, findConfig)
+			add(postRewriteChecker, phaseReg{}, findConfig)
 			continue
 		case PostAccessPhase:
-			add(postAccessChecker, nil, 0)
+			add(postAccessChecker, phaseReg{}, 0)
 			continue
 		case LogPhase:
 			for i := len(hs) - 1; i >= 0; i-- {
-				e.logHandlers = append(e.logHandlers, hs[i])
+				e.logHandlers = append(e.logHandlers, hs[i].h)
 			}
 			continue
 		case ServerRewritePhase:
@@ -92,7 +135,7 @@ func (m *MainConf) buildPhases() {
 			checker = contentChecker
 		}
 		if p == ContentPhase && len(hs) == 0 {
-			add(contentChecker, nil, len(e.handlers)+1)
+			add(contentChecker, phaseReg{}, len(e.handlers)+1)
 			continue
 		}
 		next := len(e.handlers) + len(hs)
@@ -107,6 +150,10 @@ func (m *MainConf) buildPhases() {
 func (r *Request) runPhases() {
 	e := &r.Conn.cfg.Main.engine
 	for r.phase < len(e.handlers) {
+		if lc := r.Loc; lc != nil && lc.phaseSkip.has(r.phase) {
+			r.phase++
+			continue
+		}
 		ph := &e.handlers[r.phase]
 		if !ph.checker(r, ph) {
 			return
@@ -469,9 +516,9 @@ func (r *Request) safari() bool {
 func (cf *Conf) AddPostponedPhaseHandler(p Phase, h PhaseHandler) {
 	hs := cf.Main.phases[p]
 	n := cf.Main.postponed[p]
-	hs = append(hs, nil)
+	hs = append(hs, phaseReg{})
 	copy(hs[n+1:], hs[n:])
-	hs[n] = h
+	hs[n] = phaseReg{h: h}
 	cf.Main.phases[p] = hs
 	cf.Main.postponed[p]++
 }

@@ -118,7 +118,10 @@ func be32(b []byte) uint32 {
 }
 
 func postconfiguration(cf *http.Conf) error {
-	cf.AddPhaseHandler(http.AccessPhase, handler)
+	cf.AddPhaseHandlerIf(http.AccessPhase, func(l *http.LocConf) bool {
+		c := l.Confs[Module.TypeIndex].(*LocConf)
+		return c.Rules != nil || c.Rules6 != nil || c.RulesUnix != nil
+	}, handler)
 	return nil
 }
 

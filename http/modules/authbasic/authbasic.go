@@ -100,7 +100,10 @@ func mergeLocConf(_ *http.Conf, parent, child any) error {
 }
 
 func postconfiguration(cf *http.Conf) error {
-	cf.AddPhaseHandler(http.AccessPhase, handler)
+	cf.AddPhaseHandlerIf(http.AccessPhase, func(l *http.LocConf) bool {
+		c := l.Confs[Module.TypeIndex].(*LocConf)
+		return c.Realm != nil && c.UserFile != nil
+	}, handler)
 	return nil
 }
 

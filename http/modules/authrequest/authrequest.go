@@ -115,7 +115,9 @@ func mergeLocConf(_ *http.Conf, parent, child any) error {
 }
 
 func postconfiguration(cf *http.Conf) error {
-	cf.AddPhaseHandler(http.AccessPhase, handler)
+	cf.AddPhaseHandlerIf(http.AccessPhase, func(l *http.LocConf) bool {
+		return l.LocConfOf(Module).(*LocConf).URI.V != ""
+	}, handler)
 	return nil
 }
 

@@ -207,7 +207,9 @@ func setLimit(p *core.Parser, d *conf.Directive, c *LocConf) error {
 }
 
 func postconfiguration(cf *http.Conf) error {
-	cf.AddPhaseHandler(http.PreAccessPhase, handler)
+	cf.AddPhaseHandlerIf(http.PreAccessPhase, func(l *http.LocConf) bool {
+		return len(l.Confs[Module.TypeIndex].(*LocConf).limits) > 0
+	}, handler)
 	return nil
 }
 

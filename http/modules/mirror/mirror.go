@@ -79,7 +79,9 @@ func mergeLocConf(_ *http.Conf, parent, child any) error {
 }
 
 func postconfiguration(cf *http.Conf) error {
-	cf.AddPhaseHandler(http.PreContentPhase, handler)
+	cf.AddPhaseHandlerIf(http.PreContentPhase, func(l *http.LocConf) bool {
+		return len(l.LocConfOf(Module).(*LocConf).URIs) > 0
+	}, handler)
 	return nil
 }
 

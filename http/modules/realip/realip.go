@@ -128,8 +128,9 @@ func setHeader(p *core.Parser, d *conf.Directive, c *LocConf) error {
 }
 
 func postconfiguration(cf *http.Conf) error {
-	cf.AddPhaseHandler(http.PostReadPhase, handler)
-	cf.AddPhaseHandler(http.PreAccessPhase, handler)
+	active := func(l *http.LocConf) bool { return l.Confs[Module.TypeIndex].(*LocConf).From != nil }
+	cf.AddPhaseHandlerIf(http.PostReadPhase, active, handler)
+	cf.AddPhaseHandlerIf(http.PreAccessPhase, active, handler)
 	return nil
 }
 

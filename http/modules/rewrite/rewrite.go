@@ -55,8 +55,9 @@ func init() {
 	Module.HTTP = &http.Hooks{
 		CreateLocConf: func(*http.Conf) any { return &LocConf{} },
 		Postconfiguration: func(cf *http.Conf) error {
-			cf.AddPhaseHandler(http.ServerRewritePhase, handler)
-			cf.AddPhaseHandler(http.RewritePhase, handler)
+			active := func(l *http.LocConf) bool { return l.LocConfOf(Module).(*LocConf).script != nil }
+			cf.AddPhaseHandlerIf(http.ServerRewritePhase, active, handler)
+			cf.AddPhaseHandlerIf(http.RewritePhase, active, handler)
 			return nil
 		},
 	}
