@@ -7,8 +7,8 @@
 // upstream peer whether it is up, its connections, attempts and
 // failures, and the Lua VMs, their heap and the shared dicts' use.
 //
-// Request counts are kept per loop and per configuration: each request
-// adds one, in the log phase, to a counter only its loop writes (an
+// Request counts are kept per loop and per configuration (one without a
+// gresty_metrics location counts nothing): each request adds one, in the log phase, to a counter only its loop writes (an
 // atomic add, no lock, no lookup by string: every virtual server's
 // counters are found by an index fixed when the configuration is built),
 // and a scrape sums the loops. A reload starts the request counters of
@@ -75,6 +75,10 @@ type MainConf struct {
 	// at scrape time (balancers are built after postconfiguration).
 	ups *upstream.MainConf
 	lua *lua.MainConf
+	// exposed is set when a location of the configuration answers
+	// scrapes: without one its request counts can never be read, and
+	// requests are not counted.
+	exposed bool
 }
 
 // SrvConf says which counters a server's requests go to.
@@ -95,6 +99,7 @@ type loopCounters struct {
 
 func setMetrics(p *core.Parser, d *conf.Directive, c any) error {
 	p.Ctx().ConfFor(http.CoreModule, core.LocLevel).(*http.LocConf).Handler = handler
+	c.(*LocConf).main.exposed = true
 	return nil
 }
 
@@ -114,7 +119,9 @@ func postconfiguration(cf *http.Conf) error {
 		sc := s.Ctx.Srv[Module.TypeIndex].(*SrvConf)
 		sc.main, sc.idx = mc, idx
 	}
-	cf.AddPhaseHandler(http.LogPhase, count)
+	if mc.exposed {
+		cf.AddPhaseHandler(http.LogPhase, count)
+	}
 	return nil
 }
 
