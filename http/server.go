@@ -297,8 +297,12 @@ func (r *Request) reset() {
 		// captures: those slices are not its own to reuse.
 		vars, in, caps = nil, nil, nil
 	}
-	*r = Request{In: in, vars: vars, captures: caps, ctx: ctx, arena: arena, cleanups: cl, files: files, posted: posted, subs: subs,
-		upstreamSpare: r.upstreamSpare, poolCleanups: pcl}
+	spare := r.upstreamSpare
+	// cleared in place, then refilled: a composite literal would be built
+	// whole on the stack and copied over.
+	*r = Request{}
+	r.In, r.vars, r.captures, r.ctx, r.arena, r.cleanups = in, vars, caps, ctx, arena, cl
+	r.files, r.posted, r.subs, r.upstreamSpare, r.poolCleanups = files, posted, subs, spare, pcl
 	r.Out.Headers, r.Out.Trailers = hs, ts
 	r.ContentLength = -1
 }
