@@ -8,12 +8,13 @@
 // failures, and the Lua VMs, their heap and the shared dicts' use.
 //
 // Request counts are kept per loop and per configuration (one without a
-// gresty_metrics location counts nothing): each request adds one, in the log phase, to a counter only its loop writes (an
-// atomic add, no lock, no lookup by string: every virtual server's
-// counters are found by an index fixed when the configuration is built),
-// and a scrape sums the loops. A reload starts the request counters of
-// the new configuration from zero (Prometheus reads that as a counter
-// reset); connection counters and zones carry on.
+// gresty_metrics location counts nothing): each request adds one, in the
+// log phase, to a counter only its loop writes (an atomic add, no lock,
+// no lookup by string: every virtual server's counters are found by an
+// index fixed when the configuration is built), and a scrape sums the
+// loops. A reload starts the request counters of the new configuration
+// from zero (Prometheus reads that as a counter reset); connection
+// counters and zones carry on.
 //
 // Configuration runs on the goroutine that builds the cycle; the handlers
 // run on the request's loop.
