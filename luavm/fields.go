@@ -1,8 +1,10 @@
 package luavm
 
 import (
+	"maps"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	lua "github.com/yuin/gopher-lua"
@@ -69,30 +71,72 @@ type FastIndex func(t *lua.LTable, key lua.LString) (v lua.LValue, ok bool)
 // it would not change again).
 type FastNewIndex func(t *lua.LTable, key lua.LString, v lua.LValue) bool
 
+// fastPaths are the fast paths of one __index or __newindex function.
+type fastPaths struct {
+	get FastIndex
+	set FastNewIndex
+}
+
 // The fast paths by function, for every VM (the instruction table is
-// global); a VM drops its own when it closes.
-var fastIndex, fastNewIndex sync.Map
+// global); a VM drops its own when it closes. Loops read the map at every
+// such access, so it is never changed in place: a change installs a copy.
+var (
+	fastMu  sync.Mutex
+	fastFns atomic.Pointer[map[*lua.LFunction]fastPaths]
+)
+
+// fastOf returns fn's fast paths.
+func fastOf(fn *lua.LFunction) fastPaths {
+	if m := fastFns.Load(); m != nil {
+		return (*m)[fn]
+	}
+	return fastPaths{}
+}
+
+// updateFast installs a copy of the fast paths changed by edit.
+func updateFast(edit func(m map[*lua.LFunction]fastPaths)) {
+	fastMu.Lock()
+	defer fastMu.Unlock()
+	m := make(map[*lua.LFunction]fastPaths)
+	if old := fastFns.Load(); old != nil {
+		maps.Copy(m, *old)
+	}
+	edit(m)
+	fastFns.Store(&m)
+}
 
 // SetFastIndex gives t.name through the __index function fn the fast
 // path f. Configuration or loop goroutine of the VM.
 func (vm *VM) SetFastIndex(fn *lua.LFunction, f FastIndex) {
-	fastIndex.Store(fn, f)
+	updateFast(func(m map[*lua.LFunction]fastPaths) {
+		p := m[fn]
+		p.get = f
+		m[fn] = p
+	})
 	vm.fastFns = append(vm.fastFns, fn)
 }
 
 // SetFastNewIndex gives t.name = v through the __newindex function fn
 // the fast path f.
 func (vm *VM) SetFastNewIndex(fn *lua.LFunction, f FastNewIndex) {
-	fastNewIndex.Store(fn, f)
+	updateFast(func(m map[*lua.LFunction]fastPaths) {
+		p := m[fn]
+		p.set = f
+		m[fn] = p
+	})
 	vm.fastFns = append(vm.fastFns, fn)
 }
 
 // dropFast forgets the VM's fast paths.
 func (vm *VM) dropFast() {
-	for _, fn := range vm.fastFns {
-		fastIndex.Delete(fn)
-		fastNewIndex.Delete(fn)
+	if len(vm.fastFns) == 0 {
+		return
 	}
+	updateFast(func(m map[*lua.LFunction]fastPaths) {
+		for _, fn := range vm.fastFns {
+			delete(m, fn)
+		}
+	})
 	vm.fastFns = nil
 }
 
@@ -134,8 +178,8 @@ func init() {
 			if fn == nil {
 				return getOrig(L, inst, baseframe)
 			}
-			if f, ok := fastIndex.Load(fn); ok {
-				if fv, ok := f.(FastIndex)(t, s); ok {
+			if f := fastOf(fn).get; f != nil {
+				if fv, ok := f(t, s); ok {
 					rg.array[ra] = fv
 					if ra >= rg.top {
 						rg.top = ra + 1
@@ -175,15 +219,20 @@ func init() {
 			return 0
 		}
 		mt, ok := t.Metatable.(*lua.LTable)
-		if !ok || mt.RawGetString("__newindex") == lua.LNil {
+		if !ok {
 			ltable.SetString(t, key, value)
 			return 0
 		}
-		fn := metaFunc(t, "__newindex")
-		if fn == nil {
+		h := ltable.GetString(mt, "__newindex")
+		if h == lua.LNil {
+			ltable.SetString(t, key, value)
+			return 0
+		}
+		fn, ok := h.(*lua.LFunction)
+		if !ok {
 			return setOrig(L, inst, baseframe)
 		}
-		if f, ok := fastNewIndex.Load(fn); ok && f.(FastNewIndex)(t, s, value) {
+		if f := fastOf(fn).set; f != nil && f(t, s, value) {
 			return 0
 		}
 		L.Push(fn)

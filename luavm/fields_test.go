@@ -156,7 +156,7 @@ func TestFastIndexPaths(t *testing.T) {
 		t.Errorf("the functions ran %d times, want 2", calls)
 	}
 	vm.Close()
-	if _, ok := fastIndex.Load(get); ok {
+	if fastOf(get).get != nil {
 		t.Error("a closed VM's fast path is still registered")
 	}
 }

@@ -189,6 +189,13 @@ func (x *Index) NewTable(narr, nhash int) *lua.LTable {
 	} else {
 		t, keys = tableWith(nhash)
 	}
+	x.lazy(t, keys, nhash)
+	return t
+}
+
+// lazy gives t the keys list keys, the stand-in index and a map for
+// nhash string keys.
+func (x *Index) lazy(t *lua.LTable, keys []lua.LValue, nhash int) {
 	m := mirrorOf(t)
 	// gopher-lua appends a key it does not find here, so a stand-in
 	// emptied now keeps the order of the keys added to this table from
@@ -205,7 +212,66 @@ func (x *Index) NewTable(narr, nhash int) *lua.LTable {
 	if nhash > 0 {
 		m.strdict = make(map[string]lua.LValue, nhash)
 	}
-	return t
+}
+
+// NewStringTable is NewTable(0, n) for n string values holding text
+// bytes in all, with the Strings that boxes them (Reserve(n) and
+// ReserveText(text) done): up to 16 values and 1 KiB of text, the table,
+// its keys list, the boxes and the text are one allocation instead of
+// four. As with any Strings, a value kept keeps the rest alive.
+func (x *Index) NewStringTable(n, text int) (*lua.LTable, Strings) {
+	var t *lua.LTable
+	var keys []lua.LValue
+	var s Strings
+	switch {
+	case n <= 4:
+		t, keys, s = withStringsText[[4]lua.LValue, [4]lua.LString](4, text)
+	case n <= 8:
+		t, keys, s = withStringsText[[8]lua.LValue, [8]lua.LString](8, text)
+	case n <= 16:
+		t, keys, s = withStringsText[[16]lua.LValue, [16]lua.LString](16, text)
+	default:
+		t, keys = tableWith(n)
+		s.Reserve(n, 0)
+		s.ReserveText(text)
+	}
+	x.lazy(t, keys, n)
+	return t, s
+}
+
+// stringRoom is a table with room for its keys, their string values
+// (boxes) and their text, in one allocation.
+type stringRoom[K, V, T any] struct {
+	t    lua.LTable
+	keys K
+	vals V
+	text T
+}
+
+func withStringsText[K, V any](n, text int) (*lua.LTable, []lua.LValue, Strings) {
+	switch {
+	case text <= 64:
+		return withStrings[K, V, [64]byte](n, 64)
+	case text <= 256:
+		return withStrings[K, V, [256]byte](n, 256)
+	case text <= 1024:
+		return withStrings[K, V, [1024]byte](n, 1024)
+	}
+	t, keys, s := withStrings[K, V, [1]byte](n, 0)
+	s.ReserveText(text)
+	return t, keys, s
+}
+
+// withStrings allocates a stringRoom of n keys and values and tn bytes of
+// text (the sizes of K, V and T).
+func withStrings[K, V, T any](n, tn int) (*lua.LTable, []lua.LValue, Strings) {
+	p := &stringRoom[K, V, T]{t: lua.LTable{Metatable: lua.LNil}}
+	keys := unsafe.Slice((*lua.LValue)(unsafe.Pointer(&p.keys)), n)[:0]
+	s := Strings{slab: unsafe.Slice((*lua.LString)(unsafe.Pointer(&p.vals)), n)[:0]}
+	if tn > 0 {
+		s.text = unsafe.Slice((*byte)(unsafe.Pointer(&p.text)), tn)[:0]
+	}
+	return &p.t, keys, s
 }
 
 // SetLazy stores a non-nil value under a boxed string key (a lua.LString)
@@ -486,6 +552,44 @@ func (b *Strings) BoxBytes(p []byte) lua.LValue {
 	start := len(b.text)
 	b.text = append(b.text, p...)
 	return b.Box(unsafe.String(&b.text[start], len(p)))
+}
+
+// emptyString is "" boxed.
+var emptyString lua.LValue = lua.LString("")
+
+// BoxBytes returns a copy of p as a lua.LValue holding a lua.LString. Up
+// to 112 bytes, the copy and its box are one allocation where
+// lua.LString(p) makes two.
+func BoxBytes(p []byte) lua.LValue {
+	switch {
+	case len(p) == 0:
+		return emptyString
+	case len(p) <= 16:
+		return boxIn[[16]byte](p)
+	case len(p) <= 48:
+		return boxIn[[48]byte](p)
+	case len(p) <= 112:
+		return boxIn[[112]byte](p)
+	}
+	return lua.LString(p)
+}
+
+// boxRoom is a string's header and its bytes.
+type boxRoom[T any] struct {
+	s lua.LString
+	b T
+}
+
+func boxIn[T any](p []byte) lua.LValue {
+	r := &boxRoom[T]{}
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&r.b)), len(p))
+	copy(b, p)
+	r.s = lua.LString(unsafe.String(&b[0], len(p)))
+	var v lua.LValue
+	q := (*[2]unsafe.Pointer)(unsafe.Pointer(&v))
+	q[0] = lstringItab
+	q[1] = unsafe.Pointer(&r.s)
+	return v
 }
 
 // Box returns s as a lua.LValue holding a lua.LString.

@@ -1,6 +1,7 @@
 package ltable
 
 import (
+	"fmt"
 	"math"
 	"runtime"
 	"strings"
@@ -264,5 +265,69 @@ func TestNumbers(t *testing.T) {
 	}
 	if v := b.Box(math.Copysign(0, -1)); math.Signbit(float64(v.(lua.LNumber))) == false {
 		t.Fatal("-0 lost its sign")
+	}
+}
+
+// A table from NewStringTable holds its values whatever its size and
+// text, through a collection, in one allocation up to 16 values and
+// 1 KiB of text; next() walks the keys in the order they were set.
+func TestNewStringTable(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	var x Index
+	var k Keys
+	for _, n := range []int{1, 4, 5, 16, 17, 40} {
+		for _, each := range []int{0, 3, 60, 200} {
+			tb, vals := x.NewStringTable(n, n*each)
+			var names []string
+			for i := range n {
+				name := fmt.Sprintf("h%d", i)
+				names = append(names, name)
+				SetLazy(tb, k.String(name), vals.BoxBytes([]byte(strings.Repeat(string(rune('a'+i%26)), each))))
+			}
+			runtime.GC()
+			for i, name := range names {
+				if got, want := tb.RawGetString(name), lua.LString(strings.Repeat(string(rune('a'+i%26)), each)); got != want {
+					t.Fatalf("n=%d each=%d: %s is %q, want %q", n, each, name, got, want)
+				}
+			}
+			if got := walk(t, tb); fmt.Sprint(got) != fmt.Sprint(names) {
+				t.Fatalf("n=%d each=%d: walk %v", n, each, got)
+			}
+		}
+	}
+	val := []byte("value-of-twenty-bytes")
+	if a := testing.AllocsPerRun(100, func() {
+		tb, vals := x.NewStringTable(4, 4*len(val))
+		for _, name := range []string{"a", "b", "c", "d"} {
+			SetLazy(tb, k.String(name), vals.BoxBytes(val))
+		}
+	}); a > 3 { // the table's allocation and its string map's two
+		t.Fatalf("%v allocations for a table of four strings", a)
+	}
+}
+
+// BoxBytes copies, boxes and compares as lua.LString does, in one
+// allocation up to 112 bytes.
+func TestBoxBytesOne(t *testing.T) {
+	for _, n := range []int{0, 1, 16, 17, 48, 49, 112, 113, 1000} {
+		src := []byte(strings.Repeat("z", n))
+		v := BoxBytes(src)
+		if n > 0 {
+			src[0] = 'A'
+		}
+		runtime.GC()
+		if s, ok := v.(lua.LString); !ok || string(s) != strings.Repeat("z", n) || v != lua.LString(strings.Repeat("z", n)) {
+			t.Fatalf("%d bytes: %#v", n, v)
+		}
+		want := 1.0
+		if n == 0 {
+			want = 0
+		} else if n > 112 {
+			want = 2
+		}
+		if a := testing.AllocsPerRun(100, func() { BoxBytes(src) }); a != want {
+			t.Fatalf("%d bytes: %v allocations, want %v", n, a, want)
+		}
 	}
 }

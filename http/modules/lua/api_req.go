@@ -151,18 +151,17 @@ func installReq(st *loopState) {
 			c.r.Logf(errlog.Debug, "lua exceeding request header limit %d > %d", count, max)
 			count = max
 		}
-		t := st.index.NewTable(0, count)
-		var vals ltable.Strings
-		vals.Reserve(count, 0)
 		text := 0
 		for i := 0; i < count; i++ {
 			text += len(in[i].Value)
 		}
-		vals.ReserveText(text)
+		t, vals := st.index.NewStringTable(count, text)
 		for i := 0; i < count; i++ {
 			h := &in[i]
-			key := st.keys.Bytes(h.Name)
-			if !raw {
+			var key glua.LValue
+			if raw {
+				key = st.keys.Bytes(h.Name)
+			} else {
 				key = st.keys.Lower(h.Name)
 			}
 			if seenName(in[:i], h.Name, raw) {
@@ -173,7 +172,7 @@ func installReq(st *loopState) {
 			}
 		}
 		if !raw {
-			L.SetMetatable(t, st.api[apiReqHeadersMeta].(*glua.LTable))
+			L.SetMetatable(t, meta)
 		}
 		L.Push(t)
 		if truncated {

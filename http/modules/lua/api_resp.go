@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
 
@@ -207,10 +208,28 @@ func (st *loopState) headerSetFast(_ *glua.LTable, key glua.LString, value glua.
 	}
 	name := string(key)
 	if c.r.Loc.LocConfOf(Module).(*LocConf).TransformUnderscores.V {
-		name = strings.ReplaceAll(name, "_", "-")
+		name = st.dashed(name)
 	}
 	c.out.headersSet = true
 	return c.setRespHeader(name, string(s), true)
+}
+
+// dashEntry is a name and the name dashed.
+type dashEntry struct{ from, to string }
+
+// dashed returns name with every "_" turned into "-", as
+// lua_transform_underscores_in_response_headers has ngx.header's names.
+// The names are mostly the Lua code's constants, the same strings request
+// after request, so the last ones are remembered by where they are.
+func (st *loopState) dashed(name string) string {
+	if strings.IndexByte(name, '_') < 0 {
+		return name
+	}
+	e := &st.dashes[uintptr(unsafe.Pointer(unsafe.StringData(name)))>>4%uintptr(len(st.dashes))]
+	if e.from != name {
+		*e = dashEntry{name, strings.ReplaceAll(name, "_", "-")}
+	}
+	return e.to
 }
 
 func (c *reqCtx) setRespHeaderLua(L *glua.LState, key string, value glua.LValue, addOnly bool) {
@@ -250,7 +269,7 @@ func (c *reqCtx) setRespHeaderLua(L *glua.LState, key string, value glua.LValue,
 	}
 	lc := r.Loc.LocConfOf(Module).(*LocConf)
 	if lc.TransformUnderscores.V {
-		key = strings.ReplaceAll(key, "_", "-")
+		key = c.st.dashed(key)
 	}
 	c.out.headersSet = true
 	if clear {
@@ -498,7 +517,7 @@ func (c *reqCtx) pushRespHeader(L *glua.LState, key string) int {
 	r := c.r
 	lc := r.Loc.LocConfOf(Module).(*LocConf)
 	if lc.TransformUnderscores.V {
-		key = strings.ReplaceAll(key, "_", "-")
+		key = c.st.dashed(key)
 	}
 	out := &r.Out
 	switch {

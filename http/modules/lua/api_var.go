@@ -8,6 +8,7 @@ import (
 
 	"gresty/http"
 	"gresty/luavm"
+	"gresty/luavm/ltable"
 )
 
 // ngx.var: nginx variables by name (any case), regex captures by number
@@ -69,7 +70,7 @@ func (st *loopState) varGetFast(_ *glua.LTable, key glua.LString) (glua.LValue, 
 	if !ok {
 		return glua.LNil, true
 	}
-	return glua.LString(v), true
+	return ltable.BoxBytes(v), true
 }
 
 // varSet is ngx.var[name] = value.

@@ -74,6 +74,8 @@ type loopState struct {
 	nums ltable.Numbers
 	// sendBuf is where a cosocket's send flattens a table.
 	sendBuf []byte
+	// dashes remembers header names with "_" turned into "-" (dashed).
+	dashes [16]dashEntry
 	// parent is the loop's state when this one is the VM of a single
 	// request under lua_code_cache off (requestState).
 	parent *loopState
