@@ -338,7 +338,7 @@ func (vm *VM) resume(from, co *lua.LState, fn *lua.LFunction, args []lua.LValue)
 			}
 		}
 	}()
-	return from.Resume(co, fn, args...)
+	return vm.resumeState(from, co, fn, args)
 }
 
 // recycleCo puts the state of a thread that finished cleanly back in the

@@ -101,6 +101,8 @@ type VM struct {
 	// pending tags a helper that stopped in a forwarded yield; busy sits on
 	// top of a user coroutine's stack while it waits for I/O.
 	sent, mark, pending, busy *lua.LUserData
+	// sentRet is a suspension's results, shared (resumeState).
+	sentRet []lua.LValue
 
 	factory *lua.LFunction // makes yielding trampolines
 	prun    *lua.LFunction // base function of pcall helpers and coroutines
@@ -154,6 +156,7 @@ func New(opts Options) (*VM, error) {
 		busy:    &lua.LUserData{Metatable: lua.LNil},
 		tops:    make(map[*lua.LState]*Thread),
 	}
+	vm.sentRet = []lua.LValue{vm.sent}
 	if err := vm.init(); err != nil {
 		L.Close()
 		return nil, err
