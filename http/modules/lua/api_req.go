@@ -39,6 +39,16 @@ var ngxMethodNames = map[httpparse.Method]string{
 	httpparse.MethodTRACE: "TRACE",
 }
 
+// knownLower holds the names the parser recognises, in lower case and
+// boxed: most of a request's headers, named in get_headers' tables without
+// a lookup.
+var knownLower = func() (t [64]glua.LValue) {
+	for k := httpparse.KnownHeader(1); int(k) < len(t) && k.String() != ""; k++ {
+		t[k] = glua.LString(strings.ToLower(k.String()))
+	}
+	return
+}()
+
 func installReq(st *loopState) {
 	L := st.vm.L
 	req, ok := st.ngx.RawGetString("req").(*glua.LTable)
@@ -159,9 +169,12 @@ func installReq(st *loopState) {
 		for i := 0; i < count; i++ {
 			h := &in[i]
 			var key glua.LValue
-			if raw {
+			switch {
+			case raw:
 				key = st.keys.Bytes(h.Name)
-			} else {
+			case int(h.Known) < len(knownLower) && knownLower[h.Known] != nil:
+				key = knownLower[h.Known]
+			default:
 				key = st.keys.Lower(h.Name)
 			}
 			if seenName(in[:i], h.Name, raw) {
