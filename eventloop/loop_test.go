@@ -111,6 +111,39 @@ func TestTimers(t *testing.T) {
 	})
 }
 
+// ResetLazy keeps an armed timer's deadline when the new one is within
+// the slack, and moves it otherwise; an unarmed timer is armed.
+func TestTimerResetLazy(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		g := startGroup(t, b, 1, nil)
+		l := g.Loops()[0]
+		var fired []string
+		done := make(chan struct{})
+		onLoop(t, l, func() {
+			a := l.AfterFunc(30*time.Millisecond, func() { fired = append(fired, "a") })
+			b := l.AfterFunc(20*time.Millisecond, func() { fired = append(fired, "b") })
+			c := l.NewTimer(func() { fired = append(fired, "c") })
+			d0 := a.Deadline()
+			if !a.ResetLazy(35*time.Millisecond, 10*time.Millisecond) || a.Deadline() != d0 {
+				t.Error("a deadline within the slack moved")
+			}
+			if !b.ResetLazy(50*time.Millisecond, 10*time.Millisecond) || b.Deadline().Sub(d0) < 15*time.Millisecond {
+				t.Error("a deadline past the slack stayed")
+			}
+			if c.ResetLazy(40*time.Millisecond, time.Second) || !c.Active() {
+				t.Error("an unarmed timer was not armed")
+			}
+			l.AfterFunc(90*time.Millisecond, func() { close(done) })
+		})
+		<-done
+		var got []string
+		onLoop(t, l, func() { got = fired })
+		if !reflect.DeepEqual(got, []string{"a", "c", "b"}) {
+			t.Fatalf("fired %v, want [a c b]", got)
+		}
+	})
+}
+
 // A timer that keeps re-arming itself with zero delay must not starve I/O.
 func TestZeroDelayTimerDoesNotStarveIO(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {

@@ -65,6 +65,21 @@ func (t *Timer) Reset(d time.Duration) bool {
 	return t.resetAt(t.l.mono + int64(d))
 }
 
+// ResetLazy is Reset, except that an armed timer whose deadline is less
+// than slack away from the new one keeps it, as nginx's timers do within
+// NGX_TIMER_LAZY_DELAY: a deadline pushed back on every request of a busy
+// connection then costs nothing. Loop goroutine only.
+func (t *Timer) ResetLazy(d, slack time.Duration) bool {
+	if d < 0 {
+		d = 0
+	}
+	when := t.l.mono + int64(d)
+	if t.idx >= 0 && when-t.when < int64(slack) && t.when-when < int64(slack) {
+		return true
+	}
+	return t.resetAt(when)
+}
+
 func (t *Timer) resetAt(when int64) bool {
 	l := t.l
 	l.timerSeq++

@@ -218,18 +218,24 @@ func (c *Conn) Requests() int { return c.requests }
 
 func (c *Conn) tcpInfo(which int) (uint32, bool) { return tcpInfo(c.ec.Fd(), which) }
 
+// timerLazy is nginx's NGX_TIMER_LAZY_DELAY: a timer re-armed within it
+// of its deadline keeps that deadline.
+const timerLazy = 300 * time.Millisecond
+
 func (c *Conn) setTimer(kind uint8, d time.Duration) {
 	c.timerKind = kind
 	if c.timer == nil {
 		c.timer = c.srv.loop.NewTimer(c.onTimer)
 	}
-	c.timer.Reset(d)
+	c.timer.ResetLazy(d, timerLazy)
 }
 
+// stopTimer ends the wait the timer was set for. The timer itself stays
+// armed until it fires, which then does nothing, or is set again: on a
+// keepalive connection, the keepalive wait set after a response, stopped
+// by the next request and set again after it, keeps one deadline and
+// never moves in the loop's timer heap. OnClose disarms it for good.
 func (c *Conn) stopTimer() {
-	if c.timer != nil && c.timerKind != tmNone {
-		c.timer.Stop()
-	}
 	c.timerKind = tmNone
 }
 
@@ -724,6 +730,7 @@ func (c *Conn) OnClose(ec *eventloop.Conn, err error) {
 	defer c.runSentHooks()
 	c.stopTimer()
 	if c.timer != nil {
+		c.timer.Stop()
 		c.timer = nil
 	}
 	// a failed recv or write, as ngx_connection_error logs it for a
