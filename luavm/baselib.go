@@ -40,6 +40,13 @@ func (vm *VM) openBase() {
 		L.Push(lua.LNil)
 		return 3
 	}))
+	// rawset forgets what a table's field cache remembers (fieldcache.go).
+	if raw, ok := g.RawGetString("rawset").(*lua.LFunction); ok && raw.IsG {
+		g.RawSetString("rawset", L.NewFunction(func(L *lua.LState) int {
+			touchValue(L.Get(1))
+			return raw.GFunction(L)
+		}))
+	}
 	dbg := L.GetGlobal("debug").(*lua.LTable)
 	dbg.RawSetString("traceback", L.NewFunction(vm.debugTraceback))
 	// gopher-lua's math.huge is the largest finite number.

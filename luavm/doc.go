@@ -51,4 +51,14 @@
 // Resume; Kill abandons one; Release recycles a thread that is no longer
 // alive once its owner is done with its results. Thread.Data carries the
 // owner's request.
+//
+// # Field caches
+//
+// Tables given to CacheFields (the ngx module gives _G, the libraries, ngx
+// and ngx's API groups) remember the fields Lua code reads from them, so
+// that ngx.say or ngx.req.get_headers costs no map lookup after the first
+// request. Every write from Lua reaches them (assignments, rawset,
+// table.clear). Go code that changes or deletes a field of such a table
+// after the VM's set-up must call TouchTable on it; adding a field that
+// was not there needs nothing.
 package luavm

@@ -172,7 +172,12 @@ func init() {
 		if !ok {
 			return getOrig(L, inst, baseframe)
 		}
-		v := ltable.GetString(t, string(s))
+		var v lua.LValue
+		if c := cacheOf(t); c != nil {
+			v = cachedField(c, t, string(s))
+		} else {
+			v = ltable.GetString(t, string(s))
+		}
 		if v == lua.LNil {
 			fn := metaFunc(t, "__index")
 			if fn == nil {
@@ -204,20 +209,25 @@ func init() {
 	// R(A)[RK(B)] := RK(C)
 	jumpTable[lua.OP_SETTABLEKS] = func(L *lua.LState, inst uint32, baseframe unsafe.Pointer) int {
 		f, rg := curFrame(L), regOf(L)
-		t, ok := rg.array[f.LocalBase+int(inst>>18)&0xff].(*lua.LTable)
+		target := rg.array[f.LocalBase+int(inst>>18)&0xff]
+		t, ok := target.(*lua.LTable)
 		if !ok {
+			touchTarget(target)
 			return setOrig(L, inst, baseframe)
 		}
 		key := rk(f, rg, int(inst&0x1ff))
 		s, ok := key.(lua.LString)
 		if !ok {
-			return setOrig(L, inst, baseframe)
+			return setOrig(L, inst, baseframe) // no cache holds a key that is not a string
 		}
 		value := rk(f, rg, int(inst>>9)&0x1ff)
 		if ltable.GetString(t, string(s)) != lua.LNil {
+			TouchTable(t)
 			ltable.SetString(t, key, value)
 			return 0
 		}
+		// From here on the key is new to t: a cache has nothing to forget
+		// unless a __newindex table passes the write on.
 		mt, ok := t.Metatable.(*lua.LTable)
 		if !ok {
 			ltable.SetString(t, key, value)
@@ -230,6 +240,7 @@ func init() {
 		}
 		fn, ok := h.(*lua.LFunction)
 		if !ok {
+			touchTarget(h)
 			return setOrig(L, inst, baseframe)
 		}
 		if f := fastOf(fn).set; f != nil && f(t, s, value) {

@@ -106,7 +106,9 @@ func tabNew(L *lua.LState) int {
 
 // tabClear empties t and keeps its storage, as LuaJIT's table.clear.
 func tabClear(L *lua.LState) int {
-	ltable.Clear(checkTable(L, 1))
+	t := checkTable(L, 1)
+	TouchTable(t)
+	ltable.Clear(t)
 	return 0
 }
 

@@ -91,6 +91,8 @@ type VM struct {
 
 	// fastFns are the metamethods given fast paths (fields.go).
 	fastFns []*lua.LFunction
+	// fieldTables are the tables given field caches (fieldcache.go).
+	fieldTables []*lua.LTable
 
 	// null is ngx.null and cjson.null, an opaque userdata.
 	null *lua.LUserData
@@ -227,6 +229,7 @@ func (vm *VM) Close() {
 		vm.budget.stop()
 	}
 	vm.dropFast()
+	vm.dropFieldCaches()
 	vm.L.Close()
 }
 

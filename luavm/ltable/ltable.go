@@ -459,6 +459,24 @@ func ArrayKeys(t *lua.LTable) (max float64, n int, ok bool) {
 	return max, n, true
 }
 
+// Compact gives t's string keys a map of their own size. gopher-lua starts
+// every such map at 32 entries, and a Go map of more than eight entries
+// hashes the key of every lookup, where one of up to eight compares it
+// directly: a metatable's two metamethods or a small library table are
+// read faster once compacted. The keys' order for next() does not change.
+func Compact(t *lua.LTable) {
+	m := mirrorOf(t)
+	if len(m.strdict) == 0 {
+		m.strdict = nil
+		return
+	}
+	d := make(map[string]lua.LValue, len(m.strdict))
+	for k, v := range m.strdict {
+		d[k] = v
+	}
+	m.strdict = d
+}
+
 // Clear empties t and keeps its storage for the keys to come.
 func Clear(t *lua.LTable) {
 	m := mirrorOf(t)

@@ -331,3 +331,32 @@ func TestBoxBytesOne(t *testing.T) {
 		}
 	}
 }
+
+// Compact keeps a table's contents and walk order, and a compacted empty
+// table takes new keys.
+func TestCompact(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	tb := L.NewTable()
+	for _, k := range []string{"b", "a", "c"} {
+		tb.RawSetString(k, lua.LString("v"+k))
+	}
+	tb.RawSetInt(1, lua.LTrue)
+	Compact(tb)
+	if got := walk(t, tb); fmt.Sprint(got) != "[1 b a c]" {
+		t.Fatalf("walk %v", got)
+	}
+	if tb.RawGetString("a") != lua.LString("va") || len(mirrorOf(tb).strdict) != 3 {
+		t.Fatal("contents")
+	}
+	empty := L.NewTable()
+	Compact(empty)
+	if mirrorOf(empty).strdict != nil {
+		t.Fatal("an empty table kept its map")
+	}
+	empty.RawSetString("x", lua.LNumber(1))
+	SetString(empty, lua.LString("y"), lua.LNumber(2))
+	if empty.RawGetString("x") != lua.LNumber(1) || GetString(empty, "y") != lua.LNumber(2) {
+		t.Fatal("keys after compaction")
+	}
+}

@@ -351,6 +351,8 @@ func captures(L *glua.LState, c *compiled, rc int, subj string, ovec []int, res 
 	ncap := c.re.NumCaptures()
 	if res == nil {
 		res = L.CreateTable(ncap, len(c.re.Names()))
+	} else {
+		luavm.TouchTable(res)
 	}
 	for i := 0; i <= ncap; i++ {
 		if i < rc && ovec[2*i] >= 0 {

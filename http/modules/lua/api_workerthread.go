@@ -223,6 +223,7 @@ func (st *loopState) workerVM() *loopState {
 		keep.RawSetString(k, w.ngx.RawGetString(k))
 	}
 	w.vm.L.SetGlobal("ngx", keep)
+	luavm.TouchTable(w.vm.L.Get(glua.GlobalsIndex).(*glua.LTable))
 	w.vm.L.SetMetatable(w.vm.L.Get(glua.GlobalsIndex), glua.LNil)
 	wt.count++
 	return w

@@ -125,7 +125,63 @@ func newLoopState(cycle *core.Cycle, m *MainConf, ls *http.LoopServer) (*loopSta
 			return nil, fmt.Errorf("failed to run Lua code: %s", luaErrText(err))
 		}
 	}
+	cacheLibraryFields(vm)
 	return st, nil
+}
+
+// cacheLibraryFields prepares the tables request code reads on every
+// line. _G, the tables it holds (the libraries, ngx), the tables ngx holds
+// (its API groups) and the metatables of all of these get maps of their
+// own size (ltable.Compact). _G, ngx and those of the others that have no
+// metatable get field caches; package.loaded and package.preload, which
+// require changes from Go, do not.
+func cacheLibraryFields(vm *luavm.VM) {
+	g, ok := vm.L.Get(glua.GlobalsIndex).(*glua.LTable)
+	if !ok {
+		return
+	}
+	ngx, _ := g.RawGetString("ngx").(*glua.LTable)
+	cached := []*glua.LTable{g}
+	seen := map[*glua.LTable]bool{g: true}
+	prepare := func(t *glua.LTable, cache bool) {
+		if seen[t] {
+			return
+		}
+		seen[t] = true
+		mt, hasMeta := t.Metatable.(*glua.LTable)
+		if hasMeta && !seen[mt] {
+			seen[mt] = true
+			ltable.Compact(mt)
+		}
+		if cache && (!hasMeta || t == ngx) {
+			cached = append(cached, t)
+		}
+		ltable.Compact(t)
+	}
+	g.ForEach(func(_, v glua.LValue) {
+		if t, ok := v.(*glua.LTable); ok {
+			prepare(t, true)
+		}
+	})
+	if ngx != nil {
+		ngx.ForEach(func(_, v glua.LValue) {
+			if t, ok := v.(*glua.LTable); ok {
+				prepare(t, true)
+			}
+		})
+	}
+	if pkg, ok := g.RawGetString("package").(*glua.LTable); ok {
+		for _, name := range []string{"loaded", "preload"} {
+			if t, ok := pkg.RawGetString(name).(*glua.LTable); ok {
+				prepare(t, false)
+			}
+		}
+	}
+	if mt, ok := g.Metatable.(*glua.LTable); ok {
+		ltable.Compact(mt)
+	}
+	ltable.Compact(g)
+	vm.CacheFields(cached...)
 }
 
 // globalWriteGuard is the metatable OpenResty's ngx_lua gives _G in every
