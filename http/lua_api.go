@@ -112,15 +112,32 @@ func rebuildHead(h *httpparse.Request) []byte {
 // evaluated by the family; anything else is not found. The value may
 // alias request memory.
 func (r *Request) LookupVariable(name string) ([]byte, bool) {
+	return r.VariableValue(r.ResolveVariable(name))
+}
+
+// VarRef is a variable name as LookupVariable resolves it in one
+// configuration: code that reads the same name request after request
+// resolves it once (while Resolved holds).
+type VarRef struct {
+	reg  *varRegistry
+	idx  int       // the variable's index, or -1
+	v    *Variable // else the variable or prefix family, or nil
+	data any       // what v.Get takes
+}
+
+// ResolveVariable resolves name (in lower case) for VariableValue.
+func (r *Request) ResolveVariable(name string) VarRef {
 	reg := r.Conn.cfg.Main.vars
+	ref := VarRef{reg: reg, idx: -1}
 	if i, ok := reg.byName[name]; ok {
-		return r.IndexedVar(i)
+		ref.idx = i
+		return ref
 	}
 	if v := reg.defs[name]; v != nil {
-		if v.Get == nil {
-			return nil, false
+		if v.Get != nil {
+			ref.v, ref.data = v, v.Data
 		}
-		return v.Get(r, v.Data)
+		return ref
 	}
 	var best *Variable
 	for _, p := range reg.prefixes {
@@ -129,7 +146,21 @@ func (r *Request) LookupVariable(name string) ([]byte, bool) {
 		}
 	}
 	if best != nil {
-		return best.Get(r, name[len(best.Name):])
+		ref.v, ref.data = best, name[len(best.Name):]
+	}
+	return ref
+}
+
+// Resolved reports whether ref was resolved in r's configuration.
+func (r *Request) Resolved(ref VarRef) bool { return ref.reg == r.Conn.cfg.Main.vars }
+
+// VariableValue is LookupVariable of the name ref was resolved from.
+func (r *Request) VariableValue(ref VarRef) ([]byte, bool) {
+	switch {
+	case ref.idx >= 0:
+		return r.IndexedVar(ref.idx)
+	case ref.v != nil:
+		return ref.v.Get(r, ref.data)
 	}
 	return nil, false
 }

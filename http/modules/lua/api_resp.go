@@ -296,6 +296,7 @@ const (
 
 // respBuiltin is how setRespHeader sets a header nginx knows.
 type respBuiltin struct {
+	name  string
 	kind  int
 	known httpparse.KnownHeader
 }
@@ -303,29 +304,44 @@ type respBuiltin struct {
 // builtinFirst marks the first letters (either case) of respBuiltins'
 // names: most headers Lua sets ("X-...") need no lookup.
 var builtinFirst = func() (t [256]bool) {
-	for name := range respBuiltins {
-		t[name[0]], t[name[0]-'a'+'A'] = true, true
+	for _, b := range respBuiltins {
+		t[b.name[0]], t[b.name[0]-'a'+'A'] = true, true
 	}
 	return
 }()
 
-var respBuiltins = map[string]respBuiltin{
-	"server":           {hkBuiltin, httpparse.HdrServer},
-	"date":             {hkBuiltin, httpparse.HdrDate},
-	"content-encoding": {hkBuiltin, httpparse.HdrContentEncoding},
-	"location":         {hkLocation, httpparse.HdrLocation},
-	"refresh":          {hkBuiltin, httpparse.HdrRefresh},
-	"last-modified":    {hkLastModified, httpparse.HdrLastModified},
-	"content-range":    {hkBuiltin, httpparse.HdrContentRange},
-	"accept-ranges":    {hkBuiltin, httpparse.HdrAcceptRanges},
-	"www-authenticate": {hkBuiltin, httpparse.HdrWWWAuthenticate},
-	"expires":          {hkBuiltin, httpparse.HdrExpires},
-	"e-tag":            {hkBuiltin, httpparse.HdrETag},
-	"etag":             {hkBuiltin, httpparse.HdrETag},
-	"content-length":   {hkContentLength, httpparse.HdrContentLength},
-	"content-type":     {hkContentType, httpparse.HdrContentType},
-	"cache-control":    {hkMulti, httpparse.HdrCacheControl},
-	"link":             {hkMulti, httpparse.HdrLink},
+// respBuiltins are few: a name is found by comparing it with those of its
+// length, with no lower-case copy and no hashing.
+var respBuiltins = []respBuiltin{
+	{"server", hkBuiltin, httpparse.HdrServer},
+	{"date", hkBuiltin, httpparse.HdrDate},
+	{"content-encoding", hkBuiltin, httpparse.HdrContentEncoding},
+	{"location", hkLocation, httpparse.HdrLocation},
+	{"refresh", hkBuiltin, httpparse.HdrRefresh},
+	{"last-modified", hkLastModified, httpparse.HdrLastModified},
+	{"content-range", hkBuiltin, httpparse.HdrContentRange},
+	{"accept-ranges", hkBuiltin, httpparse.HdrAcceptRanges},
+	{"www-authenticate", hkBuiltin, httpparse.HdrWWWAuthenticate},
+	{"expires", hkBuiltin, httpparse.HdrExpires},
+	{"e-tag", hkBuiltin, httpparse.HdrETag},
+	{"etag", hkBuiltin, httpparse.HdrETag},
+	{"content-length", hkContentLength, httpparse.HdrContentLength},
+	{"content-type", hkContentType, httpparse.HdrContentType},
+	{"cache-control", hkMulti, httpparse.HdrCacheControl},
+	{"link", hkMulti, httpparse.HdrLink},
+}
+
+// respBuiltinOf returns the rules for the header named key, any case.
+func respBuiltinOf(key string) (respBuiltin, bool) {
+	if key == "" || !builtinFirst[key[0]] {
+		return respBuiltin{}, false
+	}
+	for _, b := range respBuiltins {
+		if len(b.name) == len(key) && strings.EqualFold(b.name, key) {
+			return b, true
+		}
+	}
+	return respBuiltin{}, false
 }
 
 // setRespHeader sets one response header value (ngx_http_lua_set_output_header):
@@ -336,12 +352,7 @@ func (c *reqCtx) setRespHeader(key, value string, override bool) bool {
 	key = escapeHeader(key, headerNameEscape)
 	value = escapeHeader(value, headerValueEscape)
 	out := &c.r.Out
-	var lower [24]byte
-	var b respBuiltin
-	ok := false
-	if key != "" && builtinFirst[key[0]] {
-		b, ok = respBuiltins[string(appendLower(lower[:0], key))]
-	}
+	b, ok := respBuiltinOf(key)
 	if !ok {
 		setGenericHeader(c.r, key, value, override)
 		return true
@@ -707,16 +718,4 @@ func escapeHeader(s string, tbl *[256]bool) string {
 		b = append(b, c)
 	}
 	return string(b)
-}
-
-// appendLower appends s in ASCII lower case.
-func appendLower(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b = append(b, c)
-	}
-	return b
 }

@@ -3,6 +3,7 @@ package lua
 import (
 	"errors"
 	"strings"
+	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
 
@@ -66,11 +67,28 @@ func (st *loopState) varGetFast(_ *glua.LTable, key glua.LString) (glua.LValue, 
 	if c == nil || c.phase == PhaseInit || c.r == nil {
 		return nil, false
 	}
-	v, ok := c.r.LookupVariable(strings.ToLower(string(key)))
+	v, ok := c.r.VariableValue(st.varRef(c.r, strings.ToLower(string(key))))
 	if !ok {
 		return glua.LNil, true
 	}
 	return ltable.BoxBytes(v), true
+}
+
+// varEntry is a variable name and its resolution.
+type varEntry struct {
+	name string
+	ref  http.VarRef
+}
+
+// varRef resolves name for r, remembering the last names by where they
+// are: mostly the Lua code's constants (ngx.var.http_x_forwarded_for), the
+// same strings request after request.
+func (st *loopState) varRef(r *http.Request, name string) http.VarRef {
+	e := &st.vars[uintptr(unsafe.Pointer(unsafe.StringData(name)))>>4%uintptr(len(st.vars))]
+	if e.name != name || !r.Resolved(e.ref) {
+		*e = varEntry{name, r.ResolveVariable(name)}
+	}
+	return e.ref
 }
 
 // varSet is ngx.var[name] = value.

@@ -76,6 +76,8 @@ type loopState struct {
 	sendBuf []byte
 	// dashes remembers header names with "_" turned into "-" (dashed).
 	dashes [16]dashEntry
+	// vars remembers variable names resolved (varRef).
+	vars [16]varEntry
 	// parent is the loop's state when this one is the VM of a single
 	// request under lua_code_cache off (requestState).
 	parent *loopState
