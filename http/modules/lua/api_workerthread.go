@@ -26,7 +26,20 @@ import (
 // between the VMs: nil (not inside tables), booleans, numbers, strings,
 // ngx.null and tables of them, 100 levels deep at most.
 
-func init() { registerAPI(installWorkerThread) }
+func init() {
+	registerAPI(installWorkerThread)
+	// a loop that stops serving its configuration closes its worker VMs,
+	// the idle ones now and the busy ones when their task ends.
+	exitHooks = append(exitHooks, func(st *loopState) {
+		if st.wt == nil {
+			return
+		}
+		for _, w := range st.wt.idle {
+			w.vm.Close()
+		}
+		st.wt.idle = nil
+	})
+}
 
 // workerThreadAPI are the ngx fields a worker VM keeps.
 var workerThreadAPI = []string{
@@ -230,6 +243,10 @@ func (st *loopState) workerVM() *loopState {
 }
 
 func (st *loopState) freeWorkerVM(w *loopState) {
+	if st.exiting {
+		w.vm.Close()
+		return
+	}
 	w.vm.L.SetTop(0)
 	st.wt.idle = append(st.wt.idle, w)
 }
