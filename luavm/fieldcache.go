@@ -185,11 +185,66 @@ func touchTarget(v lua.LValue) {
 }
 
 func init() {
+	self := jumpTable[lua.OP_SELF]
 	getGlobal := jumpTable[lua.OP_GETGLOBAL]
 	setGlobal := jumpTable[lua.OP_SETGLOBAL]
 	setTable := jumpTable[lua.OP_SETTABLE]
-	if getGlobal == nil || setGlobal == nil || setTable == nil {
-		panic("luavm: gopher-lua has no GETGLOBAL, SETGLOBAL or SETTABLE handler to wrap")
+	if self == nil || getGlobal == nil || setGlobal == nil || setTable == nil {
+		panic("luavm: gopher-lua has no SELF, GETGLOBAL, SETGLOBAL or SETTABLE handler to wrap")
+	}
+	// R(A+1) := R(B); R(A) := R(B)[RK(C)]: obj:method(), where the method
+	// is mostly found in the table of the object's metatable's __index
+	// (a module's table, ngx.shared's methods).
+	jumpTable[lua.OP_SELF] = func(L *lua.LState, inst uint32, baseframe unsafe.Pointer) int {
+		f, rg := curFrame(L), regOf(L)
+		ra := f.LocalBase + int(inst>>18)&0xff
+		c := int(inst>>9) & 0x1ff
+		if c&opBitRk == 0 || ra+1 >= len(rg.array) {
+			return self(L, inst, baseframe)
+		}
+		key, ok := f.Fn.Proto.Constants[c&^opBitRk].(lua.LString)
+		if !ok {
+			return self(L, inst, baseframe)
+		}
+		obj := rg.array[f.LocalBase+int(inst&0x1ff)]
+		var v lua.LValue = lua.LNil
+		var mt lua.LValue
+		switch o := obj.(type) {
+		case *lua.LTable:
+			if c := cacheOf(o); c != nil {
+				v = cachedField(c, o, string(key))
+			} else {
+				v = o.RawGetString(string(key))
+			}
+			mt = o.Metatable
+		case *lua.LUserData:
+			mt = o.Metatable
+		default:
+			return self(L, inst, baseframe)
+		}
+		if v == lua.LNil {
+			m, ok := mt.(*lua.LTable)
+			if !ok {
+				return self(L, inst, baseframe)
+			}
+			idx, ok := m.RawGetString("__index").(*lua.LTable)
+			if !ok {
+				return self(L, inst, baseframe)
+			}
+			c := cacheOf(idx)
+			if c == nil {
+				return self(L, inst, baseframe)
+			}
+			if v = cachedField(c, idx, string(key)); v == lua.LNil {
+				return self(L, inst, baseframe) // further up the chain, or nil
+			}
+		}
+		rg.array[ra] = v
+		rg.array[ra+1] = obj
+		if ra+1 >= rg.top {
+			rg.top = ra + 2
+		}
+		return 0
 	}
 	// R(A) := Gbl[Kst(Bx)]
 	jumpTable[lua.OP_GETGLOBAL] = func(L *lua.LState, inst uint32, baseframe unsafe.Pointer) int {

@@ -1,6 +1,8 @@
 package luavm
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	lua "github.com/yuin/gopher-lua"
@@ -112,5 +114,59 @@ func TestFieldCacheRemembers(t *testing.T) {
 	vm.Close()
 	if cacheOf(lib) != nil {
 		t.Fatal("a closed VM's table keeps its cache slot")
+	}
+}
+
+// A Lua module's table gets a field cache when require loads it, and
+// obj:method() finds methods through the cache of the table its
+// metatable's __index names, seeing every change: a method replaced, a
+// method the object itself holds, an __index table swapped.
+func TestFieldCacheMethods(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "counter.lua"), []byte(`
+		local _M = {}
+		local mt = { __index = _M }
+		function _M.new(n) return setmetatable({ n = n }, mt) end
+		function _M.get(self) return self.n end
+		function _M.name(self) return "counter" end
+		return _M
+	`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vm, err := New(Options{PackagePath: filepath.Join(dir, "?.lua")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	fn, err := vm.CompileInline(`
+		local counter = require "counter"
+		local function check(step, obj, want)
+			for i = 1, 3 do
+				local got = obj:get() .. " " .. obj:name()
+				assert(got == want, step .. ": " .. got)
+			end
+		end
+		local c = counter.new(1)
+		check("start", c, "1 counter")
+		counter.get = function(self) return self.n * 10 end
+		check("method replaced", c, "10 counter")
+		c.name = function() return "own" end
+		check("own method", c, "10 own")
+		c.name = nil
+		rawset(counter, "name", function() return "raw" end)
+		check("rawset", c, "10 raw")
+		setmetatable(c, { __index = { get = function() return 0 end, name = counter.name } })
+		check("other __index", c, "0 raw")
+		return counter
+	`, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, st := vm.Start(fn)
+	if st != Done {
+		t.Fatalf("%v: %v", st, th.Err())
+	}
+	if m, ok := th.Results()[0].(*lua.LTable); !ok || cacheOf(m) == nil {
+		t.Fatal("the module's table has no field cache")
 	}
 }

@@ -227,6 +227,12 @@ func (vm *VM) require(L *lua.LState) int {
 	L.Pop(1)
 	if r != lua.LNil {
 		loaded.RawSetString(name, r)
+		// a Lua module's table is read by name on every call of its
+		// functions; everything that changes it is Lua code, which field
+		// caches see (a Go module's loader may keep writing to its own).
+		if t, ok := r.(*lua.LTable); ok && isLuaFunction(loader) {
+			vm.CacheFields(t)
+		}
 	}
 	if loaded.RawGetString(name) == vm.loading() {
 		loaded.RawSetString(name, lua.LTrue)
@@ -238,3 +244,9 @@ func (vm *VM) require(L *lua.LState) int {
 // loading is the sentinel package.loaded holds for a module whose main
 // chunk is running, to detect require loops.
 func (vm *VM) loading() lua.LValue { return vm.pending }
+
+// isLuaFunction reports whether v is a function written in Lua.
+func isLuaFunction(v lua.LValue) bool {
+	fn, ok := v.(*lua.LFunction)
+	return ok && !fn.IsG
+}

@@ -8,6 +8,7 @@ import (
 
 	"gresty/http/modules/lua/shdict"
 	"gresty/luavm"
+	"gresty/luavm/ltable"
 )
 
 // This file is ngx.shared: one table per lua_shared_dict, {[1] = zone}
@@ -99,6 +100,10 @@ func installShdict(st *loopState) {
 		L.Push(t)
 		return 1
 	})
+
+	// dict:get(...) finds its method through mt's field cache
+	ltable.Compact(mt)
+	st.vm.CacheFields(mt)
 
 	zones := make([]*shdict.Zone, 0, len(st.main.SharedDicts))
 	for _, sd := range st.main.SharedDicts {
