@@ -54,11 +54,13 @@
 //
 // # Field caches
 //
-// Tables given to CacheFields (the ngx module gives _G, the libraries, ngx
-// and ngx's API groups) remember the fields Lua code reads from them, so
-// that ngx.say or ngx.req.get_headers costs no map lookup after the first
-// request. Every write from Lua reaches them (assignments, rawset,
-// table.clear). Go code that changes or deletes a field of such a table
-// after the VM's set-up must call TouchTable on it; adding a field that
-// was not there needs nothing.
+// Tables given to CacheFields remember the fields Lua code reads from them
+// by name (t.name, globals, obj:method() through an __index table), so
+// that ngx.say or red:get costs no map lookup after the first request. The
+// ngx module gives caches to _G, the libraries, ngx, ngx's API groups and
+// the shared dicts' methods; require gives one to each Lua module's table.
+// Every write from Lua reaches them (assignments, rawset, table.clear).
+// Go code that changes or deletes a field of such a table after the VM's
+// set-up must call TouchTable on it; adding a field that was not there
+// needs nothing.
 package luavm
