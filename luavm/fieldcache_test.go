@@ -8,6 +8,16 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
+// runDone runs src to its end and returns its results.
+func runDone(t *testing.T, vm *VM, src string) []lua.LValue {
+	t.Helper()
+	th, st := vm.Start(mustCompile(t, vm, src))
+	if st != Done {
+		t.Fatalf("%v: %v", st, th.Err())
+	}
+	return th.Results()
+}
+
 // A table with a field cache reads as one without: every way Lua code
 // writes a field (t.k = v, t[k] = v, a global, rawset, table.clear,
 // through a metatable's __newindex that uses rawset) is seen by the next
@@ -30,7 +40,7 @@ func TestFieldCacheSeesWrites(t *testing.T) {
 		TouchTable(lib)
 		return 0
 	}))
-	fn, err := vm.CompileInline(`
+	rets := runDone(t, vm, `
 		local function read() return lib.f, gv end
 		local function check(step, f, v)
 			for i = 1, 3 do -- the first read fills the cache, the others hit it
@@ -63,16 +73,9 @@ func TestFieldCacheSeesWrites(t *testing.T) {
 		local setter = setfenv(function() f = "ten" end, env)
 		setter()                      check("SETGLOBAL through __newindex", "ten", "global four")
 		return "ok"
-	`, "t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	th, st := vm.Start(fn)
-	if st != Done {
-		t.Fatalf("%v: %v", st, th.Err())
-	}
-	if got := th.Results()[0]; got != lua.LString("ok") {
-		t.Fatalf("results %v", th.Results())
+	`)
+	if got := rets[0]; got != lua.LString("ok") {
+		t.Fatalf("results %v", rets)
 	}
 }
 
@@ -89,17 +92,7 @@ func TestFieldCacheRemembers(t *testing.T) {
 	if cacheOf(lib) == nil {
 		t.Skip("slot taken")
 	}
-	fn, err := vm.CompileInline(`return lib.f`, "t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := func() lua.LValue {
-		th, st := vm.Start(fn)
-		if st != Done {
-			t.Fatalf("%v: %v", st, th.Err())
-		}
-		return th.Results()[0]
-	}
+	run := func() lua.LValue { return runDone(t, vm, `return lib.f`)[0] }
 	if v := run(); v != lua.LString("old") {
 		t.Fatalf("first read %v", v)
 	}
@@ -138,7 +131,7 @@ func TestFieldCacheMethods(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer vm.Close()
-	fn, err := vm.CompileInline(`
+	rets := runDone(t, vm, `
 		local counter = require "counter"
 		local function check(step, obj, want)
 			for i = 1, 3 do
@@ -158,15 +151,8 @@ func TestFieldCacheMethods(t *testing.T) {
 		setmetatable(c, { __index = { get = function() return 0 end, name = counter.name } })
 		check("other __index", c, "0 raw")
 		return counter
-	`, "t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	th, st := vm.Start(fn)
-	if st != Done {
-		t.Fatalf("%v: %v", st, th.Err())
-	}
-	if m, ok := th.Results()[0].(*lua.LTable); !ok || cacheOf(m) == nil {
+	`)
+	if m, ok := rets[0].(*lua.LTable); !ok || cacheOf(m) == nil {
 		t.Fatal("the module's table has no field cache")
 	}
 }
