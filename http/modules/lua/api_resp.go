@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
 
@@ -214,9 +213,6 @@ func (st *loopState) headerSetFast(_ *glua.LTable, key glua.LString, value glua.
 	return c.setRespHeader(name, string(s), true)
 }
 
-// dashEntry is a name and the name dashed.
-type dashEntry struct{ from, to string }
-
 // dashed returns name with every "_" turned into "-", as
 // lua_transform_underscores_in_response_headers has ngx.header's names.
 // The names are mostly the Lua code's constants, the same strings request
@@ -225,11 +221,7 @@ func (st *loopState) dashed(name string) string {
 	if strings.IndexByte(name, '_') < 0 {
 		return name
 	}
-	e := &st.dashes[uintptr(unsafe.Pointer(unsafe.StringData(name)))>>4%uintptr(len(st.dashes))]
-	if e.from != name {
-		*e = dashEntry{name, strings.ReplaceAll(name, "_", "-")}
-	}
-	return e.to
+	return st.dashes.get(name, nil, func(name string) string { return strings.ReplaceAll(name, "_", "-") })
 }
 
 func (c *reqCtx) setRespHeaderLua(L *glua.LState, key string, value glua.LValue, addOnly bool) {

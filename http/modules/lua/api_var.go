@@ -3,7 +3,6 @@ package lua
 import (
 	"errors"
 	"strings"
-	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
 
@@ -74,21 +73,11 @@ func (st *loopState) varGetFast(_ *glua.LTable, key glua.LString) (glua.LValue, 
 	return ltable.BoxBytes(v), true
 }
 
-// varEntry is a variable name and its resolution.
-type varEntry struct {
-	name string
-	ref  http.VarRef
-}
-
 // varRef resolves name for r, remembering the last names by where they
 // are: mostly the Lua code's constants (ngx.var.http_x_forwarded_for), the
 // same strings request after request.
 func (st *loopState) varRef(r *http.Request, name string) http.VarRef {
-	e := &st.vars[uintptr(unsafe.Pointer(unsafe.StringData(name)))>>4%uintptr(len(st.vars))]
-	if e.name != name || !r.Resolved(e.ref) {
-		*e = varEntry{name, r.ResolveVariable(name)}
-	}
-	return e.ref
+	return st.vars.get(name, r.Resolved, r.ResolveVariable)
 }
 
 // varSet is ngx.var[name] = value.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
 
@@ -75,9 +76,9 @@ type loopState struct {
 	// sendBuf is where a cosocket's send flattens a table.
 	sendBuf []byte
 	// dashes remembers header names with "_" turned into "-" (dashed).
-	dashes [16]dashEntry
+	dashes nameCache[string]
 	// vars remembers variable names resolved (varRef).
-	vars [16]varEntry
+	vars nameCache[http.VarRef]
 	// parent is the loop's state when this one is the VM of a single
 	// request under lua_code_cache off (requestState).
 	parent *loopState
@@ -537,3 +538,22 @@ func checkInit(cf *http.Conf, m *MainConf) error {
 // adoptHooks run when a loop takes over the configuration-time VM (API
 // files that need the loop register them in init).
 var adoptHooks []func(st *loopState)
+
+// nameCache remembers what was made from the last names seen, by where
+// the names' bytes are: the names are mostly the Lua code's constants, the
+// same strings request after request. An entry keeps its name, so a name
+// found is the name it was made from.
+type nameCache[V any] [16]struct {
+	name string
+	v    V
+}
+
+// get returns what make makes of name, made again when valid (if given)
+// rejects what was remembered.
+func (c *nameCache[V]) get(name string, valid func(V) bool, make func(string) V) V {
+	e := &c[uintptr(unsafe.Pointer(unsafe.StringData(name)))>>4%uintptr(len(c))]
+	if e.name != name || valid != nil && !valid(e.v) {
+		e.name, e.v = name, make(name)
+	}
+	return e.v
+}
